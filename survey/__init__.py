@@ -1,0 +1,50 @@
+"""The PAR-index survey platform: a Flask application factory."""
+
+import os
+
+from flask import Flask
+
+from survey import config as cfg
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the application; nothing is created at import time."""
+    app = Flask(__name__, instance_relative_config=True,
+                instance_path=os.environ.get("SURVEY_INSTANCE_PATH") or None)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(cfg.defaults(app.instance_path))
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_mapping(cfg.from_environment())
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    app.config["DATABASE_URL"] = cfg.normalise_database_url(app.config["DATABASE_URL"])
+    app.config["SECRET_KEY"] = cfg.ensure_secret_key(app.config, app.instance_path)
+    app.config.setdefault("TOKEN_KEY", app.config["SECRET_KEY"])
+    if app.config["ENV"] == "production":
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+
+    from survey import extensions
+
+    extensions.init_app(app)
+    _register_blueprints(app)
+    from survey import errors
+
+    errors.register(app)
+    from survey.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    """Attach one blueprint per concern."""
+    from survey.auth.views import bp as auth_bp
+    from survey.health import bp as health_bp
+    from survey.respond.views import bp as respond_bp
+    from survey.staff.views import bp as staff_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(respond_bp)

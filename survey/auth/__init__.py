@@ -1,0 +1,1 @@
+"""Staff users, roles, unit scopes, access decorators and the audit log."""

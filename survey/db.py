@@ -1,0 +1,75 @@
+"""The database: declarative base, one engine per app, a session per app context."""
+
+from flask import Flask, g
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+# Named constraints so that migrations can alter them on every backend (SQLite batch mode needs names).
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Base class of every model."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """Enforce foreign keys and wait for locks on SQLite, which does neither by default."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """Create an engine with the settings this app relies on."""
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {"check_same_thread": False})
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+class Database:
+    """Binds an engine to the app and hands out one session per app context."""
+
+    def init_app(self, app: Flask) -> None:
+        """Create the app's engine lazily-connected and close sessions at teardown."""
+        engine = make_engine(app.config["DATABASE_URL"])
+        app.extensions["survey.db"] = sessionmaker(bind=engine, expire_on_commit=False)
+        app.teardown_appcontext(self._remove)
+
+    @staticmethod
+    def engine(app: Flask) -> Engine:
+        """Return the app's engine."""
+        return app.extensions["survey.db"].kw["bind"]
+
+    @property
+    def session(self) -> Session:
+        """Return the session of the current app context, opening it on first use."""
+        from flask import current_app
+
+        if "db_session" not in g:
+            g.db_session = current_app.extensions["survey.db"]()
+        return g.db_session
+
+    @staticmethod
+    def _remove(_exc=None) -> None:
+        """Close the context's session; uncommitted work is rolled back."""
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+
+db = Database()

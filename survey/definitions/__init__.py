@@ -1,0 +1,1 @@
+"""Questionnaire definitions: load and validate files into frozen objects (no database, no request)."""

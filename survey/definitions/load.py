@@ -1,0 +1,202 @@
+"""Read questionnaire files, validate them (JSON Schema, then semantic rules), build frozen objects.
+
+Every problem is reported on one line: `FILE: WHERE: PROBLEM`, WHERE naming the item id.
+"""
+
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from survey.definitions import rules
+from survey.definitions.model import Item, Option, Questionnaire, Score, Section, Text
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "questionnaires" / "schema"
+class DefinitionError(ValueError):
+    """A definition file with problems; `errors` holds one line per problem."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+@cache
+def schema(name: str = "questionnaire") -> dict:
+    """Return a JSON Schema from questionnaires/schema/."""
+    return json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text(encoding="utf-8"))
+
+
+def read_document(path: Path) -> dict:
+    """Parse a YAML file, reporting syntax errors on one line."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "file"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise DefinitionError([f"{path}: {where}: YAML syntax error: {problem}"]) from None
+    except UnicodeDecodeError:
+        raise DefinitionError([f"{path}: file: not UTF-8 text"]) from None
+    if not isinstance(document, dict):
+        raise DefinitionError([f"{path}: file: expected a mapping at the top level"])
+    return document
+
+
+def _schema_message(error: jsonschema.ValidationError, field: str) -> str:
+    """Phrase one schema error for a person editing the file."""
+    prefix = f"{field}: " if field else ""
+    if error.validator == "enum" and field == "type":
+        allowed = ", ".join(error.validator_value)
+        return f"unknown item type {error.instance!r} (expected one of: {allowed})"
+    if error.validator == "required":
+        missing = [p for p in error.validator_value if p not in error.instance]
+        if missing == ["vi"]:
+            return f"{prefix}missing Vietnamese label (vi)"
+        return f"{prefix}missing {', '.join(map(repr, missing))}"
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"{prefix}unknown key {', '.join(map(repr, extra))}"
+    if error.validator == "oneOf" and field.endswith("score"):
+        return f"{prefix}score must be a number from 0 to 1 or 'satisfied'"
+    if error.validator == "type":
+        return f"{prefix}expected {error.validator_value}, found {error.instance!r}"
+    return prefix + error.message
+
+
+def schema_errors(document: dict) -> list[str]:
+    """Check a document against the JSON Schema; return `WHERE: PROBLEM` lines."""
+    validator = jsonschema.Draft202012Validator(schema())
+    lines = []
+    for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path))):
+        owner, field = rules.where(document, list(error.absolute_path))
+        lines.append(f"{owner}: {_schema_message(error, field)}")
+    return lines
+
+
+def normalise(document: dict) -> dict:
+    """Return the document with option codes as strings and every text in NFC."""
+
+    def walk(node, key=None):
+        if isinstance(node, dict):
+            return {k: walk(v, k) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if key == "code" and isinstance(node, int) and not isinstance(node, bool):
+            return str(node)
+        return node
+
+    return walk(document)
+
+
+def checksum(document: dict) -> str:
+    """Return the SHA-256 of the canonical JSON form: formatting and key order do not count."""
+    canonical = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def problems(document: dict) -> list[str]:
+    """Return schema problems, or, when the schema holds, semantic problems."""
+    found = schema_errors(document)
+    return found or rules.check(normalise(document))
+
+
+def _text(raw: dict | None) -> Text | None:
+    """Build a Text from its mapping."""
+    return Text(raw["vi"], raw.get("en")) if raw else None
+
+
+def _option(raw: dict) -> Option:
+    """Build an Option from its mapping."""
+    return Option(str(raw["code"]), _text(raw["label"]), raw.get("score"), raw.get("excluded", False))
+
+
+def _score(raw: dict | None) -> Score | None:
+    """Build a Score from its mapping."""
+    return Score(raw["node"], raw["method"]) if raw else None
+
+
+def _item(raw: dict, section_id: str, scales: dict) -> Item:
+    """Build an Item, resolving a named scale and building matrix rows."""
+    options = tuple(_option(o) for o in raw.get("options") or scales.get(raw.get("scale"), []))
+    rows = tuple(
+        Item(id=row["id"], type="single_choice", label=_text(row["label"]),
+             hint=_text(row.get("hint")), section_id=section_id,
+             required=raw.get("required", False), relevant=raw.get("relevant"),
+             options=options, score=_score(row.get("score")), matrix_id=raw["id"])
+        for row in raw.get("rows", [])
+    )
+    return Item(
+        id=raw["id"], type=raw["type"], label=_text(raw["label"]), section_id=section_id,
+        hint=_text(raw.get("hint")), required=raw.get("required", False),
+        relevant=raw.get("relevant"), constraint=raw.get("constraint"),
+        constraint_message=_text(raw.get("constraint_message")), options=options, rows=rows,
+        score=_score(raw.get("score")), min=raw.get("min"), max=raw.get("max"),
+        max_length=raw.get("max_length"), appearance=raw.get("appearance"),
+    )
+
+
+def build(document: dict) -> Questionnaire:
+    """Build the frozen Questionnaire from a valid, normalised document."""
+    scales = document.get("scales", {})
+    sections = tuple(
+        Section(
+            id=s["id"], title=_text(s["title"]), description=_text(s.get("description")),
+            relevant=s.get("relevant"),
+            items=tuple(_item(i, s["id"], scales) for i in s["items"]),
+        )
+        for s in document["sections"]
+    )
+    return Questionnaire(
+        id=document["id"], version=document["version"], title=_text(document["title"]),
+        description=_text(document.get("description")), minutes=document.get("minutes"),
+        groups=tuple(document.get("groups", ())), framework=document.get("framework"),
+        sections=sections, source=document,
+    )
+
+
+def from_document(document: dict, source: str = "<definition>") -> Questionnaire:
+    """Validate and build a questionnaire, raising DefinitionError with one line per problem."""
+    found = problems(document)
+    if found:
+        raise DefinitionError([f"{source}: {line}" for line in found])
+    return build(normalise(document))
+
+
+def load_file(path: Path | str) -> Questionnaire:
+    """Read, validate and build one questionnaire file."""
+    path = Path(path)
+    return from_document(read_document(path), str(path))
+
+
+def definition_files(paths: list[Path | str]) -> list[Path]:
+    """Expand files and folders into the questionnaire files they hold (schemas left out)."""
+    found = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*.y*ml") if "schema" not in p.parts
+                            and p.suffix in (".yaml", ".yml") and _is_questionnaire(p))
+        else:
+            found.append(path)
+    return found
+
+
+def _is_questionnaire(path: Path) -> bool:
+    """Tell questionnaire files from other data files (frameworks) kept alongside."""
+    return "frameworks" not in path.parts
+
+
+def load_paths(paths: list[Path | str]) -> tuple[list[Questionnaire], list[str]]:
+    """Validate every file under the paths; return the good questionnaires and all problems."""
+    good, errors = [], []
+    for path in definition_files(paths):
+        if not path.exists():
+            errors.append(f"{path}: file: not found")
+            continue
+        try:
+            good.append(load_file(path))
+        except DefinitionError as exc:
+            errors += exc.errors
+    return good, errors

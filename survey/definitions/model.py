@@ -1,0 +1,137 @@
+"""Frozen objects a validated questionnaire definition is turned into."""
+
+from dataclasses import dataclass, field
+
+from survey.definitions import expressions
+
+
+@dataclass(frozen=True)
+class Text:
+    """A label in Vietnamese with an optional English translation."""
+
+    vi: str
+    en: str | None = None
+
+    def get(self, language: str) -> str:
+        """Return the text in the language, falling back to Vietnamese."""
+        return (self.en if language == "en" else None) or self.vi
+
+
+@dataclass(frozen=True)
+class Score:
+    """Link from a scored item to an index-framework node, and how its options score."""
+
+    node: str
+    method: str  # "fraction" (share of the node's max points) or "satisfied" (SIPAS)
+
+
+@dataclass(frozen=True)
+class Option:
+    """An answer option: a stable code, a label, its score and whether it leaves the denominator."""
+
+    code: str
+    label: Text
+    score: float | str | None = None
+    excluded: bool = False
+
+
+@dataclass(frozen=True)
+class Item:
+    """A question (or, for a Likert matrix, one row of it): what the respondent answers."""
+
+    id: str
+    type: str
+    label: Text
+    section_id: str
+    hint: Text | None = None
+    required: bool = False
+    relevant: str | None = None
+    constraint: str | None = None
+    constraint_message: Text | None = None
+    options: tuple[Option, ...] = ()
+    rows: tuple["Item", ...] = ()
+    score: Score | None = None
+    min: float | str | None = None
+    max: float | str | None = None
+    max_length: int | None = None
+    appearance: str | None = None
+    matrix_id: str | None = None  # set on the rows of a Likert matrix
+
+    @property
+    def answerable(self) -> bool:
+        """Tell whether the item stores an answer (notes and matrix headers do not)."""
+        return self.type not in ("note", "likert")
+
+    def option(self, code: str) -> Option | None:
+        """Return the option with the code, if any."""
+        return next((o for o in self.options if o.code == code), None)
+
+    def relevant_expr(self) -> expressions.Node | None:
+        """Return the parsed relevance condition."""
+        return _parsed(self.relevant)
+
+    def constraint_expr(self) -> expressions.Node | None:
+        """Return the parsed constraint."""
+        return _parsed(self.constraint)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A page of the questionnaire."""
+
+    id: str
+    title: Text
+    items: tuple[Item, ...]
+    description: Text | None = None
+    relevant: str | None = None
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    """A whole validated questionnaire version."""
+
+    id: str
+    version: str
+    title: Text
+    sections: tuple[Section, ...]
+    description: Text | None = None
+    minutes: int | None = None
+    groups: tuple[str, ...] = ()
+    framework: str | None = None
+    source: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def items(self) -> list[Item]:
+        """Return every item in order, matrix rows after their matrix."""
+        found = []
+        for section in self.sections:
+            for item in section.items:
+                found.append(item)
+                found.extend(item.rows)
+        return found
+
+    def answerable_items(self) -> list[Item]:
+        """Return the items that store an answer."""
+        return [item for item in self.items() if item.answerable]
+
+    def item(self, item_id: str) -> Item:
+        """Return the item with the id, raising KeyError when unknown."""
+        for item in self.items():
+            if item.id == item_id:
+                return item
+        raise KeyError(item_id)
+
+    def scored_items(self) -> list[Item]:
+        """Return the items linked to a framework node."""
+        return [item for item in self.answerable_items() if item.score is not None]
+
+
+_CACHE: dict[str, expressions.Node] = {}
+
+
+def _parsed(text: str | None) -> expressions.Node | None:
+    """Parse an expression once and keep the tree (definitions are immutable)."""
+    if text is None:
+        return None
+    if text not in _CACHE:
+        _CACHE[text] = expressions.parse(text)
+    return _CACHE[text]

@@ -1,0 +1,162 @@
+"""The registry of item types: each knows how to read a raw answer, check it and store it."""
+
+import re
+from datetime import date
+
+from survey.definitions.model import Item
+
+
+class AnswerError(ValueError):
+    """A raw answer that the item cannot take; the message is shown to the respondent."""
+
+
+class ItemType:
+    """Base of the item types; `column` names the Answer column the value is stored in."""
+
+    name = ""
+    column = "value_text"
+    choices = False
+
+    def coerce(self, item: Item, raw):
+        """Turn a raw submitted value into the typed value, or None when empty."""
+        text = (raw or "").strip() if isinstance(raw, str) else raw
+        return text or None
+
+    def check(self, item: Item, value) -> None:
+        """Raise AnswerError when a typed value breaks the item's own bounds."""
+
+
+class SingleChoice(ItemType):
+    """One option out of a list (also each row of a Likert matrix)."""
+
+    name = "single_choice"
+    choices = True
+
+    def check(self, item, value):
+        """Refuse codes that are not among the options."""
+        if item.option(value) is None:
+            raise AnswerError(f"unknown option {value!r}")
+
+
+class MultipleChoice(ItemType):
+    """Any number of options out of a list."""
+
+    name = "multiple_choice"
+    column = "value_list"
+    choices = True
+
+    def coerce(self, item, raw):
+        """Accept a list of codes (or one code), dropping blanks and repeats, keeping order."""
+        values = raw if isinstance(raw, list | tuple) else [raw]
+        codes = [str(v).strip() for v in values if v is not None and str(v).strip()]
+        return list(dict.fromkeys(codes)) or None
+
+    def check(self, item, value):
+        """Refuse codes that are not among the options."""
+        unknown = [code for code in value if item.option(code) is None]
+        if unknown:
+            raise AnswerError(f"unknown option {unknown[0]!r}")
+
+
+class Number(ItemType):
+    """An integer or decimal number within optional bounds."""
+
+    column = "value_number"
+    pattern = re.compile(r"-?\d+(?:[.,]\d+)?")
+
+    def __init__(self, name: str, integer: bool):
+        self.name = name
+        self.integer = integer
+
+    def coerce(self, item, raw):
+        """Read digits, accepting a decimal comma as Vietnamese writes it."""
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            number = float(raw)
+        else:
+            text = (raw or "").strip().replace(" ", "")
+            if not text:
+                return None
+            if not self.pattern.fullmatch(text):
+                raise AnswerError("not a number")
+            number = float(text.replace(",", "."))
+        if self.integer and not number.is_integer():
+            raise AnswerError("not a whole number")
+        return number
+
+    def check(self, item, value):
+        """Refuse values outside the item's bounds."""
+        if item.min is not None and value < float(item.min):
+            raise AnswerError(f"below the minimum {item.min}")
+        if item.max is not None and value > float(item.max):
+            raise AnswerError(f"above the maximum {item.max}")
+
+
+class Text(ItemType):
+    """Free text, short or long, within an optional length."""
+
+    def __init__(self, name: str, default_length: int):
+        self.name = name
+        self.default_length = default_length
+
+    def check(self, item, value):
+        """Refuse text longer than allowed."""
+        if len(value) > (item.max_length or self.default_length):
+            raise AnswerError("text too long")
+
+
+class Date(ItemType):
+    """A calendar date (ISO yyyy-mm-dd, as the date input sends it)."""
+
+    name = "date"
+    column = "value_date"
+
+    def coerce(self, item, raw):
+        """Read an ISO date."""
+        if isinstance(raw, date):
+            return raw
+        text = (raw or "").strip()
+        if not text:
+            return None
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise AnswerError("not a date (yyyy-mm-dd)") from None
+
+    def check(self, item, value):
+        """Refuse dates outside the item's bounds."""
+        if item.min is not None and value < date.fromisoformat(str(item.min)):
+            raise AnswerError(f"before {item.min}")
+        if item.max is not None and value > date.fromisoformat(str(item.max)):
+            raise AnswerError(f"after {item.max}")
+
+
+class Display(ItemType):
+    """Shown, never answered: notes and the header of a Likert matrix."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def coerce(self, item, raw):
+        """Nothing to read."""
+        return None
+
+
+REGISTRY: dict[str, ItemType] = {
+    t.name: t
+    for t in (
+        SingleChoice(),
+        MultipleChoice(),
+        Number("integer", integer=True),
+        Number("decimal", integer=False),
+        Text("text", 255),
+        Text("long_text", 5000),
+        Date(),
+        Display("note"),
+        Display("likert"),
+    )
+}
+
+
+def item_type(item: Item) -> ItemType:
+    """Return the type object of an item."""
+    return REGISTRY[item.type]

@@ -1,0 +1,141 @@
+"""A small demo province (Quảng Ngãi after the 2025 merger) to try the platform on.
+
+The unit and group lists are data files beside this module, imported through the same importers a
+province uses; the names of communes are illustrative and must not be taken as the official list.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey.auth.models import User, UserRole, record
+from survey.instruments.service import latest_version
+from survey.sampling import tokens
+from survey.sampling.groups import import_groups
+from survey.sampling.models import (
+    FrameEntry,
+    Invitation,
+    InvitationUnit,
+    RespondentGroup,
+    Stratum,
+    Unit,
+    Wave,
+    WaveGroup,
+    WaveUnit,
+)
+from survey.sampling.units import import_units
+
+HERE = Path(__file__).resolve().parent
+WAVE_CODE = "CCHC-DEMO"
+COORDINATOR_EMAIL = "dieuphoi@demo.quangngai.gov.vn"
+COORDINATOR_PASSWORD = "demo-dieu-phoi"  # noqa: S105 - printed on purpose: it is the demo login
+CITIZEN_GROUP, LEADER_GROUP = "nguoi_dan", "lanh_dao_xa"
+QUESTIONNAIRES = {CITIZEN_GROUP: "sipas-service", LEADER_GROUP: "par-lanh-dao-xa"}
+PRINTED = {CITIZEN_GROUP: f"{WAVE_CODE}:citizen", LEADER_GROUP: f"{WAVE_CODE}:leader"}
+FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Phan", "Đặng"]
+GIVEN = ["Văn An", "Thị Bình", "Minh Châu", "Quốc Dũng", "Thị Hoa", "Văn Hùng", "Thu Hà", "Đức Long"]
+
+
+@dataclass
+class DemoLinks:
+    """What `make run` prints: who the demo links are for, and their tokens."""
+
+    citizen_token: str
+    leader_token: str
+    created: bool
+
+
+def seed(session: Session, token_key: str, today: date | None = None) -> DemoLinks:
+    """Seed the demo province once; later calls add nothing and return the same links."""
+    citizen, leader = (tokens.derived_token(token_key, PRINTED[g]) for g in (CITIZEN_GROUP, LEADER_GROUP))
+    if session.scalar(select(Wave).filter_by(code=WAVE_CODE)) is not None:
+        return DemoLinks(citizen, leader, created=False)
+    import_units(session, (HERE / "units.csv").read_text(encoding="utf-8"))
+    import_groups(session, (HERE / "groups.csv").read_text(encoding="utf-8"))
+    _coordinator(session)
+    wave = _wave(session, today or date.today())
+    _invitations(session, wave, token_key)
+    record(session, "demo.seeded", target=f"wave:{wave.code}")
+    session.flush()
+    return DemoLinks(citizen, leader, created=True)
+
+
+def _coordinator(session: Session) -> None:
+    """Create the demo coordinator login if it does not exist."""
+    if session.scalar(select(User).filter_by(email=COORDINATOR_EMAIL)) is not None:
+        return
+    user = User(email=COORDINATOR_EMAIL, name="Điều phối viên (demo)", all_units=True)
+    user.set_password(COORDINATOR_PASSWORD)
+    user.roles = [UserRole(role="coordinator"), UserRole(role="analyst")]
+    session.add(user)
+
+
+def _wave(session: Session, today: date) -> Wave:
+    """Create the open demo wave: citizens rate communes (SIPAS), commune leaders rate agencies."""
+    wave = Wave(code=WAVE_CODE, year=today.year, status="open", opens_on=today - timedelta(days=7),
+                closes_on=today + timedelta(days=60),
+                name=f"Khảo sát xã hội học Chỉ số CCHC năm {today.year} (demo)",
+                name_en=f"PAR index sociological survey {today.year} (demo)")
+    session.add(wave)
+    session.flush()
+    groups = {g.code: g for g in session.scalars(select(RespondentGroup))}
+    for code, questionnaire in QUESTIONNAIRES.items():
+        version = latest_version(session, questionnaire)
+        if version is None:
+            raise LookupError(f"questionnaire {questionnaire} is not loaded")
+        session.add(WaveGroup(wave_id=wave.id, group_id=groups[code].id,
+                              questionnaire_version_id=version.id))
+    for unit in _assessed(session):
+        session.add(WaveUnit(wave_id=wave.id, unit_id=unit.id))
+    session.flush()
+    return wave
+
+
+def _assessed(session: Session) -> list[Unit]:
+    """Return the current agencies and commune-level units of the demo province."""
+    return list(session.scalars(
+        select(Unit).where(Unit.kind.in_(("agency", "commune", "ward", "special_zone")),
+                           Unit.valid_to.is_(None)).order_by(Unit.code)))
+
+
+def _invitations(session: Session, wave: Wave, token_key: str) -> None:
+    """Build strata, a frame and invitations: 4 citizens per commune, one leader per commune."""
+    rng = random.Random(2025)
+    groups = {g.code: g for g in session.scalars(select(RespondentGroup))}
+    units = _assessed(session)
+    communes = [u for u in units if u.kind != "agency"]
+    agencies = [u for u in units if u.kind == "agency"]
+    printed = dict(PRINTED)
+    for commune in communes:
+        for code, population, sample in ((CITIZEN_GROUP, rng.randint(800, 3000), 4),
+                                         (LEADER_GROUP, rng.randint(3, 6), 1)):
+            stratum = Stratum(wave_id=wave.id, code=f"{commune.code}:{code}", unit_id=commune.id,
+                              group_id=groups[code].id, population_size=population,
+                              sample_size=sample)
+            session.add(stratum)
+            session.flush()
+            for _ in range(sample):
+                rated = [commune] if code == CITIZEN_GROUP else rng.sample(agencies, 3)
+                label = printed.pop(code, None)
+                _invite(session, wave, stratum, groups[code], commune, rated, token_key, label, rng)
+    session.flush()
+
+
+def _invite(session, wave, stratum, group, commune, rated, token_key, label, rng) -> None:
+    """Add one person to the frame and their invitation; the first two get printable tokens."""
+    person = FrameEntry(wave_id=wave.id, stratum_id=stratum.id, cluster_code=commune.code,
+                        full_name=f"{rng.choice(FAMILY)} {rng.choice(GIVEN)}",
+                        phone=f"09{rng.randint(10_000_000, 99_999_999)}",
+                        workplace_unit_id=commune.id if group.kind == "official" else None)
+    session.add(person)
+    session.flush()
+    token = tokens.derived_token(token_key, label) if label else tokens.new_token()
+    invitation = Invitation(wave_id=wave.id, group_id=group.id, frame_entry_id=person.id,
+                            stratum_id=stratum.id, cluster_code=commune.code,
+                            token_hash=tokens.token_hash(token_key, token))
+    invitation.units = [InvitationUnit(unit_id=u.id, position=i) for i, u in enumerate(rated)]
+    session.add(invitation)

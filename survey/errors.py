@@ -1,0 +1,23 @@
+"""Error pages in the respondent's language."""
+
+from flask import Flask, render_template
+from flask_babel import gettext as _
+
+
+def _page(title: str, message: str, status: int):
+    """Render an error page with its status code."""
+    return render_template("errors/error.html", title=title, message=message), status
+
+
+def register(app: Flask) -> None:
+    """Attach the error handlers."""
+    app.register_error_handler(403, lambda e: _page(
+        _("Không có quyền truy cập"), _("Tài khoản của Ông/Bà không được phép xem trang này."), 403))
+    app.register_error_handler(404, lambda e: _page(
+        _("Không tìm thấy trang"),
+        _("Đường link không đúng hoặc đã hết hiệu lực. Vui lòng kiểm tra lại tin nhắn mời."), 404))
+    app.register_error_handler(429, lambda e: _page(
+        _("Quá nhiều yêu cầu"), _("Vui lòng chờ một phút rồi thử lại."), 429))
+    app.register_error_handler(500, lambda e: _page(
+        _("Đã có lỗi"), _("Hệ thống gặp lỗi. Câu trả lời đã lưu không bị mất; vui lòng thử lại sau."),
+        500))

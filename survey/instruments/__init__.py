@@ -1,0 +1,1 @@
+"""Questionnaires and their immutable published versions, stored in the database."""

@@ -1,0 +1,1 @@
+"""Respondent pages: invitation links."""

@@ -1,0 +1,1 @@
+"""Response storage and submission."""

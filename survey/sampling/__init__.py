@@ -1,0 +1,1 @@
+"""Units, respondent groups, waves, strata, the sampling frame and invitations."""

@@ -1,0 +1,24 @@
+"""Invitation tokens: 144 random bits in the link, only a keyed hash in the database."""
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+TOKEN_BYTES = 18  # 144 bits; URL-safe base64 without padding gives 24 characters
+
+
+def new_token() -> str:
+    """Return a fresh random token for an invitation link."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def derived_token(key: str, label: str) -> str:
+    """Return a token derived from the key: the demo can print the same links on every run."""
+    digest = hmac.new(key.encode(), b"demo-token:" + label.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:TOKEN_BYTES]).decode().rstrip("=")
+
+
+def token_hash(key: str, token: str) -> str:
+    """Return the keyed hash stored for a token (a stolen table yields no working links)."""
+    return hmac.new(key.encode(), b"invitation:" + token.encode(), hashlib.sha256).hexdigest()

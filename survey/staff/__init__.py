@@ -1,0 +1,1 @@
+"""Staff pages: the coordinator's home."""

@@ -1,0 +1,27 @@
+"""The staff home page: open waves with their response counts per group."""
+
+from flask import Blueprint, render_template
+from sqlalchemy import func, select
+
+from survey.auth.access import roles_required
+from survey.db import db
+from survey.responses.models import Response
+from survey.sampling.models import Invitation, RespondentGroup, Wave
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+@bp.get("/")
+@roles_required("coordinator", "analyst", "data_entry", "assessor", "approver")
+def home():
+    """List waves with invitations sent and responses completed per respondent group."""
+    waves = db.session.scalars(select(Wave).order_by(Wave.year.desc(), Wave.code)).all()
+    invited = {(w, g): n for w, g, n in db.session.execute(
+        select(Invitation.wave_id, Invitation.group_id, func.count())
+        .group_by(Invitation.wave_id, Invitation.group_id)).all()}
+    completed = db.session.execute(
+        select(Response.wave_id, Response.group_id, func.count())
+        .where(Response.status == "complete").group_by(Response.wave_id, Response.group_id)).all()
+    done = {(w, g): n for w, g, n in completed}
+    groups = db.session.scalars(select(RespondentGroup).order_by(RespondentGroup.id)).all()
+    return render_template("staff/home.html", waves=waves, groups=groups, invited=invited, done=done)

@@ -1,0 +1,69 @@
+"""Fixtures: an app with a fresh database per test (SQLite, or PostgreSQL when DATABASE_URL is set)."""
+
+import os
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from survey import create_app
+from survey.db import Database, db
+from survey.models import Base
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def database_url(tmp_path) -> str:
+    """Return the database the suite runs on: PostgreSQL from the environment, else a new SQLite file."""
+    url = os.environ.get("SURVEY_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    return url or f"sqlite:///{tmp_path / 'test.db'}"
+
+
+def on_postgresql() -> bool:
+    """Tell whether the suite runs against PostgreSQL."""
+    url = os.environ.get("SURVEY_DATABASE_URL") or os.environ.get("DATABASE_URL") or ""
+    return url.startswith("postgres")
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    """Create an app on an empty schema; drop it afterwards."""
+    monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET,
+        "DATABASE_URL": database_url(tmp_path),
+        "RATELIMIT_STORAGE_URI": "memory://",
+    })
+    engine = Database.engine(app)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    with app.app_context():
+        yield app
+        db.session.rollback()
+        db.session.close()
+    Base.metadata.drop_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner of the app."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app):
+    """The app's database session."""
+    return db.session
+
+
+def postgres_admin_url() -> str:
+    """Return a URL to the server's maintenance database (for creating throwaway databases)."""
+    url = make_url(os.environ.get("SURVEY_DATABASE_URL") or os.environ["DATABASE_URL"])
+    return url.set(database="postgres").render_as_string(hide_password=False)
