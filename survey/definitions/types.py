@@ -7,7 +7,17 @@ from survey.definitions.model import Item
 
 
 class AnswerError(ValueError):
-    """A raw answer that the item cannot take; the message is shown to the respondent."""
+    """A raw answer the item cannot take: a code the pages translate, with its parameters."""
+
+    def __init__(self, code: str, **params):
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+def _shown(number) -> str:
+    """Show a bound as people write it: 18, not 18.0."""
+    return str(int(number)) if float(number).is_integer() else str(number)
 
 
 class ItemType:
@@ -35,7 +45,7 @@ class SingleChoice(ItemType):
     def check(self, item, value):
         """Refuse codes that are not among the options."""
         if item.option(value) is None:
-            raise AnswerError(f"unknown option {value!r}")
+            raise AnswerError("unknown_option", value=value)
 
 
 class MultipleChoice(ItemType):
@@ -55,7 +65,11 @@ class MultipleChoice(ItemType):
         """Refuse codes that are not among the options."""
         unknown = [code for code in value if item.option(code) is None]
         if unknown:
-            raise AnswerError(f"unknown option {unknown[0]!r}")
+            raise AnswerError("unknown_option", value=unknown[0])
+        if item.min is not None and len(value) < item.min:
+            raise AnswerError("too_few", min=_shown(item.min))
+        if item.max is not None and len(value) > item.max:
+            raise AnswerError("too_many", max=_shown(item.max))
 
 
 class Number(ItemType):
@@ -77,18 +91,18 @@ class Number(ItemType):
             if not text:
                 return None
             if not self.pattern.fullmatch(text):
-                raise AnswerError("not a number")
+                raise AnswerError("not_number")
             number = float(text.replace(",", "."))
         if self.integer and not number.is_integer():
-            raise AnswerError("not a whole number")
+            raise AnswerError("not_whole")
         return number
 
     def check(self, item, value):
         """Refuse values outside the item's bounds."""
         if item.min is not None and value < float(item.min):
-            raise AnswerError(f"below the minimum {item.min}")
+            raise AnswerError("below_min", min=_shown(item.min))
         if item.max is not None and value > float(item.max):
-            raise AnswerError(f"above the maximum {item.max}")
+            raise AnswerError("above_max", max=_shown(item.max))
 
 
 class Text(ItemType):
@@ -101,7 +115,7 @@ class Text(ItemType):
     def check(self, item, value):
         """Refuse text longer than allowed."""
         if len(value) > (item.max_length or self.default_length):
-            raise AnswerError("text too long")
+            raise AnswerError("too_long", max=item.max_length or self.default_length)
 
 
 class Date(ItemType):
@@ -120,14 +134,14 @@ class Date(ItemType):
         try:
             return date.fromisoformat(text)
         except ValueError:
-            raise AnswerError("not a date (yyyy-mm-dd)") from None
+            raise AnswerError("not_date") from None
 
     def check(self, item, value):
         """Refuse dates outside the item's bounds."""
         if item.min is not None and value < date.fromisoformat(str(item.min)):
-            raise AnswerError(f"before {item.min}")
+            raise AnswerError("date_before", min=item.min)
         if item.max is not None and value > date.fromisoformat(str(item.max)):
-            raise AnswerError(f"after {item.max}")
+            raise AnswerError("date_after", max=item.max)
 
 
 class Display(ItemType):
