@@ -1,0 +1,71 @@
+"""Column extraction, domain coding and result tables shared by the estimators."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .design import Design, _as_list
+
+STAT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "df", "n"]
+
+
+def domains(design: Design, by) -> tuple[np.ndarray, int, pd.DataFrame | None, np.ndarray]:
+    """Domain code per row, number of domains, their labels and the rows with a domain."""
+    cols = _as_list(by)
+    if not cols:
+        return np.zeros(design.n, dtype=np.int64), 1, None, np.ones(design.n, dtype=bool)
+    grouped = design.data.groupby(cols, sort=True, observed=True, dropna=True)
+    codes = grouped.ngroup().to_numpy()
+    labels = grouped.size().index.to_frame(index=False)
+    ok = codes >= 0
+    # rows with a missing domain are outside every domain: code 0 with a False mask
+    return np.where(ok, codes, 0).astype(np.int64), len(labels), labels, ok
+
+
+def is_categorical(series: pd.Series) -> bool:
+    """Whether a column is analysed as a factor (one row per level) rather than a number."""
+    return not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+
+
+def numeric_matrix(design: Design, var) -> tuple[np.ndarray, list]:
+    """Numeric columns as an (n, k) float matrix with NaN for missing values."""
+    names = _as_list(var)
+    for name in names:
+        if is_categorical(design.data[name]):
+            raise TypeError(f"column {name!r} is not numeric")
+    return design.data[names].to_numpy(dtype=float, na_value=np.nan), names
+
+
+def indicator_matrix(design: Design, var) -> tuple[np.ndarray, np.ndarray, list]:
+    """0/1 indicators of the levels of a column, its non-missing mask and the levels."""
+    series = design.data[var]
+    codes, levels = pd.factorize(series, sort=True)
+    valid = codes >= 0
+    y = np.zeros((design.n, len(levels)))
+    y[np.flatnonzero(valid), codes[valid]] = 1.0
+    return y, valid, list(levels)
+
+
+def t_quantile(df: np.ndarray, level: float = 0.95) -> np.ndarray:
+    """Two-sided t quantile; NaN where the degrees of freedom are not positive."""
+    df = np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.where(df > 0, stats.t.ppf(0.5 + level / 2, np.where(df > 0, df, 1)), np.nan)
+
+
+def assemble(labels: pd.DataFrame | None, n_dom: int, key: str | None, keys: list,
+             columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Long result table: one row per (domain, variable or level), domain-major."""
+    k = len(keys)
+    parts = []
+    if labels is not None:
+        parts.append(labels.loc[np.repeat(np.arange(n_dom), k)].reset_index(drop=True))
+    out = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=range(n_dom * k))
+    if key is not None:
+        out[key] = np.tile(np.asarray(keys, dtype=object), n_dom)
+    for name, values in columns.items():
+        out[name] = np.asarray(values, dtype=float).reshape(-1)
+    out["n"] = out["n"].astype(np.int64)
+    return out

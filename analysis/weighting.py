@@ -1,0 +1,221 @@
+"""Weight adjustment: post-stratification, raking, nonresponse and trimming.
+
+Each function returns a new :class:`~analysis.design.Design` with adjusted
+weights.  Where the adjustment is a calibration, the new design also records
+how to residualise the linearised scores so that standard errors reflect it,
+exactly as R's ``postStratify()`` and ``rake()`` do inside ``svyrecvar()``
+(Lumley 2010, *Complex Surveys*, ch. 7; Särndal, Swensson & Wretman 1992,
+sec. 7.6 and 6.5; Deville & Särndal 1992).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from .design import Design, LinearStep, _as_list
+
+# R's svyrecvar() applies the raking residualisation this many times.
+_RAKE_RESIDUAL_SWEEPS = 10
+
+
+def _codes(design: Design, var) -> tuple[np.ndarray, list]:
+    """Integer codes and level labels of one column, rejecting missing values."""
+    codes, levels = pd.factorize(design.data[var], sort=True)
+    if (codes < 0).any():
+        raise ValueError(f"missing values in calibration variable {var!r}")
+    return codes.astype(np.int64), list(levels)
+
+
+def _population_vector(var, levels: list, population) -> np.ndarray:
+    """Population totals in the order of the sample levels, checking both sides."""
+    population = dict(population)
+    missing = [lv for lv in levels if lv not in population]
+    if missing:
+        raise ValueError(f"levels of {var!r} in the sample have no population total: {missing}")
+    extra = [lv for lv in population if lv not in set(levels) and population[lv] != 0]
+    if extra:
+        raise ValueError(f"population levels of {var!r} absent from the sample: {extra}")
+    return np.array([float(population[lv]) for lv in levels])
+
+
+def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """Element-wise division with zero where the denominator is zero."""
+    out = np.zeros_like(num, dtype=float)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+def _post_step(codes, n_groups, old_w, new_w) -> LinearStep:
+    """R's post-stratification residual: score minus new weight times post-stratum mean."""
+    old_sum = np.bincount(codes, weights=old_w, minlength=n_groups)
+    return LinearStep(codes, n_groups, new_w, _safe_div(old_w, new_w * old_sum[codes]))
+
+
+def _post_weights(codes, n_groups, w, pop, var) -> np.ndarray:
+    """Weights scaled so their post-stratum sums equal the population totals."""
+    sample = np.bincount(codes, weights=w, minlength=n_groups)
+    if (sample <= 0).any():
+        raise ValueError(f"a level of {var!r} has zero total weight in the sample")
+    return w * (pop / sample)[codes]
+
+
+def poststratify(design: Design, var: str, population) -> Design:
+    """Post-stratify the weights to known population counts, as R's ``postStratify``.
+
+    Weights in post-stratum g are multiplied by ``N_g / sum_g(w)`` (Holt &
+    Smith 1979; Lumley 2010, sec. 7.2).  The linearised scores are replaced
+    by their residuals from the weighted post-stratum mean, so SEs are those
+    of the post-stratified estimator.
+
+    Parameters
+    ----------
+    design : Design
+    var : str
+        Post-stratification column.
+    population : mapping
+        Level -> population total (count of units).
+
+    Returns
+    -------
+    Design
+    """
+    codes, levels = _codes(design, var)
+    pop = _population_vector(var, levels, population)
+    new_w = _post_weights(codes, len(levels), design.weights, pop, var)
+    step = _post_step(codes, len(levels), design.weights, new_w)
+    return design._replace_weights(new_w, design.steps + [step])
+
+
+def rake(design: Design, margins, max_iter: int = 10, tol: float = 1.0) -> Design:
+    """Rake the weights to several population margins, as R's ``rake``.
+
+    Iterative proportional fitting (Deming & Stephan 1940): each sweep
+    post-stratifies to every margin in turn; it stops when the weighted
+    joint table of the margin variables changes by less than ``tol`` (R's
+    ``control = list(maxit = 10, epsilon = 1)`` defaults).  As in R's
+    ``svyrecvar()``, the scores are residualised by ten sweeps of
+    margin-wise centring using the weights of the final sweep, which
+    approximates the calibration estimator's variance (Lumley 2010, sec. 7.3).
+
+    Parameters
+    ----------
+    design : Design
+    margins : mapping
+        Variable -> {level -> population total}.
+    max_iter : int, default 10
+    tol : float, default 1.0
+        Convergence threshold on the largest change of the weighted joint table.
+
+    Returns
+    -------
+    Design
+    """
+    coded = []
+    for var, population in dict(margins).items():
+        codes, levels = _codes(design, var)
+        coded.append((var, codes, len(levels), _population_vector(var, levels, population)))
+    if not coded:
+        raise ValueError("rake needs at least one margin")
+    joint = pd.factorize(pd.MultiIndex.from_arrays([c for _, c, _, _ in coded]))[0]
+    n_joint = int(joint.max()) + 1
+    w = design.weights
+    table = np.bincount(joint, weights=w, minlength=n_joint)
+    converged = False
+    for _ in range(max_iter):
+        sweep = []
+        for var, codes, n_groups, pop in coded:
+            w = _post_weights(codes, n_groups, w, pop, var)
+            sweep.append((codes, n_groups, w))
+        new_table = np.bincount(joint, weights=w, minlength=n_joint)
+        delta = np.max(np.abs(new_table - table))
+        table = new_table
+        if delta < tol:
+            converged = True
+            break
+    if not converged:
+        warnings.warn(f"Raking did not converge after {max_iter} iterations", RuntimeWarning,
+                      stacklevel=2)
+    steps = []
+    for codes, n_groups, psw in sweep:
+        count = np.bincount(codes, minlength=n_groups).astype(float)
+        steps.append(LinearStep(codes, n_groups, psw, _safe_div(np.ones_like(psw),
+                                                                psw * count[codes])))
+    return design._replace_weights(w, design.steps + steps * _RAKE_RESIDUAL_SWEEPS)
+
+
+def nonresponse_adjust(design: Design, cells, respondent) -> Design:
+    """Weighting-class nonresponse adjustment.
+
+    Within each cell the respondents' weights are multiplied by
+    ``sum(w, all units) / sum(w, respondents)`` and nonrespondents get weight
+    zero (they stay in the design, outside every domain), so each cell keeps
+    its estimated total (Kalton & Flores-Cervantes 2003; Särndal & Lundström
+    2005, ch. 7).  Because the cell totals are estimated rather than known, the
+    linearised score becomes ``x - (w_new - w) * sum_c(x) / sum_c(w_new)``
+    (the Taylor expansion of ``sum_c (A_c / R_c) Y_rc``; Särndal et al. 1992,
+    sec. 15.6), so the SEs include the variance of the adjustment factors.
+
+    Parameters
+    ----------
+    design : Design
+    cells : str or list of str
+        Adjustment-cell column(s).
+    respondent : str or array-like of bool
+        Column (or values) flagging respondents.
+
+    Returns
+    -------
+    Design
+    """
+    grouped = design.data.groupby(_as_list(cells), sort=True, observed=True, dropna=True)
+    codes = grouped.ngroup().to_numpy()
+    if (codes < 0).any():
+        raise ValueError("missing values in nonresponse cells")
+    labels = list(grouped.size().index)
+    resp = design.data[respondent] if isinstance(respondent, str) else respondent
+    resp = np.asarray(pd.Series(resp).fillna(False), dtype=bool)
+    n_groups = len(labels)
+    w = design.weights
+    all_sum = np.bincount(codes, weights=w, minlength=n_groups)
+    resp_sum = np.bincount(codes, weights=w * resp, minlength=n_groups)
+    empty = (resp_sum <= 0) & (all_sum > 0)
+    if empty.any():
+        raise ValueError(f"nonresponse cell {labels[int(np.flatnonzero(empty)[0])]!r} "
+                         "has no respondents with positive weight")
+    new_w = np.where(resp, w * _safe_div(all_sum, resp_sum)[codes], 0.0)
+    step = LinearStep(codes, n_groups, new_w - w, _safe_div(np.ones(n_groups), all_sum)[codes])
+    return design._replace_weights(new_w, design.steps + [step])
+
+
+def trim(design: Design, lower: float | None = None, upper: float | None = None) -> Design:
+    """Trim extreme weights, as R's ``trimWeights`` (``strict = FALSE``).
+
+    Weights outside ``[lower, upper]`` are set to the bound and the amount
+    trimmed is shared equally among the untrimmed units, so the weight total
+    is unchanged (Potter 1990; Lumley 2010, sec. 7.5).  SEs treat the trimmed
+    weights as fixed, as R does.
+
+    Parameters
+    ----------
+    design : Design
+    lower, upper : float, optional
+
+    Returns
+    -------
+    Design
+    """
+    lo = -np.inf if lower is None else lower
+    hi = np.inf if upper is None else upper
+    w = design.weights
+    outside = (w < lo) | (w > hi)
+    if not outside.any():
+        return design._replace_weights(w.copy(), design.steps)
+    if outside.all():
+        raise ValueError("every weight is outside the trimming bounds")
+    new_w = np.clip(w, lo, hi)
+    trimmed = np.sum(new_w - w)
+    new_w[~outside] -= trimmed / np.count_nonzero(~outside)
+    return design._replace_weights(new_w, design.steps)
