@@ -1,7 +1,8 @@
 """Error pages in the respondent's language."""
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 
 
 def _page(title: str, message: str, status: int):
@@ -9,8 +10,19 @@ def _page(title: str, message: str, status: int):
     return render_template("errors/error.html", title=title, message=message), status
 
 
+def _csrf_failed(_error):
+    """Explain an expired or missing form token and offer to reload the page (nothing is lost)."""
+    return render_template(
+        "errors/error.html", title=_("Phiên làm việc đã hết hạn"),
+        message=_("Phiên làm việc đã hết hạn. Vui lòng tải lại trang và gửi lại; "
+                  "câu trả lời đã lưu không bị mất."),
+        retry_url=request.path,
+    ), 400
+
+
 def register(app: Flask) -> None:
     """Attach the error handlers."""
+    app.register_error_handler(CSRFError, _csrf_failed)
     app.register_error_handler(403, lambda e: _page(
         _("Không có quyền truy cập"), _("Tài khoản của Ông/Bà không được phép xem trang này."), 403))
     app.register_error_handler(404, lambda e: _page(

@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
 from survey import create_app
@@ -24,6 +25,20 @@ def on_postgresql() -> bool:
     return url.startswith("postgres")
 
 
+class RequestContextClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    Without this, requests would share the test's app context, and with it `g`: the database
+    session, Flask-WTF's CSRF token and Flask-Babel's locale would leak from one request (or one
+    simulated browser) to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        """Run the request in a fresh app context."""
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(tmp_path, monkeypatch):
     """Create an app on an empty schema; drop it afterwards."""
@@ -34,6 +49,7 @@ def app(tmp_path, monkeypatch):
         "DATABASE_URL": database_url(tmp_path),
         "RATELIMIT_STORAGE_URI": "memory://",
     })
+    app.test_client_class = RequestContextClient
     engine = Database.engine(app)
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)

@@ -120,6 +120,20 @@ class Questionnaire:
                 return item
         raise KeyError(item_id)
 
+    def numbers(self) -> dict[str, str]:
+        """Return the printed number of each question ("2.3"; matrix rows "2.3.1"), notes unnumbered.
+
+        Online pages, paper forms and data entry show the same numbers.
+        """
+        found = {}
+        for s_index, section in enumerate(self.sections, start=1):
+            questions = [item for item in section.items if item.type != "note"]
+            for i_index, item in enumerate(questions, start=1):
+                found[item.id] = f"{s_index}.{i_index}"
+                for r_index, row in enumerate(item.rows, start=1):
+                    found[row.id] = f"{s_index}.{i_index}.{r_index}"
+        return found
+
     def scored_items(self) -> list[Item]:
         """Return the items linked to a framework node."""
         return [item for item in self.answerable_items() if item.score is not None]

@@ -131,7 +131,11 @@ class Date(ItemType):
         text = (raw or "").strip()
         if not text:
             return None
+        day_first = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
         try:
+            if day_first:  # 25/11/2026, as Vietnamese write dates where no date picker exists
+                day, month, year = map(int, day_first.groups())
+                return date(year, month, day)
             return date.fromisoformat(text)
         except ValueError:
             raise AnswerError("not_date") from None

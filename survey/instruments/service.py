@@ -46,9 +46,14 @@ def publish(session: Session, definition: Definition) -> str:
     return "added"
 
 
+_BUILT: dict[str, Definition] = {}
+
+
 def definition_of(version: QuestionnaireVersion) -> Definition:
-    """Rebuild the frozen definition a stored version holds."""
-    return load.build(version.definition)
+    """Return the frozen definition a stored version holds (built once per checksum)."""
+    if version.checksum not in _BUILT:
+        _BUILT[version.checksum] = load.build(version.definition)
+    return _BUILT[version.checksum]
 
 
 def latest_version(session: Session, code: str) -> QuestionnaireVersion | None:

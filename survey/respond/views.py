@@ -1,16 +1,38 @@
-"""The invitation landing page `/r/<token>`: who runs the survey, why, and the units to rate."""
+"""Respondent pages: the invitation landing, one page per section, submission, thanks."""
 
+import time
 from datetime import date
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from survey.db import db
 from survey.extensions import limiter
+from survey.instruments.service import definition_of
+from survey.respond import flow
+from survey.respond.forms import PageForm, page_form, raw_values
+from survey.respond.messages import error_messages
+from survey.responses import service
 from survey.sampling import tokens
-from survey.sampling.models import Invitation, WaveGroup
+from survey.sampling.models import Invitation, InvitationUnit, WaveGroup
 
 bp = Blueprint("respond", __name__)
+LOOKUPS = "30 per minute"
+PAGES = "120 per minute"
 
 
 def find_invitation(token: str) -> Invitation:
@@ -24,16 +46,195 @@ def find_invitation(token: str) -> Invitation:
     return invitation
 
 
+def assignment(invitation: Invitation) -> WaveGroup:
+    """Return which questionnaire version the invitation's group answers in its wave."""
+    found = db.session.scalar(select(WaveGroup).filter_by(
+        wave_id=invitation.wave_id, group_id=invitation.group_id))
+    if found is None:
+        abort(404)
+    return found
+
+
+def entry_for(invitation: Invitation, unit_id: int) -> InvitationUnit:
+    """Return the invitation's entry for a unit, or 404 for a unit it does not rate."""
+    entry = next((e for e in invitation.units if e.unit_id == unit_id), None)
+    if entry is None:
+        abort(404)
+    return entry
+
+
+def language() -> str:
+    """Return the language pages are shown in."""
+    return str(get_locale() or "vi")
+
+
+def closed_page(invitation: Invitation):
+    """Say politely that the wave is not open, with its dates."""
+    return render_template("respond/closed.html", wave=invitation.wave), 410
+
+
 @bp.get("/r/<token>")
-@limiter.limit("30 per minute")
+@limiter.limit(LOOKUPS)
 def landing(token: str):
-    """Show the wave, how answers are kept anonymous, and the units this person rates."""
+    """Show who runs the survey, why, how answers stay anonymous, and the units to rate."""
     invitation = find_invitation(token)
-    wave = invitation.wave
-    assignment = db.session.scalar(
-        select(WaveGroup).filter_by(wave_id=wave.id, group_id=invitation.group_id))
+    version = assignment(invitation).questionnaire_version
     return render_template(
-        "respond/landing.html", invitation=invitation, wave=wave,
-        questionnaire=assignment.questionnaire_version if assignment else None,
-        is_open=wave.is_open_on(date.today()),
+        "respond/landing.html", invitation=invitation, wave=invitation.wave, token=token,
+        questionnaire=version, is_open=invitation.wave.is_open_on(date.today()),
+        start_form=PageForm(),
     )
+
+
+@bp.post("/r/<token>/u/<int:unit_id>/start")
+@limiter.limit(LOOKUPS)
+def start(token: str, unit_id: int):
+    """Open (or reopen) the draft for a unit and go to its current page."""
+    invitation = find_invitation(token)
+    entry = entry_for(invitation, unit_id)
+    if entry.status == "done":
+        return redirect(url_for(".done", token=token, unit_id=unit_id))
+    if not invitation.wave.is_open_on(date.today()):
+        return closed_page(invitation)
+    draft = service.draft_for(db.session, invitation, unit_id)
+    if draft is None:
+        draft = service.start_draft(db.session, invitation, unit_id,
+                                    assignment(invitation).questionnaire_version_id)
+        draft.language = language()
+        db.session.commit()
+    return redirect(url_for(".page", token=token, unit_id=unit_id, number=draft.current_page + 1))
+
+
+@bp.get("/r/<token>/u/<int:unit_id>")
+@limiter.limit(LOOKUPS)
+def resume(token: str, unit_id: int):
+    """Go to where the respondent left off for a unit."""
+    invitation = find_invitation(token)
+    entry = entry_for(invitation, unit_id)
+    draft = service.draft_for(db.session, invitation, unit_id)
+    if entry.status == "done" or draft is None:
+        target = ".done" if entry.status == "done" else ".landing"
+        return redirect(url_for(target, token=token, unit_id=unit_id) if target == ".done"
+                        else url_for(target, token=token))
+    return redirect(url_for(".page", token=token, unit_id=unit_id, number=draft.current_page + 1))
+
+
+@bp.route("/r/<token>/u/<int:unit_id>/p/<int:number>", methods=["GET", "POST"])
+@limiter.limit(PAGES)
+def page(token: str, unit_id: int, number: int):
+    """Show a page (GET) or save it and move on (POST); the server decides what is shown."""
+    invitation = find_invitation(token)
+    entry = entry_for(invitation, unit_id)
+    if entry.status == "done":
+        return redirect(url_for(".done", token=token, unit_id=unit_id))
+    if not invitation.wave.is_open_on(date.today()):
+        return closed_page(invitation)
+    draft = service.draft_for(db.session, invitation, unit_id)
+    if draft is None:
+        return redirect(url_for(".landing", token=token))
+    definition = definition_of(draft.questionnaire_version)
+    if not 1 <= number <= len(definition.sections):
+        abort(404)
+    urls = PageUrls(token, unit_id)
+    if request.method == "POST":
+        return _post_page(invitation, draft, definition, number - 1, urls)
+    return _show_page(draft, definition, number - 1, urls, entry)
+
+
+class PageUrls:
+    """The URLs of one unit's pages for an invitation."""
+
+    def __init__(self, token: str, unit_id: int):
+        self.token, self.unit_id = token, unit_id
+
+    def page(self, index: int) -> str:
+        """URL of a page by 0-based index."""
+        return url_for(".page", token=self.token, unit_id=self.unit_id, number=index + 1)
+
+    def done(self) -> str:
+        """URL of the thank-you page."""
+        return url_for(".done", token=self.token, unit_id=self.unit_id)
+
+    def landing(self) -> str:
+        """URL of the landing page."""
+        return url_for(".landing", token=self.token)
+
+
+def _show_page(draft, definition, index, urls, entry, form=None, errors=None, status=200):
+    """Render a page, first moving a tampered or hidden page number to an allowed one."""
+    answers = flow.answers_of(draft)
+    allowed = flow.resolve_page(definition, answers, index)
+    if allowed != index and form is None:
+        return redirect(urls.page(allowed))
+    session["shown"] = [draft.id, index, time.time()]
+    pages = flow.visible_pages(definition, answers)
+    section = definition.sections[index]
+    form = form or page_form(section, language(), answers)
+    return render_template(
+        "respond/page.html", definition=definition, section=section, form=form,
+        errors=error_messages(section, errors or {}, language()), lang=language(),
+        position=pages.index(index) + 1 if index in pages else len(pages), total=len(pages),
+        is_last=index == pages[-1], back_url=urls.page(pages[pages.index(index) - 1])
+        if index in pages and pages.index(index) > 0 else None,
+        answers=flow.plain(answers), unit=entry.unit if entry else None, urls=urls,
+        not_shown=flow.not_shown(section, answers),
+    ), status
+
+
+def _post_page(invitation, draft, definition, index, urls):
+    """Save a posted page, then show the next page, the errors, or submit."""
+    section = definition.sections[index]
+    # CSRFProtect has already refused a post without a valid token (see survey/errors.py).
+    form = page_form(section, language(), flow.answers_of(draft), formdata=request.form)
+    _record_paradata(draft, section, index)
+    action = request.form.get("action", "next")
+    step = flow.save_page(db.session, draft, definition, index, raw_values(form, section), action)
+    draft.language = language()
+    if step.errors:
+        db.session.commit()
+        return _show_page(draft, definition, index, urls, None, form=form, errors=step.errors,
+                          status=422)
+    if not step.submit:
+        db.session.commit()
+        return redirect(urls.page(step.page))
+    missing = flow.ready_to_submit(definition, draft)
+    if missing is not None:
+        draft.current_page = missing
+        db.session.commit()
+        flash(_("Còn câu hỏi bắt buộc chưa trả lời."), "error")
+        return redirect(urls.page(missing))
+    return _submit(invitation, draft, urls)
+
+
+def _submit(invitation, draft, urls):
+    """Submit in one transaction; a concurrent second submission finds nothing left to submit."""
+    try:
+        service.submit(db.session, draft, invitation)
+        db.session.commit()
+    except (IntegrityError, StaleDataError):
+        db.session.rollback()
+    session.pop("shown", None)
+    return redirect(urls.done())
+
+
+def _record_paradata(draft, section, index):
+    """Add the seconds since this page was shown and the device class to the draft."""
+    shown = session.get("shown")
+    seconds = None
+    if isinstance(shown, list) and len(shown) == 3 and shown[:2] == [draft.id, index]:
+        seconds = time.time() - float(shown[2])
+    flow.add_paradata(draft, section.id, seconds,
+                      flow.device_class(request.headers.get("User-Agent", "")))
+
+
+@bp.get("/r/<token>/u/<int:unit_id>/done")
+@limiter.limit(LOOKUPS)
+def done(token: str, unit_id: int):
+    """Thank the respondent, or say the unit was already answered, and list what remains."""
+    invitation = find_invitation(token)
+    entry = entry_for(invitation, unit_id)
+    if entry.status != "done":
+        return redirect(url_for(".resume", token=token, unit_id=unit_id))
+    remaining = [e for e in invitation.units if e.status != "done"]
+    return render_template("respond/done.html", invitation=invitation, entry=entry, token=token,
+                           remaining=remaining, start_form=PageForm())

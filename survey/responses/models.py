@@ -70,6 +70,7 @@ class Response(Base):
     answers: Mapped[list["Answer"]] = relationship(
         back_populates="response", cascade="all, delete-orphan", order_by="Answer.item_id"
     )
+    questionnaire_version: Mapped["QuestionnaireVersion"] = relationship(viewonly=True)  # noqa: F821
 
 
 class Answer(Base):

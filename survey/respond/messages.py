@@ -1,0 +1,39 @@
+"""Answer errors in the respondent's language."""
+
+from flask_babel import gettext as _
+
+from survey.definitions.engine import page_items
+from survey.definitions.model import Section
+
+
+def _text(code: str, params: dict) -> str:
+    """Translate one error code."""
+    texts = {
+        "required": lambda: _("Vui lòng trả lời câu hỏi này."),
+        "not_number": lambda: _("Vui lòng nhập một số, ví dụ 25 hoặc 2,5."),
+        "not_whole": lambda: _("Vui lòng nhập một số nguyên."),
+        "below_min": lambda: _("Giá trị phải từ %(min)s trở lên.", **params),
+        "above_max": lambda: _("Giá trị không được lớn hơn %(max)s.", **params),
+        "too_long": lambda: _("Nội dung quá dài (tối đa %(max)s ký tự).", **params),
+        "not_date": lambda: _("Vui lòng nhập ngày theo dạng ngày/tháng/năm, ví dụ 25/11/2025."),
+        "date_before": lambda: _("Ngày phải từ %(min)s trở đi.", **params),
+        "date_after": lambda: _("Ngày không được sau %(max)s.", **params),
+        "unknown_option": lambda: _("Lựa chọn không hợp lệ; vui lòng chọn lại."),
+        "too_few": lambda: _("Vui lòng chọn ít nhất %(min)s phương án.", **params),
+        "too_many": lambda: _("Vui lòng chọn nhiều nhất %(max)s phương án.", **params),
+    }
+    return texts.get(code, lambda: _("Câu trả lời không hợp lệ."))()
+
+
+def error_messages(section: Section, errors: dict, language: str) -> dict[str, str]:
+    """Return item id -> message, in page order; constraints use the item's own message."""
+    found = {}
+    for item in page_items(section):
+        error = errors.get(item.id)
+        if error is None:
+            continue
+        if error.code == "constraint" and item.constraint_message:
+            found[item.id] = item.constraint_message.get(language)
+        else:
+            found[item.id] = _text(error.code, error.params)
+    return found
