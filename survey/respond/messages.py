@@ -37,3 +37,13 @@ def error_messages(section: Section, errors: dict, language: str) -> dict[str, s
         else:
             found[item.id] = _text(error.code, error.params)
     return found
+
+
+def script_messages() -> dict[str, str]:
+    """Return the error texts the page script shows, with %(min)s-style placeholders kept."""
+    codes = ("required", "not_number", "not_whole", "below_min", "above_max", "too_long",
+             "not_date", "unknown_option", "too_few", "too_many", "constraint")
+    placeholders = {"min": "%(min)s", "max": "%(max)s"}
+    found = {code: _text(code, placeholders) for code in codes}
+    found["summary"] = _("Có câu cần sửa")
+    return found

@@ -25,7 +25,7 @@ from survey.extensions import limiter
 from survey.instruments.service import definition_of
 from survey.respond import flow
 from survey.respond.forms import PageForm, page_form, raw_values
-from survey.respond.messages import error_messages
+from survey.respond.messages import error_messages, script_messages
 from survey.responses import service
 from survey.sampling import tokens
 from survey.sampling.models import Invitation, InvitationUnit, WaveGroup
@@ -177,7 +177,7 @@ def _show_page(draft, definition, index, urls, entry, form=None, errors=None, st
         is_last=index == pages[-1], back_url=urls.page(pages[pages.index(index) - 1])
         if index in pages and pages.index(index) > 0 else None,
         answers=flow.plain(answers), unit=entry.unit if entry else None, urls=urls,
-        not_shown=flow.not_shown(section, answers),
+        not_shown=flow.not_shown(section, answers), script_messages=script_messages(),
     ), status
 
 
