@@ -1,31 +1,24 @@
 """Respondent pages: the invitation landing, one page per section, submission, thanks."""
 
-import time
 from datetime import date
 
 from flask import (
     Blueprint,
     abort,
     current_app,
-    flash,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
-from flask_babel import get_locale
-from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from survey.db import db
 from survey.extensions import limiter
 from survey.instruments.service import definition_of
-from survey.respond import flow
-from survey.respond.forms import PageForm, page_form, raw_values
-from survey.respond.messages import error_messages, script_messages
+from survey.respond import pages
+from survey.respond.forms import PageForm
+from survey.respond.pages import language
 from survey.responses import service
 from survey.sampling import tokens
 from survey.sampling.models import Invitation, InvitationUnit, WaveGroup
@@ -61,11 +54,6 @@ def entry_for(invitation: Invitation, unit_id: int) -> InvitationUnit:
     if entry is None:
         abort(404)
     return entry
-
-
-def language() -> str:
-    """Return the language pages are shown in."""
-    return str(get_locale() or "vi")
 
 
 def closed_page(invitation: Invitation):
@@ -135,13 +123,15 @@ def page(token: str, unit_id: int, number: int):
     definition = definition_of(draft.questionnaire_version)
     if not 1 <= number <= len(definition.sections):
         abort(404)
-    urls = PageUrls(token, unit_id)
+    answering = pages.Answering(
+        draft, definition, InvitationUrls(token, unit_id), entry.unit,
+        submit=lambda d: service.submit(db.session, d, invitation))
     if request.method == "POST":
-        return _post_page(invitation, draft, definition, number - 1, urls)
-    return _show_page(draft, definition, number - 1, urls, entry)
+        return pages.post(answering, number - 1)
+    return pages.show(answering, number - 1)
 
 
-class PageUrls:
+class InvitationUrls:
     """The URLs of one unit's pages for an invitation."""
 
     def __init__(self, token: str, unit_id: int):
@@ -154,77 +144,6 @@ class PageUrls:
     def done(self) -> str:
         """URL of the thank-you page."""
         return url_for(".done", token=self.token, unit_id=self.unit_id)
-
-    def landing(self) -> str:
-        """URL of the landing page."""
-        return url_for(".landing", token=self.token)
-
-
-def _show_page(draft, definition, index, urls, entry, form=None, errors=None, status=200):
-    """Render a page, first moving a tampered or hidden page number to an allowed one."""
-    answers = flow.answers_of(draft)
-    allowed = flow.resolve_page(definition, answers, index)
-    if allowed != index and form is None:
-        return redirect(urls.page(allowed))
-    session["shown"] = [draft.id, index, time.time()]
-    pages = flow.visible_pages(definition, answers)
-    section = definition.sections[index]
-    form = form or page_form(section, language(), answers)
-    return render_template(
-        "respond/page.html", definition=definition, section=section, form=form,
-        errors=error_messages(section, errors or {}, language()), lang=language(),
-        position=pages.index(index) + 1 if index in pages else len(pages), total=len(pages),
-        is_last=index == pages[-1], back_url=urls.page(pages[pages.index(index) - 1])
-        if index in pages and pages.index(index) > 0 else None,
-        answers=flow.plain(answers), unit=entry.unit if entry else None, urls=urls,
-        not_shown=flow.not_shown(section, answers), script_messages=script_messages(),
-    ), status
-
-
-def _post_page(invitation, draft, definition, index, urls):
-    """Save a posted page, then show the next page, the errors, or submit."""
-    section = definition.sections[index]
-    # CSRFProtect has already refused a post without a valid token (see survey/errors.py).
-    form = page_form(section, language(), flow.answers_of(draft), formdata=request.form)
-    _record_paradata(draft, section, index)
-    action = request.form.get("action", "next")
-    step = flow.save_page(db.session, draft, definition, index, raw_values(form, section), action)
-    draft.language = language()
-    if step.errors:
-        db.session.commit()
-        return _show_page(draft, definition, index, urls, None, form=form, errors=step.errors,
-                          status=422)
-    if not step.submit:
-        db.session.commit()
-        return redirect(urls.page(step.page))
-    missing = flow.ready_to_submit(definition, draft)
-    if missing is not None:
-        draft.current_page = missing
-        db.session.commit()
-        flash(_("Còn câu hỏi bắt buộc chưa trả lời."), "error")
-        return redirect(urls.page(missing))
-    return _submit(invitation, draft, urls)
-
-
-def _submit(invitation, draft, urls):
-    """Submit in one transaction; a concurrent second submission finds nothing left to submit."""
-    try:
-        service.submit(db.session, draft, invitation)
-        db.session.commit()
-    except (IntegrityError, StaleDataError):
-        db.session.rollback()
-    session.pop("shown", None)
-    return redirect(urls.done())
-
-
-def _record_paradata(draft, section, index):
-    """Add the seconds since this page was shown and the device class to the draft."""
-    shown = session.get("shown")
-    seconds = None
-    if isinstance(shown, list) and len(shown) == 3 and shown[:2] == [draft.id, index]:
-        seconds = time.time() - float(shown[2])
-    flow.add_paradata(draft, section.id, seconds,
-                      flow.device_class(request.headers.get("User-Agent", "")))
 
 
 @bp.get("/r/<token>/u/<int:unit_id>/done")

@@ -3,6 +3,7 @@
 from datetime import date, datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -11,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -23,6 +25,7 @@ UNIT_KINDS = ("province", "agency", "district", "commune", "ward", "special_zone
 GROUP_KINDS = ("official", "citizen", "organisation")
 WAVE_STATUSES = ("draft", "open", "closed")
 INVITATION_STATUSES = ("pending", "started", "completed")
+INVITATION_SOURCES = ("frame", "open")  # sampled from the frame, or self-made from an open link
 UNIT_PROGRESS = ("not_started", "in_progress", "done")
 LANGUAGES = ("vi", "en")
 
@@ -115,15 +118,21 @@ class Wave(Base):
 
 
 class WaveGroup(Base):
-    """Which questionnaire version a respondent group answers in a wave."""
+    """Which questionnaire version a respondent group answers in a wave, and its open link."""
 
     __tablename__ = "wave_groups"
-    __table_args__ = (UniqueConstraint("wave_id", "group_id"),)
+    __table_args__ = (
+        UniqueConstraint("wave_id", "group_id"),
+        CheckConstraint("open_quota IS NULL OR open_quota > 0", name="open_quota"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"))
     group_id: Mapped[int] = mapped_column(ForeignKey("respondent_groups.id"))
     questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
+    # Walk-in respondents (a poster at a one-stop shop): an open link, closed per unit at a quota.
+    open_link: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    open_quota: Mapped[int | None] = mapped_column(Integer)
 
     wave: Mapped[Wave] = relationship(back_populates="groups")
     group: Mapped[RespondentGroup] = relationship()
@@ -190,6 +199,7 @@ class Invitation(Base):
     __tablename__ = "invitations"
     __table_args__ = (
         CheckConstraint(_in("status", INVITATION_STATUSES), name="status"),
+        CheckConstraint(_in("source", INVITATION_SOURCES), name="source"),
         CheckConstraint(_in("language", LANGUAGES), name="language"),
     )
 
@@ -202,6 +212,7 @@ class Invitation(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     language: Mapped[str] = mapped_column(String(2), default="vi")
     status: Mapped[str] = mapped_column(String(10), default="pending")
+    source: Mapped[str] = mapped_column(String(10), default="frame", server_default="frame")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     wave: Mapped[Wave] = relationship()

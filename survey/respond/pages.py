@@ -1,0 +1,104 @@
+"""Showing and saving questionnaire pages, for respondents and for clerks entering paper forms."""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import flash, redirect, render_template, request, session
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from survey.db import db
+from survey.definitions.model import Questionnaire
+from survey.respond import flow
+from survey.respond.forms import page_form, raw_values
+from survey.respond.messages import error_messages, script_messages
+from survey.responses.models import Response
+
+
+@dataclass
+class Answering:
+    """One draft being answered: its definition, its URLs, and how it is submitted."""
+
+    draft: Response
+    definition: Questionnaire
+    urls: object  # has page(index) and done()
+    unit: object | None
+    submit: Callable[[Response], Response]  # flushes the complete response; the caller commits
+
+
+def language() -> str:
+    """Return the language pages are shown in."""
+    return str(get_locale() or "vi")
+
+
+def show(answering: Answering, index: int, form=None, errors=None, status=200):
+    """Render a page, first moving a tampered or hidden page number to an allowed one."""
+    draft, definition = answering.draft, answering.definition
+    answers = flow.answers_of(draft)
+    allowed = flow.resolve_page(definition, answers, index)
+    if allowed != index and form is None:
+        return redirect(answering.urls.page(allowed))
+    session["shown"] = [draft.id, index, time.time()]
+    visible = flow.visible_pages(definition, answers)
+    section = definition.sections[index]
+    form = form or page_form(section, language(), answers)
+    position = visible.index(index) if index in visible else len(visible) - 1
+    return render_template(
+        "respond/page.html", definition=definition, section=section, form=form,
+        errors=error_messages(section, errors or {}, language()), lang=language(),
+        position=position + 1, total=len(visible), is_last=index == visible[-1],
+        back_url=answering.urls.page(visible[position - 1]) if position > 0 else None,
+        answers=flow.plain(answers), unit=answering.unit, mode=draft.mode,
+        not_shown=flow.not_shown(section, answers), script_messages=script_messages(),
+    ), status
+
+
+def post(answering: Answering, index: int):
+    """Save a posted page, then show the next page, the errors, or submit.
+
+    CSRFProtect has already refused a post without a valid token (see survey/errors.py).
+    """
+    draft, definition = answering.draft, answering.definition
+    section = definition.sections[index]
+    form = page_form(section, language(), flow.answers_of(draft), formdata=request.form)
+    _record_paradata(draft, section, index)
+    action = request.form.get("action", "next")
+    step = flow.save_page(db.session, draft, definition, index, raw_values(form, section), action)
+    draft.language = language()
+    if step.errors:
+        db.session.commit()
+        return show(answering, index, form=form, errors=step.errors, status=422)
+    if not step.submit:
+        db.session.commit()
+        return redirect(answering.urls.page(step.page))
+    missing = flow.ready_to_submit(definition, draft)
+    if missing is not None:
+        draft.current_page = missing
+        db.session.commit()
+        flash(_("Còn câu hỏi bắt buộc chưa trả lời."), "error")
+        return redirect(answering.urls.page(missing))
+    return _submit(answering)
+
+
+def _submit(answering: Answering):
+    """Submit in one transaction; a concurrent second submission finds nothing left to submit."""
+    try:
+        answering.submit(answering.draft)
+        db.session.commit()
+    except (IntegrityError, StaleDataError):
+        db.session.rollback()
+    session.pop("shown", None)
+    return redirect(answering.urls.done())
+
+
+def _record_paradata(draft, section, index):
+    """Add the seconds since this page was shown and the device class to the draft."""
+    shown = session.get("shown")
+    seconds = None
+    if isinstance(shown, list) and len(shown) == 3 and shown[:2] == [draft.id, index]:
+        seconds = time.time() - float(shown[2])
+    device = flow.device_class(request.headers.get("User-Agent", "")) if draft.mode == "online" else None
+    flow.add_paradata(draft, section.id, seconds, device)

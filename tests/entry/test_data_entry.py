@@ -1,0 +1,88 @@
+"""Paper and phone data entry by staff through the same pages."""
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from survey.auth.models import AuditLog, User, UserRole
+from survey.responses.models import Response
+from survey.sampling.models import WaveUnit
+from tests.conftest import TEST_SECRET
+from tests.factories import make_invitation
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def login(client, session, role="data_entry", all_units=True) -> User:
+    """Create a staff user with a role and log them in."""
+    user = User(email=f"{role}@example.org", name="Cán bộ nhập liệu", all_units=all_units,
+                roles=[UserRole(role=role)])
+    user.set_password("mật-khẩu-dài")
+    session.add(user)
+    session.commit()
+    token = CSRF.search(client.get("/staff/login").text).group(1)
+    client.post("/staff/login", data={"csrf_token": token, "email": user.email,
+                                      "password": "mật-khẩu-dài"})
+    return user
+
+
+@pytest.fixture
+def wave_setup(session):
+    """A wave where a group answers the small questionnaire about one unit."""
+    invitation, _ = make_invitation(session, TEST_SECRET)
+    session.add(WaveUnit(wave_id=invitation.wave_id, unit_id=invitation.units[0].unit_id))
+    session.commit()
+    return invitation
+
+
+def enter_paper_form(client, invitation):
+    """Enter one paper form answering 'no' (one page) and return the final response."""
+    start_url = f"/staff/entry/{invitation.wave.code}/{invitation.group.code}"
+    token = CSRF.search(client.get(start_url).text).group(1)
+    started = client.post(start_url, data={"csrf_token": token, "unit": invitation.units[0].unit_id,
+                                           "mode": "paper"})
+    assert started.status_code == 302
+    page_url = started.headers["Location"]
+    page = client.get(page_url)
+    assert "phiếu giấy" in page.text and ">y · " in page.text  # option codes shown to the clerk
+    return client.post(page_url, data={"csrf_token": token, "used": "n", "age": "52",
+                                       "action": "submit"})
+
+
+def test_clerk_enters_paper_form(client, session, wave_setup):
+    """A clerk's paper form is stored complete with mode paper; the clerk is only in the audit log."""
+    clerk = login(client, session)
+    done = enter_paper_form(client, wave_setup)
+    assert done.status_code == 302
+    follow = client.get(done.headers["Location"], follow_redirects=True)
+    assert "Đã lưu phiếu" in follow.text
+    response = session.scalars(select(Response).where(Response.status == "complete")).one()
+    assert response.mode == "paper" and {a.item_id for a in response.answers} == {"used", "age"}
+    entries = session.scalars(select(AuditLog).where(AuditLog.action == "response.entered")).all()
+    assert [(e.user_id, e.target) for e in entries] == [(clerk.id, f"response:{response.id}")]
+    columns = {c.name for c in Response.__table__.columns}
+    assert not columns & {"user_id", "clerk_id", "entered_by"}
+
+
+def test_data_entry_needs_the_role(client, session, wave_setup):
+    """A user without the data-entry or coordinator role cannot enter forms."""
+    login(client, session, role="analyst")
+    assert client.get("/staff/entry/").status_code == 403
+
+
+def test_data_entry_needs_login(client, wave_setup):
+    """Anonymous visitors are sent to the login page."""
+    response = client.get("/staff/entry/")
+    assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
+
+
+def test_unfinished_drafts_are_listed(client, session, wave_setup):
+    """A form started and left is listed for the clerk to finish."""
+    login(client, session)
+    start_url = f"/staff/entry/{wave_setup.wave.code}/{wave_setup.group.code}"
+    token = CSRF.search(client.get(start_url).text).group(1)
+    client.post(start_url, data={"csrf_token": token, "unit": wave_setup.units[0].unit_id,
+                                 "mode": "phone"})
+    listing = client.get("/staff/entry/").text
+    assert wave_setup.units[0].unit.name in listing and "/staff/entry/d/" in listing
