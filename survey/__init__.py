@@ -40,7 +40,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     """Attach one blueprint per concern."""
     from survey.auth.views import bp as auth_bp
+    from survey.entry.views import bp as entry_bp
     from survey.health import bp as health_bp
+    from survey.respond.open_link import bp as open_link_bp
     from survey.respond.views import bp as respond_bp
     from survey.staff.views import bp as staff_bp
 
@@ -48,3 +50,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(respond_bp)
+    app.register_blueprint(open_link_bp)
+    app.register_blueprint(entry_bp)

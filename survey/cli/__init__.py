@@ -5,9 +5,9 @@ from flask import Flask
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app."""
-    from survey.cli import database, questionnaires, setup, units, users
+    from survey.cli import analysis, database, questionnaires, setup, units, users
 
     for group in (database.db, questionnaires.questionnaires, units.units, units.groups,
-                  users.users):
+                  users.users, analysis.analysis):
         app.cli.add_command(group)
     app.cli.add_command(setup.setup)

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey.auth.models import User, UserRole, record
-from survey.instruments.service import latest_version
+from survey.demo.answers import answer_invitation
+from survey.instruments.service import definition_of, latest_version
 from survey.sampling import tokens
 from survey.sampling.groups import import_groups
 from survey.sampling.models import (
@@ -111,8 +112,8 @@ def _invitations(session: Session, wave: Wave, token_key: str) -> None:
     agencies = [u for u in units if u.kind == "agency"]
     printed = dict(PRINTED)
     for commune in communes:
-        for code, population, sample in ((CITIZEN_GROUP, rng.randint(800, 3000), 4),
-                                         (LEADER_GROUP, rng.randint(3, 6), 1)):
+        for code, population, sample in ((CITIZEN_GROUP, rng.randint(800, 3000), 8),
+                                         (LEADER_GROUP, rng.randint(3, 6), 2)):
             stratum = Stratum(wave_id=wave.id, code=f"{commune.code}:{code}", unit_id=commune.id,
                               group_id=groups[code].id, population_size=population,
                               sample_size=sample)
@@ -126,8 +127,12 @@ def _invitations(session: Session, wave: Wave, token_key: str) -> None:
 
 
 def _invite(session, wave, stratum, group, commune, rated, token_key, label, rng) -> None:
-    """Add one person to the frame and their invitation; the first two get printable tokens."""
-    person = FrameEntry(wave_id=wave.id, stratum_id=stratum.id, cluster_code=commune.code,
+    """Add one person to the frame and their invitation; the first two get printable tokens.
+
+    Most people without a printed link have already answered (simulated), so that the demo's
+    dashboards and analysis have data; the printed links stay unanswered for you to try.
+    """
+    person = FrameEntry(wave_id=wave.id, stratum_id=stratum.id,
                         full_name=f"{rng.choice(FAMILY)} {rng.choice(GIVEN)}",
                         phone=f"09{rng.randint(10_000_000, 99_999_999)}",
                         workplace_unit_id=commune.id if group.kind == "official" else None)
@@ -135,7 +140,13 @@ def _invite(session, wave, stratum, group, commune, rated, token_key, label, rng
     session.flush()
     token = tokens.derived_token(token_key, label) if label else tokens.new_token()
     invitation = Invitation(wave_id=wave.id, group_id=group.id, frame_entry_id=person.id,
-                            stratum_id=stratum.id, cluster_code=commune.code,
+                            stratum_id=stratum.id,
                             token_hash=tokens.token_hash(token_key, token))
     invitation.units = [InvitationUnit(unit_id=u.id, position=i) for i, u in enumerate(rated)]
     session.add(invitation)
+    session.flush()
+    if label is None and rng.random() < 0.75:
+        version = session.scalar(select(WaveGroup).filter_by(wave_id=wave.id, group_id=group.id))
+        definition = definition_of(version.questionnaire_version)
+        answer_invitation(session, invitation, definition, version.questionnaire_version_id, rng,
+                          wave.opens_on + timedelta(days=7))

@@ -1,0 +1,57 @@
+"""`flask analysis ...`: export a wave for analysis and write its report."""
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from analysis.quality import QualityPolicy
+from analysis.report import write_report
+from survey.db import db
+from survey.responses import export
+from survey.sampling.models import Wave
+
+
+@click.group("analysis", cls=AppGroup)
+def analysis():
+    """Index components with standard errors and confidence intervals."""
+
+
+def _wave(code: str) -> Wave:
+    """Return the wave with the code, or stop with a clear message."""
+    wave = db.session.scalar(select(Wave).filter_by(code=code))
+    if wave is None:
+        raise click.ClickException(f"no wave {code!r}")
+    return wave
+
+
+@analysis.command("export")
+@click.option("--wave", "code", required=True, help="Wave code.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+def export_command(code, out):
+    """Write responses.csv, strata.csv and the questionnaire/framework files of a wave."""
+    written = export.write_export(db.session, _wave(code), out, current_app.config["QUESTIONNAIRE_DIRS"])
+    click.echo("\n".join(str(p) for p in written))
+
+
+@analysis.command("report")
+@click.option("--wave", "code", required=True, help="Wave code.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--exclude-speeders/--keep-speeders", default=False, show_default=True)
+@click.option("--exclude-straightliners/--keep-straightliners", default=False, show_default=True)
+def report_command(code, out, exclude_speeders, exclude_straightliners):
+    """Write every table, chart, data file (.sav, .dta) and the HTML summary of a wave."""
+    wave = _wave(code)
+    responses = export.responses_frame(db.session, wave)
+    if responses.empty:
+        raise click.ClickException(f"wave {code} has no complete responses yet")
+    questionnaires, frameworks = export.documents(db.session, wave,
+                                                  current_app.config["QUESTIONNAIRE_DIRS"])
+    policy = QualityPolicy(exclude_speeders=exclude_speeders,
+                           exclude_straightliners=exclude_straightliners)
+    written = write_report(responses, export.strata_frame(db.session, wave), questionnaires,
+                           frameworks, out, policy=policy, wave=wave.code)
+    for name in sorted(written):
+        click.echo(f"{name}: {written[name]}")
