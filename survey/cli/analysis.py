@@ -7,10 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from analysis.quality import QualityPolicy
-from analysis.report import write_report
 from survey.db import db
-from survey.responses import export
 from survey.sampling.models import Wave
 
 
@@ -32,6 +29,8 @@ def _wave(code: str) -> Wave:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 def export_command(code, out):
     """Write responses.csv, strata.csv and the questionnaire/framework files of a wave."""
+    from survey.responses import export  # pandas loads only for the commands that need it
+
     written = export.write_export(db.session, _wave(code), out, current_app.config["QUESTIONNAIRE_DIRS"])
     click.echo("\n".join(str(p) for p in written))
 
@@ -43,6 +42,10 @@ def export_command(code, out):
 @click.option("--exclude-straightliners/--keep-straightliners", default=False, show_default=True)
 def report_command(code, out, exclude_speeders, exclude_straightliners):
     """Write every table, chart, data file (.sav, .dta) and the HTML summary of a wave."""
+    from analysis.quality import QualityPolicy
+    from analysis.report import write_report
+    from survey.responses import export
+
     wave = _wave(code)
     responses = export.responses_frame(db.session, wave)
     if responses.empty:
