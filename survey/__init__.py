@@ -40,6 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     """Attach one blueprint per concern."""
     from survey.auth.views import bp as auth_bp
+    from survey.dashboard.views import bp as dashboard_bp
     from survey.entry.views import bp as entry_bp
     from survey.health import bp as health_bp
     from survey.respond.open_link import bp as open_link_bp
@@ -52,3 +53,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(respond_bp)
     app.register_blueprint(open_link_bp)
     app.register_blueprint(entry_bp)
+    app.register_blueprint(dashboard_bp)

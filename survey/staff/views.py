@@ -1,6 +1,6 @@
 """The staff home page: open waves with their response counts per group."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from sqlalchemy import func, select
 
 from survey.auth.access import roles_required
@@ -24,4 +24,5 @@ def home():
         .where(Response.status == "complete").group_by(Response.wave_id, Response.group_id)).all()
     done = {(w, g): n for w, g, n in completed}
     groups = db.session.scalars(select(RespondentGroup).order_by(RespondentGroup.id)).all()
-    return render_template("staff/home.html", waves=waves, groups=groups, invited=invited, done=done)
+    return render_template("staff/home.html", waves=waves, groups=groups, invited=invited, done=done,
+                           url_map_endpoints=set(current_app.view_functions))

@@ -1,0 +1,1 @@
+"""Analyst pages: a wave's index components with confidence intervals, and their downloads."""
