@@ -1,0 +1,207 @@
+"""One call from the app's export to tables, files for SPSS/Stata, charts and an HTML summary."""
+
+from __future__ import annotations
+
+import base64
+import html
+import pathlib
+
+import pandas as pd
+
+from . import plots
+from .indices import as_framework, as_instruments, par_points, rank_units, sipas_indices
+from .outputs import codebook, write_csv, write_dta, write_sav, write_xlsx
+from .quality import QualityPolicy, apply_policy, flag_responses, item_nonresponse
+from .weights import wave_design
+
+PROVISIONAL_NOTICE = {
+    "vi": "Khung chỉ số tạm thời: một số tiêu chí, trọng số hoặc điểm tối đa được dùng ở đây có trạng thái "
+          "provisional (chưa đối chiếu văn bản chính thức); kết quả có thể thay đổi khi khung được cập nhật.",
+    "en": "Provisional framework: some criteria, weights or maximum points used here are marked provisional "
+          "(not yet checked against the official text); results may change when the framework is updated.",
+}
+
+
+def _values(docs) -> list:
+    """Documents from a dict keyed by id, or a list."""
+    return list(docs.values()) if isinstance(docs, dict) else list(docs)
+
+
+def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionnaires, frameworks,
+                 out_dir, policy: QualityPolicy | None = None, wave: str | None = None) -> dict:
+    """Write every table (CSV + XLSX), the .sav/.dta, charts and ``index.html`` for one wave.
+
+    Quality flags are computed on all responses; responses excluded by the
+    policy are then treated as non-respondents of their stratum (the weights
+    ``N_h / r_h`` use the kept responses).  SIPAS frameworks give
+    :func:`~analysis.indices.sipas_indices`, PAR frameworks
+    :func:`~analysis.indices.par_points`, both by assessed unit.
+
+    Parameters
+    ----------
+    responses, strata : pandas.DataFrame
+        The app's export (strata may be ``None`` for an open-link wave).
+    questionnaires, frameworks : dict or list
+        YAML documents (dict id -> document, or a list).
+    out_dir : str or path
+    policy : QualityPolicy, optional
+    wave : str, optional
+        Needed when the export holds several waves.
+
+    Returns
+    -------
+    dict
+        File name -> path of everything written.
+    """
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    policy = policy or QualityPolicy()
+    instruments = as_instruments(_values(questionnaires))
+    fws = [as_framework(f) for f in _values(frameworks)]
+    data = responses if wave is None else responses[responses["wave"].astype(str) == str(wave)]
+    data = data.reset_index(drop=True)
+    flags = flag_responses(data, instruments, policy)
+    kept = apply_policy(data, flags)
+    wd = wave_design(kept, strata, wave=wave)
+    files: dict[str, pathlib.Path] = {}
+    sheets: dict[str, pd.DataFrame] = {}
+    sections, notices = [], list(wd.notices)
+
+    def table(name: str, frame: pd.DataFrame) -> None:
+        files[f"{name}.csv"] = out / f"{name}.csv"
+        write_csv(frame, files[f"{name}.csv"])
+        sheets[name] = frame
+
+    def chart(name: str, draw, frame, *args) -> str:
+        files[f"{name}.png"] = out / f"{name}.png"
+        draw(frame, files[f"{name}.png"], *args)
+        return name
+
+    for fw in fws:
+        linked = [i for i in instruments
+                  if i.framework == fw.id or any(it.node in fw.nodes for it in i.scored())]
+        if not linked:
+            continue
+        if fw.index == "sipas":
+            result = sipas_indices(wd, linked, fw)
+            top, comp_level = fw.roots[0], "component"
+            profile = result[result["level"] == comp_level]
+        else:
+            result = par_points(wd, linked, fw)
+            top, comp_level = "survey_total", "field"
+            profile = result[result["level"] == comp_level].assign(
+                estimate=lambda t: t["percent"], ci_low=lambda t: 100 * t["ci_low"] / t["max_points"],
+                ci_high=lambda t: 100 * t["ci_high"] / t["max_points"])
+        table(f"{fw.index}_{fw.id}", result)
+        overall = result[result["code"] == top]
+        ranked = rank_units(overall)
+        table(f"ranking_{fw.id}", ranked)
+        used = result.loc[result["estimate"].notna(), "code"]
+        if fw.provisional([c for c in used if c in fw.nodes]) and PROVISIONAL_NOTICE not in notices:
+            notices.append(PROVISIONAL_NOTICE)
+        unit_title = f"{fw.nodes[top].name_vi if top in fw.nodes else 'Tổng điểm điều tra XHH'} theo đơn vị"
+        xlabel = "Điểm / points" if fw.index == "par" else "Chỉ số (%) / Index (%)"
+        charts = [chart(f"units_{fw.id}", plots.dot_whisker, overall, unit_title, "unit_name", xlabel),
+                  chart(f"profile_{fw.id}", plots.component_profiles, profile,
+                        f"{fw.name_vi}: {'lĩnh vực (% điểm XHH)' if fw.index == 'par' else 'yếu tố'}")]
+        sections.append((fw, overall, ranked, result, charts))
+    charts_time = chart("responses_over_time", plots.responses_over_time, data)
+    table("quality_flags", flags)
+    table("item_nonresponse", item_nonresponse(data, instruments))
+    if wd.weighted:
+        table("strata_weights", wd.strata_summary)
+    table("codebook", codebook(instruments))
+    files["analysis.xlsx"] = out / "analysis.xlsx"
+    write_xlsx(sheets, files["analysis.xlsx"])
+    export = wd.data.drop(columns=[c for c in ("psu", "fpc_population") if c in wd.data.columns])
+    files["responses.sav"] = out / "responses.sav"
+    write_sav(export, instruments, files["responses.sav"])
+    files["responses.dta"] = out / "responses.dta"
+    write_dta(export, instruments, files["responses.dta"])
+    files["policy.json"] = out / "policy.json"
+    policy.write(files["policy.json"])
+    files["index.html"] = out / "index.html"
+    page = _html(sections, notices, policy, flags, len(data), len(kept), out, charts_time)
+    files["index.html"].write_text(page, encoding="utf-8")
+    return {k: str(v) for k, v in files.items()}
+
+
+def _img(out: pathlib.Path, name: str, alt: str) -> str:
+    """An embedded PNG (data URI), so the page needs no other file."""
+    data = base64.b64encode((out / f"{name}.png").read_bytes()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _fmt(x, digits=1) -> str:
+    """A number with a decimal comma (Vietnamese style), or an em dash when missing."""
+    return "—" if pd.isna(x) else f"{x:,.{digits}f}".replace(",", " ").replace(".", ",")
+
+
+def _units_table(ranked: pd.DataFrame, points: bool) -> str:
+    """Ranked units with estimates, 95% CIs and the units they cannot be told apart from."""
+    digits = 2 if points else 1
+    head = ("<tr><th>Hạng<br><i>Rank</i></th><th>Khoảng hạng<br><i>Rank range</i></th><th>Đơn vị<br>"
+            "<i>Unit</i></th><th>Ước lượng<br><i>Estimate</i></th><th>KTC 95%<br><i>95% CI</i></th>"
+            "<th>n</th><th>Không phân biệt được với<br><i>Not distinguishable from</i></th></tr>")
+    rows = []
+    for r in ranked.itertuples(index=False):
+        name = getattr(r, "unit_name", r.unit)
+        rows.append(f"<tr><td>{r.rank}</td><td>{r.rank_best}–{r.rank_worst}</td><td>{html.escape(str(name))}"
+                    f"</td><td>{_fmt(r.estimate, digits)}</td><td>{_fmt(r.ci_low, digits)} – "
+                    f"{_fmt(r.ci_high, digits)}</td><td>{r.n_valid}</td>"
+                    f"<td>{html.escape(r.overlaps_with) or '—'}</td></tr>")
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _pooled_table(result: pd.DataFrame) -> str:
+    """Pooled (all units) estimates of every node with 95% CIs."""
+    rows = result[(result["unit"].astype(str) == "ALL") & (result["level"] != "item")]
+    body = "".join(f"<tr><td>{html.escape(r.level)}</td><td>{html.escape(r.name_vi)}<br><i>"
+                   f"{html.escape(r.name_en)}</i></td><td>{_fmt(r.estimate, 2)}</td>"
+                   f"<td>{_fmt(r.ci_low, 2)} – "
+                   f"{_fmt(r.ci_high, 2)}</td><td>{_fmt(r.se, 2)}</td><td>{r.n_valid}</td></tr>"
+                   for r in rows.itertuples(index=False))
+    return ("<table><tr><th>Cấp<br><i>Level</i></th><th>Tên<br><i>Name</i></th><th>Ước lượng<br><i>Estimate"
+            "</i></th><th>KTC 95%<br><i>95% CI</i></th><th>SE</th><th>n</th></tr>" + body + "</table>")
+
+
+def _html(sections, notices, policy, flags, n_all, n_kept, out, charts_time) -> str:
+    """The self-contained summary page (Vietnamese first, English second)."""
+    parts = ["<!doctype html><html lang='vi'><head><meta charset='utf-8'><title>Báo cáo phân tích / "
+             "Analysis report</title><style>body{font-family:'DejaVu Sans',Arial,sans-serif;max-width:1100px;"
+             "margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0;font-size:13px}"
+             "td,th{border:1px solid #bbb;padding:3px 6px;vertical-align:top}th{background:#eef3f8}"
+             ".notice{background:#fff4ce;border-left:4px solid #d9a400;padding:.5em 1em;margin:.5em 0}"
+             "img{max-width:100%}i{color:#555}</style></head><body>",
+             "<h1>Báo cáo phân tích khảo sát<br><i>Survey analysis report</i></h1>"]
+    for note in notices:
+        parts.append(f"<div class='notice'><p>{html.escape(note['vi'])}</p><p><i>{html.escape(note['en'])}"
+                     "</i></p></div>")
+    parts.append(f"<p>Số phiếu: {n_all}; dùng để ước lượng: {n_kept}. <i>Responses: {n_all}; used in the "
+                 f"estimates: {n_kept}.</i> Trả lời quá nhanh / speeders: {int(flags['speeder'].sum())}; "
+                 f"trả lời một kiểu / straight-liners: {int(flags['straightliner'].sum())}.</p>")
+    policy_rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>"
+                          for k, v in policy.to_dict().items())
+    parts.append("<h2>Chính sách chất lượng dữ liệu <i>/ Quality policy</i></h2><table>" + policy_rows +
+                 "</table><p>Phiếu bị loại được coi như không trả lời trong tầng của mình. <i>Excluded "
+                 "responses count as non-respondents of their stratum.</i></p>")
+    for fw, _overall, ranked, result, charts in sections:
+        points = fw.index == "par"
+        parts.append(f"<h2>{html.escape(fw.name_vi)}</h2>")
+        parts.append("<p>Ước lượng kèm khoảng tin cậy 95%; các đơn vị có khoảng tin cậy chồng lấn không "
+                     "được coi là khác biệt. <i>Estimates with 95% confidence intervals; units whose "
+                     "intervals overlap are not treated as different.</i>"
+                     + (" Điểm: phần điều tra XHH. <i>Points: survey part only.</i>" if points else "")
+                     + "</p>")
+        if len(_overall) and not _overall["complete"].all():
+            parts.append("<div class='notice'><p>Chỉ số tổng hợp chỉ gồm các thành phần có dữ liệu (thiếu "
+                         "một số mục, yếu tố hoặc phần). <i>The composite covers only the components with "
+                         "data (some items, components or parts are missing).</i></p></div>")
+        parts.append(_units_table(ranked, points))
+        parts.append(_img(out, charts[0], "units"))
+        parts.append(_pooled_table(result))
+        parts.append(_img(out, charts[1], "profiles"))
+    parts.append("<h2>Tiến độ thu phiếu <i>/ Responses over time</i></h2>" + _img(out, charts_time, "time"))
+    parts.append("<p><i>Files: CSV (UTF-8 BOM), analysis.xlsx, responses.sav, responses.dta, policy.json, "
+                 "codebook.csv.</i></p></body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,181 @@
+"""Design weights of a survey wave from its strata table.
+
+A wave is a stratified sample (strata are usually unit x respondent group)
+with, optionally, clusters as primary sampling units.  The base weight of a
+respondent in stratum h is ``N_h / n_h`` (population over number sampled or
+invited, the inverse inclusion probability of a simple random sample within
+the stratum); the weighting-class non-response adjustment within the stratum
+scales the respondents' weights to sum to ``N_h``, so the final weight is
+``N_h / r_h`` with ``r_h`` respondents (Kalton & Flores-Cervantes 2003;
+Valliant, Dever & Kreuter 2018, ch. 13).  Without clusters the stratum
+population ``N_h`` is the finite population correction; with clusters the
+first stage is treated as with replacement (no fpc, conservative), since the
+strata table gives persons, not clusters.  Only stratum and cluster codes are
+used: nothing identifies a respondent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import weighting
+from .design import Design
+
+UNWEIGHTED_NOTICE = {
+    "vi": "Ước lượng không có trọng số: đợt khảo sát dùng liên kết mở, không có khung mẫu phân tầng; "
+          "kết quả chỉ mô tả những người đã trả lời.",
+    "en": "Estimates are unweighted: the wave used an open link without a stratified sampling frame; "
+          "results describe the respondents only.",
+}
+
+
+@dataclass
+class WaveDesign:
+    """A wave's design, its response-level data with weights, and what the outputs must say."""
+
+    design: Design
+    weighted: bool
+    strata_summary: pd.DataFrame
+    notices: list[dict] = field(default_factory=list)
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """Response-level data with ``base_weight`` and ``weight`` columns."""
+        return self.design.data
+
+
+def _clean(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Stripped text of a code column (object array) and its blank mask, via its few distinct values."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    text = np.array([str(u).strip() for u in uniques] + [""], dtype=object)
+    values = text[codes]
+    return values, values == ""
+
+
+def _strata_table(strata: pd.DataFrame) -> pd.DataFrame:
+    """Validated strata table indexed by stratum code (text)."""
+    table = strata.copy()
+    table["stratum"] = table["stratum"].astype("string").str.strip()
+    if table["stratum"].duplicated().any():
+        dup = table.loc[table["stratum"].duplicated(), "stratum"].iloc[0]
+        raise ValueError(f"stratum {dup!r} appears twice in the strata table")
+    for col in ("population_size", "sample_size"):
+        table[col] = pd.to_numeric(table[col], errors="raise").astype(float)
+        if table[col].isna().any() or (table[col] <= 0).any():
+            raise ValueError(f"strata table: {col} must be a positive number in every row")
+    return table.set_index("stratum")
+
+
+def wave_design(responses: pd.DataFrame, strata: pd.DataFrame | None = None, wave: str | None = None,
+                calibration: dict | None = None, singleton: str = "centre") -> WaveDesign:
+    """Build the design of one wave: stratified weights with non-response adjustment.
+
+    Base weight ``N_h / n_h`` (inverse selection probability), final weight
+    ``N_h / r_h`` after the weighting-class non-response adjustment within the
+    stratum; fpc ``N_h`` when there are no clusters; clusters (``cluster``)
+    as PSUs nested in strata when present, rows without a cluster being their
+    own PSU.  Variances are then those of the stratified (cluster) estimator of
+    R's ``svydesign(ids=~cluster, strata=~stratum, weights=~weight, fpc=~N)``
+    (Lumley 2010, ch. 2-3).  Optional calibration rakes (several margins) or
+    post-stratifies (one) to known population counts (:mod:`analysis.weighting`).
+
+    Parameters
+    ----------
+    responses : pandas.DataFrame
+        Export rows (``stratum`` and ``cluster`` columns; ``wave`` when several).
+    strata : pandas.DataFrame, optional
+        ``stratum, unit, group, population_size, sample_size``.  ``None``, empty,
+        or responses without stratum codes give an unweighted design and a notice.
+    wave : str, optional
+        Keep only this wave; required when ``responses`` hold several.
+    calibration : dict, optional
+        Column -> {level: population count}.
+    singleton : str, default "centre"
+        Lonely-PSU treatment passed to :class:`Design`.
+
+    Returns
+    -------
+    WaveDesign
+    """
+    data = responses
+    if "wave" in data.columns:
+        waves = data["wave"].dropna().unique()
+        if wave is not None:
+            data = data[data["wave"].astype("string") == str(wave)]
+        elif len(waves) > 1:
+            raise ValueError(f"responses hold {len(waves)} waves; pass wave=")
+    data = data.reset_index(drop=True).copy()
+    if data.empty:
+        raise ValueError("no responses in the wave")
+    if "stratum" in data.columns:
+        stratum_code, stratum_blank = _clean(data["stratum"])
+    else:
+        stratum_code, stratum_blank = None, np.ones(len(data), dtype=bool)
+    has_stratum = not stratum_blank.all()
+    ids = _clusters(data)
+    if strata is None or len(strata) == 0 or not has_stratum:
+        data["base_weight"] = 1.0
+        data["weight"] = 1.0
+        design = Design(data, weights="weight", ids=ids, singleton=singleton)
+        return WaveDesign(_calibrate(design, calibration), False, pd.DataFrame(), [UNWEIGHTED_NOTICE])
+    if stratum_blank.any():
+        raise ValueError("some responses have no stratum code while others have one")
+    table = _strata_table(strata)
+    code = pd.Series(stratum_code, index=data.index)
+    unknown = sorted(set(pd.unique(code)) - set(table.index))
+    if unknown:
+        raise ValueError(f"strata not in the strata table: {unknown[:5]}")
+    data["stratum"] = code
+    r_h = code.value_counts()
+    summary = table.assign(respondents=r_h.reindex(table.index).fillna(0).astype(np.int64))
+    big = summary.index[summary["respondents"] > summary["population_size"]]
+    if len(big):
+        raise ValueError(f"stratum {big[0]!r} has more respondents than its population")
+    summary["response_rate"] = summary["respondents"] / summary["sample_size"]
+    summary["base_weight"] = summary["population_size"] / summary["sample_size"]
+    summary["nonresponse_factor"] = summary["sample_size"] / summary["respondents"].where(
+        summary["respondents"] > 0)
+    summary["weight"] = summary["population_size"] / summary["respondents"].where(
+        summary["respondents"] > 0)
+    row = summary.index.get_indexer(code)
+    data["base_weight"] = summary["base_weight"].to_numpy()[row]
+    data["weight"] = summary["weight"].to_numpy()[row]
+    data["fpc_population"] = summary["population_size"].to_numpy()[row]
+    fpc = None if ids is not None else "fpc_population"
+    design = Design(data, weights="weight", strata="stratum", ids=ids, fpc=fpc, nest=True,
+                    singleton=singleton)
+    notices = []
+    empty = summary.index[summary["respondents"] == 0]
+    if len(empty):
+        notices.append({"vi": f"{len(empty)} tầng không có người trả lời; tổng thể của các tầng này "
+                              "không được đại diện.",
+                        "en": f"{len(empty)} strata have no respondents; their population is not "
+                              "represented."})
+    return WaveDesign(_calibrate(design, calibration), True, summary.reset_index(), notices)
+
+
+def _clusters(data: pd.DataFrame) -> str | None:
+    """Name of the PSU column, filling rows without a cluster with their own code."""
+    if "cluster" not in data.columns:
+        return None
+    psu, blank = _clean(data["cluster"])
+    if blank.all():
+        return None
+    # integer PSU codes (nested in strata by the design): rows without a cluster get their own
+    codes = pd.factorize(psu)[0].astype(np.int64)
+    codes[blank] = codes.max() + 1 + np.arange(int(blank.sum()))
+    data["psu"] = codes
+    return "psu"
+
+
+def _calibrate(design: Design, calibration: dict | None) -> Design:
+    """Post-stratify (one margin) or rake (several) to population counts."""
+    if not calibration:
+        return design
+    if len(calibration) == 1:
+        (var, population), = calibration.items()
+        return weighting.poststratify(design, var, population)
+    return weighting.rake(design, calibration)

@@ -1,0 +1,108 @@
+"""Exports: CSV with BOM, formatted XLSX, SPSS/Stata with labels, the report and the command line."""
+
+import pathlib
+import subprocess
+import sys
+
+import pandas as pd
+import pyreadstat
+import pytest
+import yaml
+from openpyxl import load_workbook
+
+from analysis import synthetic
+from analysis.instruments import parse_questionnaire
+from analysis.outputs import write_csv, write_dta, write_sav, write_xlsx
+from analysis.quality import QualityPolicy
+from analysis.report import write_report
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+UNITS = {"u1": "Sở Tư pháp", "u2": "Xã Lý Sơn", "u3": "Phường Cẩm Thành"}
+
+
+def load(rel: str) -> dict:
+    """A YAML document of the repository's questionnaires/."""
+    with open(ROOT / "questionnaires" / rel, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+@pytest.fixture(scope="module")
+def sipas():
+    """Synthetic SIPAS service responses and strata over three units."""
+    return synthetic.responses(load("sipas-service.yaml"), UNITS, per_unit=25, seed=7)
+
+
+def test_csv_has_utf8_bom(tmp_path):
+    """The CSV starts with the UTF-8 byte-order mark and keeps Vietnamese letters."""
+    write_csv(pd.DataFrame({"unit_name": ["Xã Lý Sơn"]}), tmp_path / "t.csv")
+    raw = (tmp_path / "t.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and "Lý Sơn".encode() in raw
+
+
+def test_xlsx_has_bold_frozen_vietnamese_headers(tmp_path):
+    """Headers are Vietnamese and bold; the header row is frozen."""
+    table = pd.DataFrame({"unit": ["u1"], "estimate": [81.234], "ci_low": [75.0], "ci_high": [86.0]})
+    write_xlsx({"Chỉ số": table}, tmp_path / "t.xlsx")
+    ws = load_workbook(tmp_path / "t.xlsx")["Chỉ số"]
+    assert [c.value for c in ws[1]] == ["Đơn vị", "Ước lượng", "KTC 95% dưới", "KTC 95% trên"]
+    assert ws["A1"].font.bold and ws.freeze_panes == "A2"
+    assert ws["B2"].number_format == "0.00"
+
+
+def test_sav_has_variable_and_value_labels(tmp_path, sipas):
+    """The .sav opens with pyreadstat and carries item wording and option labels."""
+    inst = parse_questionnaire(load("sipas-service.yaml"))
+    write_sav(sipas[0], [inst], tmp_path / "r.sav")
+    frame, meta = pyreadstat.read_sav(str(tmp_path / "r.sav"))
+    assert len(frame) == len(sipas[0])
+    assert meta.column_names_to_labels["a1_signs"] == inst.item("a1_signs").label_vi
+    assert meta.variable_value_labels["a1_signs"][4.0] == "Hài lòng"
+
+
+def test_dta_opens_with_integer_value_labels(tmp_path, sipas):
+    """The .dta opens and single-choice codes carry their option labels."""
+    inst = parse_questionnaire(load("sipas-service.yaml"))
+    write_dta(sipas[0], [inst], tmp_path / "r.dta")
+    frame, meta = pyreadstat.read_dta(str(tmp_path / "r.dta"))
+    assert len(frame) == len(sipas[0])
+    assert meta.variable_value_labels["a1_signs"][9] == "Không có ý kiến"
+
+
+def test_report_writes_every_file(tmp_path, sipas):
+    """write_report produces tables, workbook, .sav, .dta, charts, policy.json and index.html."""
+    files = write_report(sipas[0], sipas[1], {"sipas-service": load("sipas-service.yaml")},
+                         {"sipas-2023": load("frameworks/sipas-2023.yaml")}, tmp_path, QualityPolicy())
+    for name in ("sipas_sipas-2023.csv", "ranking_sipas-2023.csv", "analysis.xlsx", "responses.sav",
+                 "responses.dta", "units_sipas-2023.png", "profile_sipas-2023.png", "responses_over_time.png",
+                 "quality_flags.csv", "item_nonresponse.csv", "policy.json", "index.html"):
+        assert (tmp_path / name).is_file() and name in files, name
+
+
+def test_report_html_shows_provisional_and_policy_notices(tmp_path, sipas):
+    """The summary names the provisional framework and the quality policy, with no external assets."""
+    write_report(sipas[0], sipas[1], [load("sipas-service.yaml")], [load("frameworks/sipas-2023.yaml")],
+                 tmp_path, QualityPolicy(exclude_speeders=True))
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "Khung chỉ số tạm thời" in page and "Provisional framework" in page
+    assert "exclude_speeders" in page and "KTC 95%" in page
+    assert "http://" not in page and "https://" not in page
+
+
+def test_report_on_open_link_wave_says_unweighted(tmp_path, sipas):
+    """Without strata the summary carries the unweighted notice."""
+    write_report(sipas[0].assign(stratum=""), None, [load("sipas-service.yaml")],
+                 [load("frameworks/sipas-2023.yaml")], tmp_path)
+    assert "Estimates are unweighted" in (tmp_path / "index.html").read_text(encoding="utf-8")
+
+
+def test_command_line_runs_on_a_csv(tmp_path, sipas):
+    """python -m analysis reads the CSVs and YAML files and writes index.html."""
+    sipas[0].to_csv(tmp_path / "r.csv", index=False)
+    sipas[1].to_csv(tmp_path / "s.csv", index=False)
+    cmd = [sys.executable, "-m", "analysis", "--responses", str(tmp_path / "r.csv"), "--strata",
+           str(tmp_path / "s.csv"), "--questionnaire", str(ROOT / "questionnaires/sipas-service.yaml"),
+           "--framework", str(ROOT / "questionnaires/frameworks/sipas-2023.yaml"),
+           "--out", str(tmp_path / "o")]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "o" / "index.html").is_file()

@@ -1,0 +1,71 @@
+"""Design weights of a wave: base weights, non-response adjustment, fpc, clusters, open links."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.weights import UNWEIGHTED_NOTICE, wave_design
+
+
+def responses(clusters=("", "", "", "", "")):
+    """Five respondents: three in stratum A, two in B."""
+    return pd.DataFrame({"response_id": list("abcde"), "wave": "2025", "unit": ["u1"] * 3 + ["u2"] * 2,
+                         "stratum": ["A", "A", "A", "B", "B"], "cluster": list(clusters),
+                         "y": [1.0, 2.0, 3.0, 4.0, 5.0]})
+
+
+STRATA = pd.DataFrame({"stratum": ["A", "B"], "unit": ["u1", "u2"], "group": ["g", "g"],
+                       "population_size": [100, 40], "sample_size": [10, 4]})
+
+
+def test_final_weight_is_population_over_respondents():
+    """Final weight N_h / r_h: 100/3 in A and 40/2 in B."""
+    wd = wave_design(responses(), STRATA)
+    assert wd.data["weight"].tolist() == pytest.approx([100 / 3] * 3 + [20.0] * 2)
+
+
+def test_base_weight_and_nonresponse_factor_are_recorded():
+    """Base weight N_h / n_h and the factor n_h / r_h are kept per stratum."""
+    summary = wave_design(responses(), STRATA).strata_summary.set_index("stratum")
+    assert summary.loc["A", "base_weight"] == pytest.approx(10.0)
+    assert summary.loc["A", "nonresponse_factor"] == pytest.approx(10 / 3)
+    assert summary.loc["B", "response_rate"] == pytest.approx(0.5)
+
+
+def test_weights_sum_to_stratum_populations():
+    """Respondents' weights add up to N_h in every stratum."""
+    data = wave_design(responses(), STRATA).data
+    assert data.groupby("stratum")["weight"].sum().tolist() == pytest.approx([100.0, 40.0])
+
+
+def test_no_clusters_uses_stratum_population_as_fpc():
+    """Without clusters the design has fpc N_h at the first stage."""
+    design = wave_design(responses(), STRATA).design
+    assert design.stages[0].pop_size.tolist() == [100.0, 40.0]
+
+
+def test_clusters_become_psus_without_fpc():
+    """Cluster codes are the PSUs (with-replacement first stage)."""
+    design = wave_design(responses(("k1", "k1", "k2", "k3", "k4")), STRATA).design
+    assert design.stages[0].n_clusters == 4
+    assert design.stages[0].pop_size is None
+
+
+def test_open_link_wave_is_unweighted_with_notice():
+    """No strata table: weights 1 and the 'estimates are unweighted' notice."""
+    wd = wave_design(responses().assign(stratum=""), None)
+    assert not wd.weighted
+    assert np.all(wd.design.weights == 1.0)
+    assert UNWEIGHTED_NOTICE in wd.notices
+
+
+def test_unknown_stratum_is_an_error():
+    """A response whose stratum is missing from the table is rejected."""
+    with pytest.raises(ValueError, match="not in the strata table"):
+        wave_design(responses().assign(stratum=["A", "A", "A", "B", "Z"]), STRATA)
+
+
+def test_calibration_poststratifies_to_known_totals():
+    """One calibration margin post-stratifies the weights to its totals."""
+    wd = wave_design(responses(), STRATA, calibration={"unit": {"u1": 90, "u2": 60}})
+    assert wd.data.assign(w=wd.design.weights).groupby("unit")["w"].sum().tolist() == pytest.approx([90, 60])
