@@ -1,12 +1,12 @@
 """The staff home page: open waves with their response counts per group."""
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template, url_for
 from sqlalchemy import func, select
 
 from survey.auth.access import roles_required
 from survey.db import db
 from survey.responses.models import Response
-from survey.sampling.models import Invitation, RespondentGroup, Wave
+from survey.sampling.models import Invitation, RespondentGroup, Wave, WaveGroup
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -26,3 +26,20 @@ def home():
     groups = db.session.scalars(select(RespondentGroup).order_by(RespondentGroup.id)).all()
     return render_template("staff/home.html", waves=waves, groups=groups, invited=invited, done=done,
                            url_map_endpoints=set(current_app.view_functions))
+
+
+@bp.get("/waves/<code>/<group_code>/poster")
+@roles_required("coordinator")
+def poster(code: str, group_code: str):
+    """A printable A4 poster with the open link and its QR code, for one-stop-shop counters."""
+    import segno
+
+    row = db.session.execute(
+        select(Wave, WaveGroup).join(WaveGroup, WaveGroup.wave_id == Wave.id)
+        .join(RespondentGroup, RespondentGroup.id == WaveGroup.group_id)
+        .where(Wave.code == code, RespondentGroup.code == group_code)).first()
+    if row is None or not row[1].open_link:
+        abort(404)
+    link = url_for("open_link.open_link", wave_code=code, group_code=group_code, _external=True)
+    qr = segno.make(link, error="m").svg_data_uri(scale=8, border=2)
+    return render_template("staff/poster.html", wave=row[0], link=link, qr=qr)

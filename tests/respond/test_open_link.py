@@ -58,3 +58,21 @@ def test_open_link_is_404_unless_enabled(client, session):
     invitation, _ = make_invitation(session, TEST_SECRET)
     session.commit()
     assert client.get(f"/o/{invitation.wave.code}/{invitation.group.code}").status_code == 404
+
+
+def test_poster_has_qr_code_of_the_open_link(client, session):
+    """The coordinator's poster shows the open link and an inline SVG QR code."""
+    from survey.auth.models import User, UserRole
+
+    url, _ = open_wave(session)
+    user = User(email="c@example.org", name="Điều phối", all_units=True, roles=[UserRole(role="coordinator")])
+    user.set_password("mật-khẩu-dài")
+    session.add(user)
+    session.commit()
+    token = CSRF.search(client.get("/staff/login").text).group(1)
+    client.post("/staff/login",
+                data={"csrf_token": token, "email": "c@example.org", "password": "mật-khẩu-dài"})
+    wave_code, group_code = url.split("/")[2:4]
+    poster = client.get(f"/staff/waves/{wave_code}/{group_code}/poster")
+    assert poster.status_code == 200
+    assert f"http://localhost{url}" in poster.text and 'src="data:image/svg+xml' in poster.text
