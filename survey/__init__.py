@@ -43,6 +43,7 @@ def _register_blueprints(app: Flask) -> None:
     from survey.dashboard.views import bp as dashboard_bp
     from survey.entry.views import bp as entry_bp
     from survey.health import bp as health_bp
+    from survey.instruments.views import bp as instruments_bp
     from survey.respond.open_link import bp as open_link_bp
     from survey.respond.views import bp as respond_bp
     from survey.staff.views import bp as staff_bp
@@ -54,3 +55,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(open_link_bp)
     app.register_blueprint(entry_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(instruments_bp)

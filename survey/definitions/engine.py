@@ -21,7 +21,7 @@ class PageResult:
 
 def section_visible(section: Section, answers: dict) -> bool:
     """Tell whether a page is shown for the answers so far."""
-    return expressions.holds(section.relevant, answers)
+    return expressions.holds(section.relevant_expr(), answers)
 
 
 def item_visible(item: Item, answers: dict) -> bool:

@@ -85,6 +85,10 @@ class Section:
     description: Text | None = None
     relevant: str | None = None
 
+    def relevant_expr(self) -> expressions.Node | None:
+        """Return the parsed relevance condition of the page."""
+        return _parsed(self.relevant)
+
 
 @dataclass(frozen=True)
 class Questionnaire:

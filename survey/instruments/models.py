@@ -45,7 +45,8 @@ class QuestionnaireVersion(Base):
     questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaires.id"))
     version: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(10), default="published")
-    definition: Mapped[dict] = mapped_column(JSON)
+    # Deferred: pages need only the checksum to find the definition already built in memory.
+    definition: Mapped[dict] = mapped_column(JSON, deferred=True)
     checksum: Mapped[str] = mapped_column(String(64))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

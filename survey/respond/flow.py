@@ -23,6 +23,7 @@ class Step:
     page: int | None = None
     submit: bool = False
     errors: dict | None = None
+    last: bool = False
 
 
 def answers_of(response: Response) -> dict:
@@ -73,7 +74,9 @@ def save_page(session: Session, draft: Response, definition: Questionnaire, page
     else:
         later = [p for p in pages if p > page]
         if not later:
-            return Step(page=page, submit=True)
+            # Only an explicit "Gửi phiếu" submits; "Tiếp tục" on what turned out to be the
+            # last page comes back to it with the submit button.
+            return Step(page=page, submit=action == "submit", last=True)
         target = later[0]
     draft.current_page = target
     return Step(page=target)
@@ -125,3 +128,21 @@ def not_shown(section, answers: dict) -> set[str]:
             if not engine.item_visible(candidate, answers):
                 hidden.add(candidate.id)
     return hidden
+
+
+def is_last_page(definition: Questionnaire, answers: dict, index: int) -> bool:
+    """Tell whether a page ends the questionnaire whatever is answered on it.
+
+    While a later page depends on items of this page that are not answered yet, it may still
+    appear, so the button says "Tiếp tục" rather than "Gửi phiếu" until they are saved.
+    """
+    visible = visible_pages(definition, answers)
+    if index != visible[-1]:
+        return False
+    on_page = {item.id for item in engine.page_items(definition.sections[index])}
+    for section in definition.sections[index + 1:]:
+        expr = section.relevant_expr()
+        deciding = expressions.references(expr) & on_page if expr is not None else set()
+        if any(item_id not in answers for item_id in deciding):
+            return False  # not answered yet: the later page may still appear
+    return True

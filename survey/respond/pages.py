@@ -49,7 +49,8 @@ def show(answering: Answering, index: int, form=None, errors=None, status=200):
     return render_template(
         "respond/page.html", definition=definition, section=section, form=form,
         errors=error_messages(section, errors or {}, language()), lang=language(),
-        position=position + 1, total=len(visible), is_last=index == visible[-1],
+        position=position + 1, total=len(visible),
+        is_last=flow.is_last_page(definition, answers, index),
         back_url=answering.urls.page(visible[position - 1]) if position > 0 else None,
         answers=flow.plain(answers), unit=answering.unit, mode=draft.mode,
         not_shown=flow.not_shown(section, answers), script_messages=script_messages(),
@@ -72,7 +73,10 @@ def post(answering: Answering, index: int):
         db.session.commit()
         return show(answering, index, form=form, errors=step.errors, status=422)
     if not step.submit:
+        draft.current_page = step.page
         db.session.commit()
+        if step.last:
+            flash(_("Đây là trang cuối. Bấm “Gửi phiếu” để hoàn thành."), "status")
         return redirect(answering.urls.page(step.page))
     missing = flow.ready_to_submit(definition, draft)
     if missing is not None:

@@ -12,6 +12,7 @@ from flask import (
     url_for,
 )
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from survey.db import db
 from survey.extensions import limiter
@@ -33,7 +34,10 @@ def find_invitation(token: str) -> Invitation:
     if not 16 <= len(token) <= 64:
         abort(404)
     digest = tokens.token_hash(current_app.config["TOKEN_KEY"], token)
-    invitation = db.session.scalar(select(Invitation).filter_by(token_hash=digest))
+    invitation = db.session.scalar(
+        select(Invitation).filter_by(token_hash=digest)
+        .options(joinedload(Invitation.wave),
+                 selectinload(Invitation.units).joinedload(InvitationUnit.unit)))
     if invitation is None:
         abort(404)
     return invitation

@@ -52,7 +52,7 @@ def page_url(token, unit_id, number) -> str:
 def answer_all(client, token, unit_id, used="y"):
     """Answer both pages and submit; return the final response."""
     first = start(client, token, unit_id)
-    response = post(client, first, used=used, age="41", action="next")
+    response = post(client, first, used=used, age="41", action="next" if used == "y" else "submit")
     if used == "y":
         response = post(client, response.headers["Location"], m1_signs="4", wish=["a", "b"],
                         action="submit")
@@ -74,6 +74,10 @@ def test_full_flow_with_skip_logic(client, session, invited):
     unit_id = invitation.units[0].unit_id
     first = start(client, token, unit_id)
     response = post(client, first, used="n", age="30", action="next")
+    assert response.headers["Location"].endswith("/p/1")  # now the last page: no submit yet
+    again = client.get(response.headers["Location"]).text
+    assert "Đây là trang cuối" in again and 'value="submit"' in again
+    response = post(client, first, used="n", age="30", action="submit")
     assert response.status_code == 302 and response.headers["Location"].endswith("/done")
     thanks = client.get(response.headers["Location"])
     assert "Cảm ơn" in thanks.text

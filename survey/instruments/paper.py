@@ -1,0 +1,118 @@
+"""Printable paper forms: question numbers and skip instructions in plain words.
+
+A simple `relevant` ("${q} = '1'", "selected(${q}, '2')", joined by and / or) is written as an
+instruction an interviewer can follow ("Chỉ trả lời nếu câu 1.2 = 1"); anything else is shown as
+the expression, its references replaced by question numbers.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+
+from survey.definitions import expressions
+from survey.definitions.model import Item, Questionnaire, Section, Text
+
+SYMBOLS = {"=": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+
+
+@dataclass
+class PaperItem:
+    """An item as printed: its number and skip instruction, matrix rows with theirs."""
+
+    item: Item
+    number: str | None
+    skip: str | None
+    rows: list["PaperItem"] = field(default_factory=list)
+
+
+@dataclass
+class PaperSection:
+    """A section as printed."""
+
+    section: Section
+    number: int
+    skip: str | None
+    items: list[PaperItem]
+
+
+def form_code(definition: Questionnaire) -> str:
+    """Return the code printed on every page, which data entry uses to pick the version."""
+    return f"{definition.id} v{definition.version}"
+
+
+def _literal(node: expressions.Node) -> str | None:
+    """Show a literal as written on the form (1, not 1.0); None for anything else."""
+    if node.kind == "str":
+        return str(node.value)
+    if node.kind == "num":
+        value = float(node.value)
+        return str(int(value)) if value.is_integer() else str(value)
+    return None
+
+
+def _question(name: str, numbers: dict) -> str:
+    """Name a question by its printed number."""
+    return _("câu %(number)s", number=numbers.get(name, name))
+
+
+def _phrase(node: expressions.Node, numbers: dict) -> str | None:
+    """Put a simple condition into words, or return None when it is not simple."""
+    if node.kind == "op" and node.value in ("and", "or"):
+        parts = [_phrase(arg, numbers) for arg in node.args]
+        if None in parts:
+            return None
+        if node.value == "and":
+            return _("%(first)s và %(second)s", first=parts[0], second=parts[1])
+        return _("%(first)s hoặc %(second)s", first=parts[0], second=parts[1])
+    if node.kind == "op" and node.value in SYMBOLS:
+        left, right = node.args
+        if left.kind == "ref" and _literal(right) is not None:
+            return f"{_question(left.value, numbers)} {SYMBOLS[node.value]} {_literal(right)}"
+        return None
+    if node.kind == "call" and node.value == "selected":
+        ref, code = node.args
+        if ref.kind == "ref" and _literal(code) is not None:
+            return _("%(question)s có chọn %(code)s", question=_question(ref.value, numbers),
+                     code=_literal(code))
+    return None
+
+
+def condition(text: str, numbers: dict) -> str:
+    """Return a relevance condition in words, or the expression with question numbers."""
+    phrase = _phrase(expressions.parse(text), numbers)
+    if phrase is not None:
+        return phrase
+    return re.sub(r"\$\{([A-Za-z0-9_]+)\}", lambda m: f"[{_question(m.group(1), numbers)}]", text)
+
+
+def _item_skip(item: Item, numbers: dict) -> str | None:
+    """Return an item's skip instruction."""
+    if not item.relevant:
+        return None
+    return _("Chỉ trả lời nếu %(condition)s", condition=condition(item.relevant, numbers))
+
+
+def paper_form(definition: Questionnaire) -> list[PaperSection]:
+    """Number the sections and items and phrase their skip instructions."""
+    numbers = definition.numbers()
+    sections = []
+    for index, section in enumerate(definition.sections, start=1):
+        skip = None
+        if section.relevant:
+            skip = _("Chỉ trả lời phần này nếu %(condition)s",
+                     condition=condition(section.relevant, numbers))
+        items = [PaperItem(item, numbers.get(item.id), _item_skip(item, numbers),
+                           [PaperItem(row, numbers.get(row.id), None) for row in item.rows])
+                 for item in section.items]
+        sections.append(PaperSection(section, index, skip, items))
+    return sections
+
+
+def texts(text: Text | None, language: str) -> tuple[str, str | None]:
+    """Return the text in the page's language and, smaller below it, the other one if it differs."""
+    if text is None:
+        return "", None
+    first = text.get(language)
+    other = text.vi if language == "en" else text.en
+    return first, (other if other and other != first else None)
