@@ -247,6 +247,15 @@ def domain_degf(design: Design, valid: np.ndarray, dom: np.ndarray | None,
     st = design.stages[0]
     used = valid & (design.weights != 0)[:, None]
     counts, cell_cluster, cell_dom = _cluster_totals(st, used, dom, n_dom)
+    return cells_degf(st, counts, cell_cluster, cell_dom, n_dom)
+
+
+def cells_degf(st: Stage, counts: np.ndarray, cell_cluster: np.ndarray, cell_dom: np.ndarray | None,
+               n_dom: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`domain_degf` from the used-row counts per (first-stage cluster, domain) cell.
+
+    Each (cluster, domain) pair must appear at most once; ``cell_dom`` ``None`` means one domain.
+    """
     has = counts > 0
     if cell_dom is None:
         cell_dom = np.zeros(len(cell_cluster), dtype=np.int64)
@@ -256,3 +265,27 @@ def domain_degf(design: Design, valid: np.ndarray, dom: np.ndarray | None,
     strat_has = rowsum(strat_cell, has, st.n_strata * n_dom) > 0
     n_strata = strat_has.reshape(st.n_strata, n_dom, -1).sum(axis=0)
     return n_obs, n_psu - n_strata
+
+
+def first_stage_only(design: Design) -> bool:
+    """Whether the variance is the first stage's term alone, on uncalibrated weights.
+
+    True without calibration steps when the first stage has no fpc, or the second
+    stage none (or there is no second stage), as in :func:`_multistage`'s recursion.
+    """
+    stages = design.stages
+    return not design.steps and (stages[0].pop_size is None or len(stages) == 1
+                                 or stages[1].pop_size is None)
+
+
+def cells_variance(design: Design, totals: np.ndarray, cell_cluster: np.ndarray,
+                   cell_dom: np.ndarray | None, n_dom: int) -> np.ndarray:
+    """:func:`design_variance` from score totals per (first-stage cluster, domain) cell.
+
+    For designs where :func:`first_stage_only` holds.  Each (cluster, domain) pair
+    appears at most once; absent pairs have a zero total.  ``cell_dom`` ``None``
+    means one domain and then ``totals`` are per cluster (``cell_cluster`` 0..C-1).
+    """
+    st = design.stages[0]
+    scale, lonely = _stage_scale(st, np.ones(st.n_strata), design.singleton, 1)
+    return _stage_variance(st, (totals, cell_cluster, cell_dom), n_dom, scale, lonely, cov=False)

@@ -53,6 +53,15 @@ def _as_list(value) -> list:
 
 def _factorize(values) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes and unique labels of a column, rejecting missing values."""
+    array = np.asarray(values) if isinstance(values, np.ndarray | pd.Series) else None
+    if array is not None and array.dtype.kind in "iu" and len(array):
+        # integer codes (e.g. PSU numbers): rank among the distinct values without hashing
+        low, high = int(array.min()), int(array.max())
+        if low >= 0 and high < 4 * len(array) + 1024:
+            index = array.astype(np.intp, copy=False)
+            present = np.bincount(index, minlength=high + 1) > 0
+            rank = np.cumsum(present) - 1
+            return rank[index].astype(np.int64), np.flatnonzero(present).astype(array.dtype)
     codes, uniques = pd.factorize(pd.Series(values), sort=True)
     if (codes < 0).any():
         raise ValueError("design variables (ids, strata, fpc) must not contain missing values")
@@ -62,8 +71,7 @@ def _factorize(values) -> tuple[np.ndarray, np.ndarray]:
 def _combine(parent: np.ndarray, child: np.ndarray) -> np.ndarray:
     """Codes of the interaction of two code vectors (nesting child in parent)."""
     key = parent.astype(np.int64) * (int(child.max()) + 1) + child
-    codes, _ = pd.factorize(key, sort=True)
-    return codes.astype(np.int64)
+    return _factorize(key)[0]
 
 
 class Design:
@@ -125,9 +133,13 @@ class Design:
 
     def _build_stages(self, n: int, n_stages: int) -> list[Stage]:
         """Code clusters and strata for every stage, nesting each in the previous."""
+        # codes a caller already has (see _with_codes) are not recomputed
+        known = self.__dict__.pop("_known_codes", {})
         if self.strata_col is None:
             strat = np.zeros(n, dtype=np.int64)
             strat_labels = np.array([1])
+        elif self.strata_col in known:
+            strat, strat_labels = known[self.strata_col]
         else:
             strat, strat_labels = _factorize(self.data[self.strata_col])
         fpc = self._fpc_matrix()
@@ -231,6 +243,18 @@ class Design:
         new.weights = np.asarray(weights, dtype=float)
         new.steps = list(steps)
         return new
+
+    @classmethod
+    def _with_codes(cls, known: dict, data: pd.DataFrame, **kwargs) -> Design:
+        """``Design(data, **kwargs)`` given the strata column's ``(codes, sorted labels)``.
+
+        ``known[strata]`` must equal ``_factorize(data[strata])``; callers that
+        coded the column already (:func:`analysis.weights.wave_design`) skip re-hashing it.
+        """
+        design = cls.__new__(cls)
+        design._known_codes = known
+        design.__init__(data, **kwargs)
+        return design
 
     def __repr__(self) -> str:
         kind = "stratified " if self.strata_col is not None else ""

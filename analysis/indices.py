@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._composite import ALL, Tree, leaf_matrices, with_total
+from ._composite import ALL, Tree, tree_table
 from .design import Design, _as_list
-from .instruments import Framework, Instrument, item_scores, parse_framework, parse_questionnaire
+from .instruments import Framework, Instrument, parse_framework, parse_questionnaire
 from .ranking import rank_units
 
 __all__ = ["ALL", "as_design", "as_framework", "as_instruments", "par_points", "rank_units",
@@ -114,8 +114,7 @@ def sipas_indices(design_or_df, questionnaire, framework, by="unit",
     weight = {c: nd.weight for c, nd in fw.nodes.items()} | dict(weights or {})
     tree = Tree(leaves, composites, {c: fw.nodes[c].children for c in composites}, weight,
                 {c: nd.in_total for c, nd in fw.nodes.items()}, {c: 100.0 for c in leaves}, "mean")
-    s, v = leaf_matrices(design.data, leaves, linked, item_scores)
-    table = with_total(design, tree, s, v, by, {c: 100.0 for c in fw.nodes})
+    table = tree_table(design, tree, linked, by, {c: 100.0 for c in fw.nodes})
     return _finish(table, fw, by, design)
 
 
@@ -180,8 +179,7 @@ def par_points(design_or_df, questionnaires, framework, by="unit") -> pd.DataFra
     by = _as_list(by)
     tree, maxes = _survey_tree(fw)
     linked = _linked(as_instruments(questionnaires), fw, "fraction")
-    s, v = leaf_matrices(design.data, tree.leaves, linked, item_scores)
-    table = with_total(design, tree, s, v, by, maxes)
+    table = tree_table(design, tree, linked, by, maxes)
     table.insert(table.columns.get_loc("estimate"), "max_points", table["code"].map(maxes))
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = 100 * table["estimate"] / table["max_points"]

@@ -248,6 +248,32 @@ def parse_framework(doc: dict) -> Framework:
                      str(doc.get("status", "verified")), nodes, roots)
 
 
+def item_codes(data: pd.DataFrame, item: Item,
+               own_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Integer code of every row for one scored item and the score of each code.
+
+    Returns ``(codes, lut)`` with ``lut[codes]`` the row scores of
+    :func:`item_scores`: codes index the column's distinct values, ``-1`` marks
+    a missing answer or a row outside ``own_rows`` and picks ``lut``'s trailing
+    NaN; excluded and unknown codes score NaN.  ``None`` when the column is absent.
+    Categorical columns give their category codes without re-hashing the values.
+    """
+    if item.id not in data.columns:
+        return None
+    column = data[item.id]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes, uniques = column.cat.codes.to_numpy(), column.cat.categories
+    else:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    table = item.value_scores()
+    lut = np.array([table.get(norm_code(u), np.nan) for u in uniques] + [np.nan])
+    if own_rows is None:
+        own_rows = questionnaire_rows(data).get(item.questionnaire)
+    if own_rows is not None and not own_rows.all():
+        codes = np.where(own_rows, codes, -1)
+    return codes, lut
+
+
 def item_scores(data: pd.DataFrame, item: Item, own_rows: np.ndarray | None = None) -> np.ndarray:
     """Score of every row for one scored item; NaN when missing, excluded or unknown.
 
@@ -255,18 +281,11 @@ def item_scores(data: pd.DataFrame, item: Item, own_rows: np.ndarray | None = No
     text or categories all work.  Rows outside ``own_rows`` (by default, rows
     of other questionnaires when the frame has a ``questionnaire`` column) are NaN.
     """
-    n = len(data)
-    if item.id not in data.columns:
-        return np.full(n, np.nan)
-    codes, uniques = pd.factorize(data[item.id], use_na_sentinel=True)
-    table = item.value_scores()
-    lut = np.array([table.get(norm_code(u), np.nan) for u in uniques] + [np.nan])
-    out = lut[codes]  # the sentinel -1 picks the trailing NaN
-    if own_rows is None:
-        own_rows = questionnaire_rows(data).get(item.questionnaire)
-    if own_rows is not None:
-        out[~own_rows] = np.nan
-    return out
+    coded = item_codes(data, item, own_rows)
+    if coded is None:
+        return np.full(len(data), np.nan)
+    codes, lut = coded
+    return lut[codes]  # the code -1 picks the trailing NaN
 
 
 def questionnaire_rows(data: pd.DataFrame) -> dict:

@@ -47,12 +47,26 @@ class WaveDesign:
         return self.design.data
 
 
+def _clean_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Code of every row's stripped text (-1 when blank) and the distinct texts, by first appearance.
+
+    Only the column's few distinct values are stripped; texts that differ only by
+    surrounding spaces share a code.
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    text = np.array([str(u).strip() for u in uniques], dtype=object)
+    filled = text != ""
+    clean, distinct = pd.factorize(pd.Series(text[filled], dtype=object))
+    lookup = np.full(len(text) + 1, -1, dtype=np.int64)  # the last entry: code -1 (missing)
+    lookup[np.flatnonzero(filled)] = clean
+    return lookup[codes], np.asarray(distinct, dtype=object)
+
+
 def _clean(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Stripped text of a code column (object array) and its blank mask, via its few distinct values."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    text = np.array([str(u).strip() for u in uniques] + [""], dtype=object)
-    values = text[codes]
-    return values, values == ""
+    codes, distinct = _clean_codes(series)
+    values = np.append(distinct, "").astype(object)[codes]
+    return values, codes < 0
 
 
 def _strata_table(strata: pd.DataFrame) -> pd.DataFrame:
@@ -107,11 +121,13 @@ def wave_design(responses: pd.DataFrame, strata: pd.DataFrame | None = None, wav
             data = data[data["wave"].astype("string") == str(wave)]
         elif len(waves) > 1:
             raise ValueError(f"responses hold {len(waves)} waves; pass wave=")
-    data = data.reset_index(drop=True).copy()
+    # a new frame (pandas copies, or copies on write): adding columns leaves `responses` alone
+    data = data.reset_index(drop=True)
     if data.empty:
         raise ValueError("no responses in the wave")
     if "stratum" in data.columns:
-        stratum_code, stratum_blank = _clean(data["stratum"])
+        stratum_code, stratum_text = _clean_codes(data["stratum"])
+        stratum_blank = stratum_code < 0
     else:
         stratum_code, stratum_blank = None, np.ones(len(data), dtype=bool)
     has_stratum = not stratum_blank.all()
@@ -124,13 +140,15 @@ def wave_design(responses: pd.DataFrame, strata: pd.DataFrame | None = None, wav
     if stratum_blank.any():
         raise ValueError("some responses have no stratum code while others have one")
     table = _strata_table(strata)
-    code = pd.Series(stratum_code, index=data.index)
-    unknown = sorted(set(pd.unique(code)) - set(table.index))
+    # everything per stratum is worked out on its distinct codes, then spread to the rows
+    unknown = sorted(set(stratum_text) - set(table.index))
     if unknown:
         raise ValueError(f"strata not in the strata table: {unknown[:5]}")
-    data["stratum"] = code
-    r_h = code.value_counts()
-    summary = table.assign(respondents=r_h.reindex(table.index).fillna(0).astype(np.int64))
+    data["stratum"] = pd.Series(stratum_text[stratum_code], index=data.index)
+    position = table.index.get_indexer(stratum_text)
+    respondents = np.zeros(len(table), dtype=np.int64)
+    respondents[position] = np.bincount(stratum_code, minlength=len(stratum_text))
+    summary = table.assign(respondents=respondents)
     big = summary.index[summary["respondents"] > summary["population_size"]]
     if len(big):
         raise ValueError(f"stratum {big[0]!r} has more respondents than its population")
@@ -140,13 +158,16 @@ def wave_design(responses: pd.DataFrame, strata: pd.DataFrame | None = None, wav
         summary["respondents"] > 0)
     summary["weight"] = summary["population_size"] / summary["respondents"].where(
         summary["respondents"] > 0)
-    row = summary.index.get_indexer(code)
+    row = position[stratum_code]
     data["base_weight"] = summary["base_weight"].to_numpy()[row]
     data["weight"] = summary["weight"].to_numpy()[row]
     data["fpc_population"] = summary["population_size"].to_numpy()[row]
     fpc = None if ids is not None else "fpc_population"
-    design = Design(data, weights="weight", strata="stratum", ids=ids, fpc=fpc, nest=True,
-                    singleton=singleton)
+    # the design's stratum codes: the distinct texts in sorted order, as Design would find them
+    rank, labels = pd.factorize(pd.Series(stratum_text, dtype=object), sort=True)
+    known = {"stratum": (rank.astype(np.int64)[stratum_code], np.asarray(labels))}
+    design = Design._with_codes(known, data, weights="weight", strata="stratum", ids=ids, fpc=fpc,
+                                nest=True, singleton=singleton)
     notices = []
     empty = summary.index[summary["respondents"] == 0]
     if len(empty):
@@ -161,12 +182,16 @@ def _clusters(data: pd.DataFrame) -> str | None:
     """Name of the PSU column, filling rows without a cluster with their own code."""
     if "cluster" not in data.columns:
         return None
-    psu, blank = _clean(data["cluster"])
+    codes, _ = _clean_codes(data["cluster"])
+    blank = codes < 0
     if blank.all():
         return None
+    if blank.any():
+        # integer PSU codes by first appearance of the text, "" included, as pd.factorize gives
+        psu, _ = _clean(data["cluster"])
+        codes = pd.factorize(psu)[0].astype(np.int64)
+        codes[blank] = codes.max() + 1 + np.arange(int(blank.sum()))
     # integer PSU codes (nested in strata by the design): rows without a cluster get their own
-    codes = pd.factorize(psu)[0].astype(np.int64)
-    codes[blank] = codes.max() + 1 + np.arange(int(blank.sum()))
     data["psu"] = codes
     return "psu"
 
