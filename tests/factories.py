@@ -22,6 +22,7 @@ SMALL_QUESTIONNAIRE = {
     "id": "small",
     "version": "1",
     "title": {"vi": "Phiếu nhỏ", "en": "Small form"},
+    "framework": "sipas-2023",
     "scales": {
         "sat5": [
             {"code": "1", "label": {"vi": "Rất không hài lòng", "en": "Very dissatisfied"}},
@@ -47,7 +48,7 @@ SMALL_QUESTIONNAIRE = {
              {"id": "m1", "type": "likert", "scale": "sat5",
               "label": {"vi": "Mức độ hài lòng", "en": "Satisfaction"},
               "rows": [{"id": "m1_signs", "label": {"vi": "Biển chỉ dẫn", "en": "Signs"},
-                        "score": {"node": "sipas.access.signs", "method": "satisfied"}}]},
+                        "score": {"node": "sipas.service.access.signs", "method": "satisfied"}}]},
              {"id": "wish", "type": "multiple_choice",
               "label": {"vi": "Mong muốn", "en": "Wishes"},
               "options": [{"code": "a", "label": {"vi": "Nhanh hơn", "en": "Faster"}},

@@ -1,11 +1,12 @@
 """`flask questionnaires ...`: validate, load and list questionnaire definitions."""
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from survey.db import db
-from survey.definitions import load
+from survey.definitions import bundle, load
 from survey.instruments import service
 from survey.instruments.models import Questionnaire, QuestionnaireVersion
 
@@ -18,8 +19,8 @@ def questionnaires():
 @questionnaires.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 def validate(paths):
-    """Check questionnaire files; print one line per problem and exit 1 if there is any."""
-    good, errors = load.load_paths(list(paths))
+    """Check questionnaire files and their framework links; one line per problem, exit 1 if any."""
+    good, errors = bundle.validate(list(paths), current_app.config["QUESTIONNAIRE_DIRS"])
     for line in errors:
         click.echo(line, err=True)
     click.echo(f"{len(good)} valid, {len(errors)} problem(s)")
@@ -31,7 +32,7 @@ def validate(paths):
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 def load_command(paths):
     """Store questionnaire files as published versions; idempotent, never edits a published one."""
-    good, errors = load.load_paths(list(paths))
+    good, errors = bundle.validate(list(paths), current_app.config["QUESTIONNAIRE_DIRS"])
     if errors:
         for line in errors:
             click.echo(line, err=True)
@@ -62,8 +63,6 @@ def list_command():
 
 def _stored_or_file(code: str, version: str | None):
     """Return a questionnaire from the database, else from the bundled files."""
-    from flask import current_app
-
     query = (select(QuestionnaireVersion).join(QuestionnaireVersion.questionnaire)
              .where(Questionnaire.code == code).order_by(QuestionnaireVersion.id.desc()))
     if version is not None:

@@ -116,3 +116,19 @@ def test_checksum_ignores_formatting():
     reordered = dict(reversed(list(SMALL_QUESTIONNAIRE.items())))
     assert load.checksum(load.normalise(reordered)) == load.checksum(
         load.normalise(SMALL_QUESTIONNAIRE))
+
+
+def test_scored_item_must_point_at_a_framework_node(runner, tmp_path):
+    """A scored item whose node is not in its framework is reported by validate."""
+    document = broken(lambda d: d["sections"][1]["items"][0]["rows"][0]["score"].update(node="sipas.nope"))
+    code, lines = validate_file(runner, tmp_path, document)
+    assert code == 1
+    expected = f"{tmp_path / 'q.yaml'}: item m1_signs: unknown node 'sipas.nope' in framework sipas-2023"
+    assert lines == [expected]
+
+
+def test_bundled_folder_validates_with_its_frameworks(runner):
+    """`questionnaires validate questionnaires/` checks files, frameworks and coverage, and passes."""
+    result = runner.invoke(args=["questionnaires", "validate", "questionnaires/"])
+    assert result.exit_code == 0, result.output
+    assert "7 valid, 0 problem(s)" in result.output

@@ -67,7 +67,7 @@ def test_likert_matrix_is_a_group_of_likert_rows():
     start = next(i for i, r in enumerate(rows) if r["name"] == "m1")
     assert rows[start]["type"] == "begin_group" and rows[start]["appearance"] == "field-list"
     assert rows[start + 1]["type"] == "select_one sat5" and rows[start + 1]["appearance"] == "likert"
-    assert rows[start + 1]["score_node"] == "sipas.access.signs"
+    assert rows[start + 1]["score_node"] == "sipas.service.access.signs"
 
 
 def test_options_keep_score_and_excluded():
