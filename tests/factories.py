@@ -1,9 +1,11 @@
 """Factories for tests: `make_*(session, **overrides)` add a valid object and flush."""
 
+import re
 from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from survey.auth.models import User, UserRole
 from survey.definitions import load
 from survey.instruments import service
 from survey.instruments.models import QuestionnaireVersion
@@ -130,3 +132,31 @@ def make_invitation(session, key: str, wave=None, group=None, units=None, stratu
     session.add(invitation)
     session.flush()
     return invitation, token
+
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+STAFF_PASSWORD = "mật-khẩu-đủ-dài"
+
+
+def csrf_token(client, url: str = "/staff/login") -> str:
+    """Return the CSRF token of the form on a page."""
+    return CSRF.search(client.get(url).text).group(1)
+
+
+def make_staff(session, role: str, **overrides) -> User:
+    """Add a staff user holding one role (all units unless told otherwise) and commit."""
+    values = {"email": f"{role}@example.vn", "name": "Cán bộ thử", "all_units": True,
+              "roles": [UserRole(role=role)]}
+    user = User(**(values | overrides))
+    user.set_password(STAFF_PASSWORD)
+    session.add(user)
+    session.commit()
+    return user
+
+
+def log_in(client, session, role: str, **overrides) -> User:
+    """Create a staff user with the role and log the client in as them."""
+    user = make_staff(session, role, **overrides)
+    client.post("/staff/login", data={"csrf_token": csrf_token(client), "email": user.email,
+                                      "password": STAFF_PASSWORD})
+    return user

@@ -65,6 +65,21 @@ def closed_page(invitation: Invitation):
     return render_template("respond/closed.html", wave=invitation.wave), 410
 
 
+def answerable(token: str, unit_id: int):
+    """Return (invitation, entry, None) when the unit can be answered now.
+
+    Otherwise the third value is the page to answer with instead: "already answered" for a unit
+    that is done, "closed" when the wave is not open.
+    """
+    invitation = find_invitation(token)
+    entry = entry_for(invitation, unit_id)
+    if entry.status == "done":
+        return invitation, entry, redirect(url_for(".done", token=token, unit_id=unit_id))
+    if not invitation.wave.is_open_on(date.today()):
+        return invitation, entry, closed_page(invitation)
+    return invitation, entry, None
+
+
 @bp.get("/r/<token>")
 @limiter.limit(LOOKUPS)
 def landing(token: str):
@@ -82,12 +97,9 @@ def landing(token: str):
 @limiter.limit(LOOKUPS)
 def start(token: str, unit_id: int):
     """Open (or reopen) the draft for a unit and go to its current page."""
-    invitation = find_invitation(token)
-    entry = entry_for(invitation, unit_id)
-    if entry.status == "done":
-        return redirect(url_for(".done", token=token, unit_id=unit_id))
-    if not invitation.wave.is_open_on(date.today()):
-        return closed_page(invitation)
+    invitation, _, stop = answerable(token, unit_id)
+    if stop is not None:
+        return stop
     draft = service.draft_for(db.session, invitation, unit_id)
     if draft is None:
         draft = service.start_draft(db.session, invitation, unit_id,
@@ -115,12 +127,9 @@ def resume(token: str, unit_id: int):
 @limiter.limit(PAGES)
 def page(token: str, unit_id: int, number: int):
     """Show a page (GET) or save it and move on (POST); the server decides what is shown."""
-    invitation = find_invitation(token)
-    entry = entry_for(invitation, unit_id)
-    if entry.status == "done":
-        return redirect(url_for(".done", token=token, unit_id=unit_id))
-    if not invitation.wave.is_open_on(date.today()):
-        return closed_page(invitation)
+    invitation, entry, stop = answerable(token, unit_id)
+    if stop is not None:
+        return stop
     draft = service.draft_for(db.session, invitation, unit_id)
     if draft is None:
         return redirect(url_for(".landing", token=token))

@@ -5,26 +5,18 @@ import re
 import pytest
 from sqlalchemy import select
 
-from survey.auth.models import AuditLog, User, UserRole
+from survey.auth.models import AuditLog, User
 from survey.responses.models import Response
 from survey.sampling.models import WaveUnit
 from tests.conftest import TEST_SECRET
-from tests.factories import make_invitation
+from tests.factories import log_in, make_invitation
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def login(client, session, role="data_entry", all_units=True) -> User:
-    """Create a staff user with a role and log them in."""
-    user = User(email=f"{role}@example.org", name="Cán bộ nhập liệu", all_units=all_units,
-                roles=[UserRole(role=role)])
-    user.set_password("mật-khẩu-dài")
-    session.add(user)
-    session.commit()
-    token = CSRF.search(client.get("/staff/login").text).group(1)
-    client.post("/staff/login", data={"csrf_token": token, "email": user.email,
-                                      "password": "mật-khẩu-dài"})
-    return user
+    """Log in a clerk (or another role)."""
+    return log_in(client, session, role, all_units=all_units)
 
 
 @pytest.fixture

@@ -1,31 +1,19 @@
 """Staff questionnaire pages: the list, paper forms, XLSForm download and the upload flow."""
 
 import io
-import re
 from pathlib import Path
 
 import pytest
 
-from survey.auth.models import AuditLog, User, UserRole
+from survey.auth.models import AuditLog
 from survey.definitions import load
 from survey.instruments import service
 from survey.instruments.models import QuestionnaireVersion
 from survey.instruments.xlsform_import import import_xlsform
+from tests.factories import CSRF, log_in
 from tests.instruments.test_xlsform_import import build, with_unsupported
 
 BUNDLED = sorted((Path(__file__).resolve().parents[2] / "questionnaires").glob("*.yaml"))
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-def log_in(client, session, role="coordinator"):
-    """Create a staff user with the role and log the client in."""
-    user = User(email=f"{role}@example.vn", name="Cán bộ", roles=[UserRole(role=role)])
-    user.set_password("a long enough password")
-    session.add(user)
-    session.commit()
-    token = CSRF.search(client.get("/staff/login").text).group(1)
-    client.post("/staff/login", data={"csrf_token": token, "email": user.email,
-                                      "password": "a long enough password"})
 
 
 @pytest.fixture
@@ -74,7 +62,7 @@ def test_print_page_requires_login(client, bundled):
 
 def test_print_page_of_unknown_version_is_404(client, session, bundled):
     """An unknown version answers 404."""
-    log_in(client, session)
+    log_in(client, session, "coordinator")
     assert client.get("/staff/questionnaires/sipas-service/9.9/print").status_code == 404
 
 
@@ -106,7 +94,7 @@ def upload(client, data: bytes, partial=False, token=None):
 
 def test_upload_publishes_and_audits(client, session):
     """A clean XLSForm is published and the import recorded in the audit log."""
-    log_in(client, session)
+    log_in(client, session, "coordinator")
     response = upload(client, build())
     assert response.status_code == 302
     assert session.query(QuestionnaireVersion).one().version == "2"
@@ -115,7 +103,7 @@ def test_upload_publishes_and_audits(client, session):
 
 def test_upload_with_unsupported_rows_shows_report_and_stores_nothing(client, session):
     """Unsupported rows are listed with their row numbers and nothing is stored by default."""
-    log_in(client, session)
+    log_in(client, session, "coordinator")
     response = upload(client, with_unsupported())
     assert response.status_code == 422 and "survey row 10: unsupported" in response.text
     assert session.query(QuestionnaireVersion).count() == 0
@@ -123,14 +111,14 @@ def test_upload_with_unsupported_rows_shows_report_and_stores_nothing(client, se
 
 def test_upload_accepted_partially(client, session):
     """Ticking "accept partially" stores the representable part."""
-    log_in(client, session)
+    log_in(client, session, "coordinator")
     assert upload(client, with_unsupported(), partial=True).status_code == 302
     assert session.query(QuestionnaireVersion).count() == 1
 
 
 def test_upload_without_csrf_is_refused(client, session):
     """A forged upload without a valid CSRF token stores nothing."""
-    log_in(client, session)
+    log_in(client, session, "coordinator")
     response = upload(client, build(), token="forged")
     assert response.status_code == 400 and session.query(QuestionnaireVersion).count() == 0
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from survey.responses.models import Response
 from survey.sampling.models import Invitation, WaveGroup, WaveUnit
 from tests.conftest import TEST_SECRET
-from tests.factories import make_invitation
+from tests.factories import log_in, make_invitation
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -62,16 +62,8 @@ def test_open_link_is_404_unless_enabled(client, session):
 
 def test_poster_has_qr_code_of_the_open_link(client, session):
     """The coordinator's poster shows the open link and an inline SVG QR code."""
-    from survey.auth.models import User, UserRole
-
     url, _ = open_wave(session)
-    user = User(email="c@example.org", name="Điều phối", all_units=True, roles=[UserRole(role="coordinator")])
-    user.set_password("mật-khẩu-dài")
-    session.add(user)
-    session.commit()
-    token = CSRF.search(client.get("/staff/login").text).group(1)
-    client.post("/staff/login",
-                data={"csrf_token": token, "email": "c@example.org", "password": "mật-khẩu-dài"})
+    log_in(client, session, "coordinator")
     wave_code, group_code = url.split("/")[2:4]
     poster = client.get(f"/staff/waves/{wave_code}/{group_code}/poster")
     assert poster.status_code == 200
