@@ -91,7 +91,10 @@ def test_unsupported_rows_are_listed_with_row_numbers():
     lines = {(line.row, line.kind) for line in report.lines}
     assert {(10, "unsupported"), (11, "unsupported"), (12, "unsupported"), (13, "unsupported"),
             (15, "unsupported")} <= lines
-    assert "calculate" in str(report.lines[0]) and str(report.lines[0]).startswith("survey row 10:")
+    text = [str(line) for line in report.lines]
+    assert text[0].startswith("survey row 10: unsupported: type 'calculate'")
+    assert text[1].startswith("survey row 11: unsupported: type 'geopoint'")
+    assert text[2].startswith("survey row 12: unsupported: repeat 'kids'")
 
 
 def test_import_refuses_by_default():
