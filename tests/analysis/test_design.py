@@ -5,7 +5,6 @@ every equivalent fpc specification prints ``svymean(~x, withfpc)`` as 5.4481 SE 
 and the design without fpc as 5.4481 SE 0.7413 (printed digits; matched to them).
 """
 
-import pathlib
 
 import numpy as np
 import pandas as pd
@@ -13,19 +12,7 @@ import pytest
 
 from analysis import Design
 from analysis import estimate as est
-
-DATA = pathlib.Path(__file__).parent / "data"
-
-
-def load(name: str) -> pd.DataFrame:
-    """Read a reference data set copied from /work/shared/data/reference-surveys."""
-    return pd.read_csv(DATA / f"{name}.csv", dtype={"cds": str})
-
-
-def printed(value: float, text: str) -> bool:
-    """Whether ``value`` rounds to R's printed ``text`` at its number of decimals."""
-    decimals = len(text.split(".")[1]) if "." in text else 0
-    return abs(value - float(text)) <= 0.5 * 10.0**-decimals * (1 + 1e-9)
+from tests.analysis.reference import load, printed
 
 
 def fpc_data() -> pd.DataFrame:

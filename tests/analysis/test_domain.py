@@ -9,22 +9,16 @@ Sources:
   ``svyby(~x, ~I(x>4), design=dfpc, svymean)``, printed to 7 significant digits.
 """
 
-import pathlib
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from analysis import Design
 from analysis import estimate as est
+from tests.analysis.reference import load
 
-DATA = pathlib.Path(__file__).parent / "data"
 REL = 1e-9
 
-
-def load(name: str) -> pd.DataFrame:
-    """Read a reference data set copied from /work/shared/data/reference-surveys."""
-    return pd.read_csv(DATA / f"{name}.csv", dtype={"cds": str})
 
 
 # svydesign(id=~dnum, fpc=~fpc, data=apiclus1)

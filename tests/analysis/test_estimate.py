@@ -12,28 +12,17 @@ Sources of the expected numbers (all produced by R's survey package):
 * [DEFF] R survey ``tests/deff.Rout.save``; design-effect ratios printed to 7 digits.
 """
 
-import pathlib
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from analysis import Design
 from analysis import estimate as est
+from tests.analysis.reference import load, printed
 
-DATA = pathlib.Path(__file__).parent / "data"
 REL = 1e-9
 
 
-def load(name: str) -> pd.DataFrame:
-    """Read a reference data set copied from /work/shared/data/reference-surveys."""
-    return pd.read_csv(DATA / f"{name}.csv", dtype={"cds": str})
-
-
-def printed(value: float, text: str) -> bool:
-    """Whether ``value`` rounds to R's printed ``text`` at its number of decimals."""
-    decimals = len(text.split(".")[1]) if "." in text else 0
-    return abs(value - float(text)) <= 0.5 * 10.0**-decimals * (1 + 1e-9)
 
 
 def designs() -> dict:

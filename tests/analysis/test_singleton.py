@@ -5,27 +5,13 @@ Source: cran/survey ``tests/lonely.psu.Rout.save``; the design is
 district 413 has one school.  R prints SEs to 5 significant digits; matched to that.
 """
 
-import pathlib
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from analysis import Design
 from analysis import estimate as est
-
-DATA = pathlib.Path(__file__).parent / "data"
-
-
-def load(name: str) -> pd.DataFrame:
-    """Read a reference data set copied from /work/shared/data/reference-surveys."""
-    return pd.read_csv(DATA / f"{name}.csv", dtype={"cds": str})
-
-
-def printed(value: float, text: str) -> bool:
-    """Whether ``value`` rounds to R's printed ``text`` at its number of decimals."""
-    decimals = len(text.split(".")[1]) if "." in text else 0
-    return abs(value - float(text)) <= 0.5 * 10.0**-decimals * (1 + 1e-9)
+from tests.analysis.reference import load, printed
 
 
 def test_fail_names_the_stratum():

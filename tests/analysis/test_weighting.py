@@ -13,7 +13,6 @@ Population margins are counts from apipop.csv (6194 schools): stype E 4421, H 75
 M 1018; sch.wide No 1072, Yes 5122 (the same numbers R's tests type in).
 """
 
-import pathlib
 
 import numpy as np
 import pandas as pd
@@ -21,22 +20,13 @@ import pytest
 
 from analysis import Design, weighting
 from analysis import estimate as est
+from tests.analysis.reference import load, printed
 
-DATA = pathlib.Path(__file__).parent / "data"
 REL = 1e-9
 POP_TYPES = {"E": 4421, "H": 755, "M": 1018}  # xtabs(~stype, apipop)
 POP_SCHWIDE = {"No": 1072, "Yes": 5122}  # xtabs(~sch.wide, apipop)
 
 
-def load(name: str) -> pd.DataFrame:
-    """Read a reference data set copied from /work/shared/data/reference-surveys."""
-    return pd.read_csv(DATA / f"{name}.csv", dtype={"cds": str})
-
-
-def printed(value: float, text: str) -> bool:
-    """Whether ``value`` rounds to R's printed ``text`` at its number of decimals."""
-    decimals = len(text.split(".")[1]) if "." in text else 0
-    return abs(value - float(text)) <= 0.5 * 10.0**-decimals * (1 + 1e-9)
 
 
 def clus1(fpc: bool) -> Design:
