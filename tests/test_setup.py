@@ -67,6 +67,7 @@ def test_printed_links_and_login_work(fresh):
                            follow_redirects=True)
     assert response.status_code == 200
     assert demo.WAVE_CODE in response.text and "Người dân" in response.text
+    assert "Tỷ lệ" in response.text and re.search(r"<td>\d+%</td>", response.text)
 
 
 def test_wrong_password_is_refused(fresh):

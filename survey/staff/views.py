@@ -16,16 +16,22 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 def home():
     """List waves with invitations sent and responses completed per respondent group."""
     waves = db.session.scalars(select(Wave).order_by(Wave.year.desc(), Wave.code)).all()
-    invited = {(w, g): n for w, g, n in db.session.execute(
-        select(Invitation.wave_id, Invitation.group_id, func.count())
-        .group_by(Invitation.wave_id, Invitation.group_id)).all()}
-    completed = db.session.execute(
-        select(Response.wave_id, Response.group_id, func.count())
-        .where(Response.status == "complete").group_by(Response.wave_id, Response.group_id)).all()
-    done = {(w, g): n for w, g, n in completed}
+    invited = _counts(select(Invitation.wave_id, Invitation.group_id, func.count())
+                      .where(Invitation.source == "frame"))
+    finished = _counts(select(Invitation.wave_id, Invitation.group_id, func.count())
+                       .where(Invitation.source == "frame", Invitation.status == "completed"))
+    done = _counts(select(Response.wave_id, Response.group_id, func.count())
+                   .where(Response.status == "complete"))
     groups = db.session.scalars(select(RespondentGroup).order_by(RespondentGroup.id)).all()
-    return render_template("staff/home.html", waves=waves, groups=groups, invited=invited, done=done,
+    return render_template("staff/home.html", waves=waves, groups=groups, invited=invited,
+                           finished=finished, done=done,
                            url_map_endpoints=set(current_app.view_functions))
+
+
+def _counts(query) -> dict:
+    """Run a (wave, group, count) query grouped by wave and group into a dict."""
+    first, second = query.selected_columns[:2]
+    return {(w, g): n for w, g, n in db.session.execute(query.group_by(first, second)).all()}
 
 
 @bp.get("/waves/<code>/<group_code>/poster")
