@@ -57,6 +57,7 @@ def test_printed_links_and_login_work(fresh):
     citizen, leader = re.findall(r"/r/[\w-]+", output)
     page = client.get(citizen)
     assert page.status_code == 200 and page.text.count('class="status not_started"') == 1
+    assert "Sở Nội vụ tỉnh Quảng Ngãi tổ chức khảo sát này" in page.text
     leader_page = client.get(leader).text
     assert leader_page.count('class="status not_started"') == 3
     login = client.get("/staff/login")

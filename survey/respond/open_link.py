@@ -13,6 +13,7 @@ from wtforms.validators import InputRequired
 from survey.db import db
 from survey.extensions import limiter
 from survey.respond.pages import language
+from survey.respond.views import province
 from survey.responses import service
 from survey.sampling import tokens
 from survey.sampling.models import (
@@ -75,7 +76,7 @@ def open_link(wave_code: str, group_code: str):
     form = OpenStartForm()
     form.unit.choices = [SelectChoice(u.id, u.name) for u in _units(wave)]
     if not form.validate_on_submit():
-        return render_template("respond/open.html", wave=wave, form=form)
+        return render_template("respond/open.html", wave=wave, form=form, province=province())
     if quota_reached(db.session, assignment, form.unit.data):
         return render_template("respond/quota.html", wave=wave), 200
     token = tokens.new_token()

@@ -22,7 +22,7 @@ from survey.respond.forms import PageForm
 from survey.respond.pages import language
 from survey.responses import service
 from survey.sampling import tokens
-from survey.sampling.models import Invitation, InvitationUnit, WaveGroup
+from survey.sampling.models import Invitation, InvitationUnit, Unit, WaveGroup
 
 bp = Blueprint("respond", __name__)
 LOOKUPS = "30 per minute"
@@ -60,6 +60,12 @@ def entry_for(invitation: Invitation, unit_id: int) -> InvitationUnit:
     return entry
 
 
+def province() -> Unit | None:
+    """Return the current province, whose Department of Home Affairs runs the survey."""
+    return db.session.scalar(select(Unit).where(Unit.kind == "province", Unit.valid_to.is_(None))
+                             .order_by(Unit.valid_from.desc()).limit(1))
+
+
 def closed_page(invitation: Invitation):
     """Say politely that the wave is not open, with its dates."""
     return render_template("respond/closed.html", wave=invitation.wave), 410
@@ -88,7 +94,7 @@ def landing(token: str):
     version = assignment(invitation).questionnaire_version
     return render_template(
         "respond/landing.html", invitation=invitation, wave=invitation.wave, token=token,
-        questionnaire=version, is_open=invitation.wave.is_open_on(date.today()),
+        questionnaire=version, is_open=invitation.wave.is_open_on(date.today()), province=province(),
         start_form=PageForm(),
     )
 
