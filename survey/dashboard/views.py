@@ -24,6 +24,7 @@ from wtforms import BooleanField
 from survey.auth.access import roles_required
 from survey.auth.models import record
 from survey.db import db
+from survey.definitions import frameworks as fw
 from survey.sampling.models import Wave
 
 bp = Blueprint("dashboard", __name__, url_prefix="/staff/analysis")
@@ -76,7 +77,19 @@ def wave(code: str):
     tables = {name: _table(folder / name) for name in files
               if name.endswith(".csv") and name.startswith(("sipas_", "ranking_", "par_"))}
     return render_template("dashboard/wave.html", wave=wave, files=files, tables=tables,
-                           form=RunForm())
+                           form=RunForm(), provisional=provisional_frameworks(wave))
+
+
+def provisional_frameworks(wave: Wave) -> list[str]:
+    """Return the frameworks of the wave's questionnaires that still hold provisional numbers."""
+    wanted = {a.questionnaire_version.definition.get("framework") for a in wave.groups} - {None}
+    found = []
+    for folder in current_app.config["QUESTIONNAIRE_DIRS"]:
+        frameworks_dir = Path(folder) / "frameworks"
+        if frameworks_dir.is_dir():
+            found += [f.id for f in fw.load_frameworks(frameworks_dir).values()
+                      if f.id in wanted and f.is_provisional]
+    return sorted(found)
 
 
 @bp.post("/<code>/run")

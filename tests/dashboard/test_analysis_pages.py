@@ -32,6 +32,7 @@ def test_run_show_and_download(logged_in, session):
     client = logged_in
     page = client.get(f"/staff/analysis/{demo.WAVE_CODE}")
     assert "Tính báo cáo" in page.text
+    assert "Khung chỉ số tạm thời" in page.text and "par-province-2024" in page.text
     token = CSRF.search(page.text).group(1)
     done = client.post(f"/staff/analysis/{demo.WAVE_CODE}/run",
                        data={"csrf_token": token, "exclude_speeders": "y"}, follow_redirects=True)
