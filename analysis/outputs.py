@@ -191,3 +191,36 @@ def _clip(text: str, chars: int) -> str:
     while len(text.encode("utf-8")) > 4 * chars:
         text = text[:-1]
     return text
+
+
+ESTIMATE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "percent")
+
+
+def suppress_small_cells(table: pd.DataFrame, min_responses: int) -> pd.DataFrame:
+    """Blank the estimates of units resting on fewer than ``min_responses`` valid answers.
+
+    Statistical disclosure control for published tables (threshold rule, as in
+    Hundepool et al. 2012, *Statistical Disclosure Control*, section 5.2): the
+    row stays, with its ``n_valid``, and ``suppressed`` says why its numbers are
+    missing.  Pooled rows (unit ``ALL``) rest on every answer and are kept.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        An index table with ``n_valid`` and the estimate columns.
+    min_responses : int
+        The smallest number of valid answers an estimate may rest on.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with the small cells blanked and a boolean ``suppressed`` column.
+    """
+    small = table["n_valid"].fillna(0).lt(min_responses).to_numpy() & table["estimate"].notna().to_numpy()
+    if "unit" in table.columns:
+        small &= (table["unit"].astype(str) != "ALL").to_numpy()
+    out = table.copy()
+    columns = [c for c in ESTIMATE_COLUMNS if c in out.columns]
+    out.loc[small, columns] = float("nan")
+    out["suppressed"] = small
+    return out

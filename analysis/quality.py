@@ -34,6 +34,9 @@ class QualityPolicy:
     exclude_straightliners: bool = False
     speeder_ratio: float = 0.3
     straightline_min_rows: int = 4
+    # Disclosure control: an estimate for a unit resting on fewer valid answers is not published,
+    # so that no table can reveal how one or two identifiable people answered.
+    min_responses: int = 3
 
     def to_dict(self) -> dict:
         """The policy as a plain dict (for policy.json and the HTML summary)."""

@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import plots
 from .indices import as_framework, as_instruments, par_points, rank_units, sipas_indices
-from .outputs import codebook, write_csv, write_dta, write_sav, write_xlsx
+from .outputs import codebook, suppress_small_cells, write_csv, write_dta, write_sav, write_xlsx
 from .quality import QualityPolicy, apply_policy, flag_responses, item_nonresponse
 from .weights import wave_design
 
@@ -92,6 +92,10 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
             profile = result[result["level"] == comp_level].assign(
                 estimate=lambda t: t["percent"], ci_low=lambda t: 100 * t["ci_low"] / t["max_points"],
                 ci_high=lambda t: 100 * t["ci_high"] / t["max_points"])
+        result = suppress_small_cells(result, policy.min_responses)
+        if result["suppressed"].any() and _suppressed_notice(policy.min_responses) not in notices:
+            notices.append(_suppressed_notice(policy.min_responses))
+        profile = profile.loc[~result.loc[profile.index, "suppressed"]]
         table(f"{fw.index}_{fw.id}", result)
         overall = result[result["code"] == top]
         ranked = rank_units(overall)
@@ -124,6 +128,16 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
     page = _html(sections, notices, policy, flags, len(data), len(kept), out, charts_time)
     files["index.html"].write_text(page, encoding="utf-8")
     return {k: str(v) for k, v in files.items()}
+
+
+def _suppressed_notice(threshold: int) -> dict:
+    """The notice that small cells were left out of the published tables."""
+    return {
+        "vi": f"Ước lượng dựa trên dưới {threshold} câu trả lời hợp lệ không được công bố (ô để trống, "
+              "cột suppressed), để không bảng nào cho biết một vài người cụ thể đã trả lời thế nào.",
+        "en": f"Estimates resting on fewer than {threshold} valid answers are not published (left blank, "
+              "column suppressed), so that no table shows how a few identifiable people answered.",
+    }
 
 
 def _img(out: pathlib.Path, name: str, alt: str) -> str:
