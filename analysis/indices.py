@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._composite import ALL, Tree, tree_table
+from ._cells import tree_table
+from ._composite import ALL, Tree
 from .design import Design, _as_list
 from .instruments import Framework, Instrument, parse_framework, parse_questionnaire
 from .ranking import rank_units

@@ -122,10 +122,10 @@ def resume(token: str, unit_id: int):
     invitation = find_invitation(token)
     entry = entry_for(invitation, unit_id)
     draft = service.draft_for(db.session, invitation, unit_id)
-    if entry.status == "done" or draft is None:
-        target = ".done" if entry.status == "done" else ".landing"
-        return redirect(url_for(target, token=token, unit_id=unit_id) if target == ".done"
-                        else url_for(target, token=token))
+    if entry.status == "done":
+        return redirect(url_for(".done", token=token, unit_id=unit_id))
+    if draft is None:
+        return redirect(url_for(".landing", token=token))
     return redirect(url_for(".page", token=token, unit_id=unit_id, number=draft.current_page + 1))
 
 

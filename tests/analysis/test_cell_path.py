@@ -1,6 +1,6 @@
 """The cell-total path of the index trees agrees with the row-level path it replaces.
 
-``analysis._composite.tree_table`` aggregates each item to (PSU, domain, code)
+``analysis._cells.tree_table`` aggregates each item to (PSU, domain, code)
 cells when the variance is the first stage's alone; otherwise, or when the
 histograms would be too large, it scores every row (``leaf_matrices`` +
 ``with_total``).  Both must give the same table up to summation order.
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import Design, _composite
+from analysis import Design, _cells
 from analysis.indices import par_points, sipas_indices
 from analysis.weights import wave_design
 
@@ -58,8 +58,8 @@ def responses(n=3000, seed=5, categorical=True):
 
 def row_level(monkeypatch):
     """Force the row-level path."""
-    monkeypatch.setattr(_composite, "_CELL_BINS_PER_ROW", 0)
-    monkeypatch.setattr(_composite, "_CELL_BINS_MIN", 0)
+    monkeypatch.setattr(_cells, "_CELL_BINS_PER_ROW", 0)
+    monkeypatch.setattr(_cells, "_CELL_BINS_MIN", 0)
 
 
 def assert_same(fast: pd.DataFrame, slow: pd.DataFrame):
