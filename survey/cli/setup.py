@@ -6,7 +6,7 @@ from flask.cli import with_appcontext
 
 from survey import demo, migrate
 from survey.db import db
-from survey.definitions import load
+from survey.definitions import bundle
 from survey.instruments import service
 
 
@@ -17,7 +17,8 @@ from survey.instruments import service
 def setup(port, with_demo):
     """Create or migrate the database, load the bundled questionnaires, seed the demo once."""
     migrate.upgrade(current_app)
-    good, errors = load.load_paths(current_app.config["QUESTIONNAIRE_DIRS"])
+    dirs = current_app.config["QUESTIONNAIRE_DIRS"]
+    good, errors = bundle.validate(dirs, dirs)
     if errors:
         for line in errors:
             click.echo(line, err=True)

@@ -36,12 +36,12 @@ def visible_pages(definition: Questionnaire, answers: dict) -> list[int]:
     return engine.visible_sections(definition, answers)
 
 
-def resolve_page(definition: Questionnaire, answers: dict, wanted: int) -> int:
+def resolve_page(definition: Questionnaire, answers: dict, wanted: int, pages: list[int]) -> int:
     """Return the page to show for a requested index: never past the first incomplete page.
 
-    A tampered or stale page number is moved to a page the respondent may see.
+    A tampered or stale page number is moved to a page the respondent may see; `pages` are the
+    visible pages for these answers.
     """
-    pages = visible_pages(definition, answers)
     incomplete = engine.first_incomplete(definition, answers)
     if incomplete is not None and wanted > incomplete:
         return incomplete
@@ -130,13 +130,12 @@ def not_shown(section, answers: dict) -> set[str]:
     return hidden
 
 
-def is_last_page(definition: Questionnaire, answers: dict, index: int) -> bool:
+def is_last_page(definition: Questionnaire, answers: dict, index: int, visible: list[int]) -> bool:
     """Tell whether a page ends the questionnaire whatever is answered on it.
 
     While a later page depends on items of this page that are not answered yet, it may still
     appear, so the button says "Tiếp tục" rather than "Gửi phiếu" until they are saved.
     """
-    visible = visible_pages(definition, answers)
     if index != visible[-1]:
         return False
     on_page = {item.id for item in engine.page_items(definition.sections[index])}

@@ -38,11 +38,12 @@ def show(answering: Answering, index: int, form=None, errors=None, status=200):
     """Render a page, first moving a tampered or hidden page number to an allowed one."""
     draft, definition = answering.draft, answering.definition
     answers = flow.answers_of(draft)
-    allowed = flow.resolve_page(definition, answers, index)
-    if allowed != index and form is None:
-        return redirect(answering.urls.page(allowed))
-    session["shown"] = [draft.id, index, time.time()]
     visible = flow.visible_pages(definition, answers)
+    if form is None:  # a re-shown page with errors stays where it is
+        allowed = flow.resolve_page(definition, answers, index, visible)
+        if allowed != index:
+            return redirect(answering.urls.page(allowed))
+    session["shown"] = [draft.id, index, time.time()]
     section = definition.sections[index]
     form = form or page_form(section, language(), answers)
     position = visible.index(index) if index in visible else len(visible) - 1
@@ -50,7 +51,7 @@ def show(answering: Answering, index: int, form=None, errors=None, status=200):
         "respond/page.html", definition=definition, section=section, form=form,
         errors=error_messages(section, errors or {}, language()), lang=language(),
         position=position + 1, total=len(visible),
-        is_last=flow.is_last_page(definition, answers, index),
+        is_last=flow.is_last_page(definition, answers, index, visible),
         back_url=answering.urls.page(visible[position - 1]) if position > 0 else None,
         answers=flow.plain(answers), unit=answering.unit, mode=draft.mode,
         not_shown=flow.not_shown(section, answers), script_messages=script_messages(),

@@ -20,7 +20,7 @@ DESIGN_COLUMNS = ["response_id", "wave", "questionnaire", "questionnaire_version
                   "device_class"]
 
 
-def _value(answer: Answer):
+def _value(answer) -> object:
     """Return an answer as the export writes it: codes as text, lists space-separated (XLSForm)."""
     if answer.value_list is not None:
         return " ".join(answer.value_list)
@@ -60,9 +60,11 @@ def responses_frame(session: Session, wave: Wave) -> pd.DataFrame:
 
 def _answers_wide(session: Session, wave: Wave) -> pd.DataFrame:
     """Return the wave's answers pivoted to one column per item, indexed by response id."""
-    answers = session.scalars(
-        select(Answer).join(Response).where(Response.wave_id == wave.id,
-                                            Response.status == "complete")).all()
+    # Plain rows, not ORM objects: a wave has tens of thousands of answers and nothing is edited.
+    answers = session.execute(
+        select(Answer.response_id, Answer.item_id, Answer.value_text, Answer.value_number,
+               Answer.value_date, Answer.value_list)
+        .join(Response).where(Response.wave_id == wave.id, Response.status == "complete")).all()
     long = pd.DataFrame({"response_id": [a.response_id for a in answers],
                          "item": [a.item_id for a in answers],
                          "value": pd.Series([_value(a) for a in answers], dtype=object)})
