@@ -5,6 +5,8 @@ import os
 import secrets
 from pathlib import Path
 
+from survey import bundled
+
 # Values that must never sign a production session: the usual placeholders people leave behind.
 DEFAULT_SECRETS = frozenset({"", "dev", "change-me", "changeme", "secret", "development"})
 
@@ -19,7 +21,7 @@ def defaults(instance_path: str) -> dict:
         "ENV": "development",
         "SECRET_KEY": None,
         "DATABASE_URL": "sqlite:///" + os.path.join(instance_path, "survey.db"),
-        "QUESTIONNAIRE_DIRS": [str(Path(__file__).resolve().parent.parent / "questionnaires")],
+        "QUESTIONNAIRE_DIRS": [str(bundled.QUESTIONNAIRES)],
         "BABEL_DEFAULT_LOCALE": "vi",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         "LANGUAGES": ["vi", "en"],

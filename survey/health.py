@@ -1,9 +1,11 @@
-"""`GET /healthz`: 200 when the database answers, 503 when it does not."""
+"""`GET /healthz`: 200 when the database answers, 503 when it does not; pages wait for the schema."""
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from survey import migrate
 from survey.db import db
 from survey.extensions import limiter
 
@@ -20,3 +22,24 @@ def healthz():
         db.session.rollback()
         return jsonify(status="unavailable", database="unreachable"), 503
     return jsonify(status="ok", database="ok")
+
+
+def require_schema():
+    """Answer 503 with the command to run, instead of a SQL error, until the schema is at head.
+
+    Checked on every request until it succeeds once, so that running the command is enough;
+    afterwards the app trusts the schema until it restarts.
+    """
+    if current_app.extensions.get("survey.schema_ready") or request.endpoint in ("static", "health.healthz"):
+        return None
+    problem = migrate.schema_problem(current_app)
+    if problem is None:
+        current_app.extensions["survey.schema_ready"] = True
+        return None
+    current_app.logger.error(problem)
+    return render_template(
+        "errors/error.html", title=_("Hệ thống chưa sẵn sàng"),
+        message=_("Cơ sở dữ liệu chưa được cài đặt hoặc chưa được nâng cấp. "
+                  "Người quản trị hệ thống cần chạy lệnh dưới đây."),
+        detail=problem,
+    ), 503

@@ -1,14 +1,16 @@
 """Schema migrations with Alembic, driven from the app's configuration."""
 
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
+from survey import bundled
 from survey.db import Database
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS = bundled.MIGRATIONS
 
 
 def alembic_config(app: Flask, connection=None) -> Config:
@@ -51,3 +53,26 @@ def current(app: Flask) -> str | None:
 
     with Database.engine(app).connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def heads(app: Flask) -> tuple[str, ...]:
+    """Return the newest revision(s) the shipped migrations define."""
+    return tuple(ScriptDirectory.from_config(alembic_config(app)).get_heads())
+
+
+def schema_problem(app: Flask) -> str | None:
+    """Say in one line what to run when the database is not ready for this code, else None.
+
+    Every page and command that needs the database checks this first, so that a new or
+    half-upgraded instance gets the command to run instead of a SQL traceback.
+    """
+    try:
+        found = current(app)
+    except SQLAlchemyError as exc:
+        return f"the database cannot be reached ({type(exc).__name__}): check DATABASE_URL"
+    if found is None:
+        return "the database is not set up: run `flask --app survey setup`"
+    if found not in heads(app):
+        return (f"the database is at revision {found}, this version needs {', '.join(heads(app))}: "
+                "run `flask --app survey db upgrade`")
+    return None

@@ -6,7 +6,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
-from survey import create_app
+from survey import create_app, migrate
 from survey.db import Database, db
 from survey.models import Base
 
@@ -53,12 +53,23 @@ def app(tmp_path, monkeypatch):
     engine = Database.engine(app)
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
+    stamp_head(app)
     with app.app_context():
         yield app
         db.session.rollback()
         db.session.close()
     Base.metadata.drop_all(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     engine.dispose()
+
+
+def stamp_head(app) -> None:
+    """Record the tables made from the models as the newest revision (the drift test proves they are)."""
+    from alembic import command
+
+    with Database.engine(app).begin() as connection:
+        command.stamp(migrate.alembic_config(app, connection), "head")
 
 
 @pytest.fixture
@@ -83,3 +94,20 @@ def postgres_admin_url() -> str:
     """Return a URL to the server's maintenance database (for creating throwaway databases)."""
     url = make_url(os.environ.get("SURVEY_DATABASE_URL") or os.environ["DATABASE_URL"])
     return url.set(database="postgres").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def fresh(tmp_path, monkeypatch):
+    """An app on an empty database (setup migrates it itself)."""
+    monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app({"SECRET_KEY": TEST_SECRET, "DATABASE_URL": database_url(tmp_path),
+                      "RATELIMIT_STORAGE_URI": "memory://"})
+    engine = Database.engine(app)
+    Base.metadata.drop_all(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    yield app
+    Base.metadata.drop_all(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    engine.dispose()

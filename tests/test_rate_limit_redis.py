@@ -8,7 +8,7 @@ import pytest
 from survey import create_app
 from survey.db import Database
 from survey.models import Base
-from tests.conftest import TEST_SECRET, database_url
+from tests.conftest import TEST_SECRET, database_url, stamp_head
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -36,8 +36,11 @@ def two_workers(tmp_path, monkeypatch):
     apps = create_app(config), create_app(config)
     engine = Database.engine(apps[0])
     Base.metadata.create_all(engine)
+    stamp_head(apps[0])
     yield apps
     Base.metadata.drop_all(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     for app in apps:
         Database.engine(app).dispose()
 

@@ -2,30 +2,11 @@
 
 import re
 
-import pytest
 from sqlalchemy import func, select
 
-from survey import create_app, demo
-from survey.db import Database, db
+from survey import demo
+from survey.db import db
 from survey.models import Base
-from tests.conftest import TEST_SECRET, database_url
-
-
-@pytest.fixture
-def fresh(tmp_path, monkeypatch):
-    """An app on an empty database (setup migrates it itself)."""
-    monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app({"SECRET_KEY": TEST_SECRET, "DATABASE_URL": database_url(tmp_path),
-                      "RATELIMIT_STORAGE_URI": "memory://"})
-    engine = Database.engine(app)
-    Base.metadata.drop_all(engine)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    yield app
-    Base.metadata.drop_all(engine)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    engine.dispose()
 
 
 def row_counts(app) -> dict:

@@ -30,9 +30,10 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from survey import bundled
 from survey.definitions.model import Questionnaire, Text
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "questionnaires" / "schema" / "framework.schema.json"
+SCHEMA_PATH = bundled.SCHEMAS / "framework.schema.json"
 MEASURED_METHODS = {"fraction": "survey", "satisfied": "sipas"}  # item score method -> node method
 TOLERANCE = 1e-6
 

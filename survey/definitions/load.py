@@ -11,10 +11,11 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from survey import bundled
 from survey.definitions import rules
 from survey.definitions.model import Item, Option, Questionnaire, Score, Section, Text
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "questionnaires" / "schema"
+SCHEMA_DIR = bundled.SCHEMAS
 class DefinitionError(ValueError):
     """A definition file with problems; `errors` holds one line per problem."""
 

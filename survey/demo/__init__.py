@@ -7,30 +7,21 @@ province uses; the names of communes are illustrative and must not be taken as t
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from survey import bundled
 from survey.auth.models import User, UserRole, record
 from survey.demo.answers import answer_invitation
-from survey.instruments.service import definition_of, latest_version
+from survey.instruments.service import definition_of
+from survey.sampling import service as waves
 from survey.sampling import tokens
 from survey.sampling.groups import import_groups
-from survey.sampling.models import (
-    FrameEntry,
-    Invitation,
-    InvitationUnit,
-    RespondentGroup,
-    Stratum,
-    Unit,
-    Wave,
-    WaveGroup,
-    WaveUnit,
-)
+from survey.sampling.models import RespondentGroup, Unit, Wave
 from survey.sampling.units import import_units
 
-HERE = Path(__file__).resolve().parent
+HERE = bundled.DEMO
 WAVE_CODE = "CCHC-DEMO"
 COORDINATOR_EMAIL = "dieuphoi@demo.quangngai.gov.vn"
 COORDINATOR_PASSWORD = "demo-dieu-phoi"  # noqa: S105 - printed on purpose: it is the demo login
@@ -60,6 +51,7 @@ def seed(session: Session, token_key: str, today: date | None = None) -> DemoLin
     _coordinator(session)
     wave = _wave(session, today or date.today())
     _invitations(session, wave, token_key)
+    waves.set_status(session, wave, "open")
     record(session, "demo.seeded", target=f"wave:{wave.code}")
     session.flush()
     return DemoLinks(citizen, leader, created=True)
@@ -76,23 +68,14 @@ def _coordinator(session: Session) -> None:
 
 
 def _wave(session: Session, today: date) -> Wave:
-    """Create the open demo wave: citizens rate communes (SIPAS), commune leaders rate agencies."""
-    wave = Wave(code=WAVE_CODE, year=today.year, status="open", opens_on=today - timedelta(days=7),
-                closes_on=today + timedelta(days=60),
-                name=f"Khảo sát xã hội học Chỉ số CCHC năm {today.year} (demo)",
-                name_en=f"PAR index sociological survey {today.year} (demo)")
-    session.add(wave)
-    session.flush()
-    groups = {g.code: g for g in session.scalars(select(RespondentGroup))}
+    """Create the demo wave (opened once its frame is in): citizens rate communes, leaders rate agencies."""
+    wave = waves.create_wave(session, WAVE_CODE, today.year,
+                             f"Khảo sát xã hội học Chỉ số CCHC năm {today.year} (demo)",
+                             today - timedelta(days=7), today + timedelta(days=60),
+                             name_en=f"PAR index sociological survey {today.year} (demo)")
     for code, questionnaire in QUESTIONNAIRES.items():
-        version = latest_version(session, questionnaire)
-        if version is None:
-            raise LookupError(f"questionnaire {questionnaire} is not loaded")
-        session.add(WaveGroup(wave_id=wave.id, group_id=groups[code].id,
-                              questionnaire_version_id=version.id))
-    for unit in _assessed(session):
-        session.add(WaveUnit(wave_id=wave.id, unit_id=unit.id))
-    session.flush()
+        waves.assign_group(session, wave, code, questionnaire)
+    waves.add_units(session, wave, _assessed(session))
     return wave
 
 
@@ -114,11 +97,8 @@ def _invitations(session: Session, wave: Wave, token_key: str) -> None:
     for commune in communes:
         for code, population, sample in ((CITIZEN_GROUP, rng.randint(800, 3000), 8),
                                          (LEADER_GROUP, rng.randint(3, 6), 2)):
-            stratum = Stratum(wave_id=wave.id, code=f"{commune.code}:{code}", unit_id=commune.id,
-                              group_id=groups[code].id, population_size=population,
-                              sample_size=sample)
-            session.add(stratum)
-            session.flush()
+            stratum = waves.add_stratum(session, wave, f"{commune.code}:{code}", population, sample,
+                                        unit=commune, group=groups[code])
             for _ in range(sample):
                 rated = [commune] if code == CITIZEN_GROUP else rng.sample(agencies, 3)
                 label = printed.pop(code, None)
@@ -132,21 +112,13 @@ def _invite(session, wave, stratum, group, commune, rated, token_key, label, rng
     Most people without a printed link have already answered (simulated), so that the demo's
     dashboards and analysis have data; the printed links stay unanswered for you to try.
     """
-    person = FrameEntry(wave_id=wave.id, stratum_id=stratum.id,
-                        full_name=f"{rng.choice(FAMILY)} {rng.choice(GIVEN)}",
-                        phone=f"09{rng.randint(10_000_000, 99_999_999)}",
-                        workplace_unit_id=commune.id if group.kind == "official" else None)
-    session.add(person)
-    session.flush()
-    token = tokens.derived_token(token_key, label) if label else tokens.new_token()
-    invitation = Invitation(wave_id=wave.id, group_id=group.id, frame_entry_id=person.id,
-                            stratum_id=stratum.id,
-                            token_hash=tokens.token_hash(token_key, token))
-    invitation.units = [InvitationUnit(unit_id=u.id, position=i) for i, u in enumerate(rated)]
-    session.add(invitation)
-    session.flush()
+    person = waves.add_person(session, wave, stratum, f"{rng.choice(FAMILY)} {rng.choice(GIVEN)}",
+                              phone=f"09{rng.randint(10_000_000, 99_999_999)}",
+                              workplace=commune if group.kind == "official" else None)
+    token = tokens.derived_token(token_key, label) if label else None
+    invitation = waves.invite(session, wave, group, person, rated, token_key, token).invitation
     if label is None and rng.random() < 0.75:
-        version = session.scalar(select(WaveGroup).filter_by(wave_id=wave.id, group_id=group.id))
-        definition = definition_of(version.questionnaire_version)
-        answer_invitation(session, invitation, definition, version.questionnaire_version_id, rng,
+        assigned = waves.assignment(session, wave.id, group.id)
+        definition = definition_of(assigned.questionnaire_version)
+        answer_invitation(session, invitation, definition, assigned.questionnaire_version_id, rng,
                           wave.opens_on + timedelta(days=7))

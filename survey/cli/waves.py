@@ -1,0 +1,108 @@
+"""`flask waves ...`: set up a survey wave and move it through draft → open → closed."""
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from survey.auth.models import record
+from survey.db import db
+from survey.sampling import service
+from survey.sampling.models import Invitation, Wave, WaveUnit
+
+UNIT_KINDS = ("agency", "commune", "ward", "special_zone")
+
+@click.group("waves", cls=AppGroup)
+def waves():
+    """Survey waves: create, assign questionnaires and units, open, close."""
+
+def _commit(action: str, wave: Wave, **details) -> None:
+    """Audit and commit what a command did."""
+    record(db.session, action, target=f"wave:{wave.code}", **details)
+    db.session.commit()
+
+def _refused(exc: service.WaveError):
+    """Turn a refused change into a one-line error, writing nothing."""
+    db.session.rollback()
+    return click.ClickException(str(exc))
+
+@waves.command("list")
+def list_command():
+    """List waves with their status, dates, groups, units and invitations."""
+    for wave in db.session.scalars(select(Wave).order_by(Wave.year.desc(), Wave.code)):
+        units = db.session.scalar(select(func.count()).select_from(WaveUnit).filter_by(wave_id=wave.id))
+        invited = db.session.scalar(select(func.count()).select_from(Invitation).filter_by(wave_id=wave.id))
+        groups = ", ".join(sorted(g.group.code for g in wave.groups)) or "-"
+        click.echo(f"{wave.code}\t{wave.status}\t{wave.opens_on}..{wave.closes_on}\tgroups: {groups}\t"
+                   f"units: {units}\tinvitations: {invited}")
+
+@waves.command("create")
+@click.argument("code")
+@click.option("--year", type=int, required=True)
+@click.option("--name", required=True, help="Vietnamese name, e.g. 'Khảo sát CCHC năm 2026'.")
+@click.option("--name-en", default=None)
+@click.option("--opens", "opens_on", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--closes", "closes_on", type=click.DateTime(["%Y-%m-%d"]), required=True)
+def create_command(code, year, name, name_en, opens_on, closes_on):
+    """Create a wave in draft."""
+    try:
+        wave = service.create_wave(db.session, code, year, name, opens_on.date(), closes_on.date(),
+                                   name_en=name_en)
+    except service.WaveError as exc:
+        raise _refused(exc) from None
+    _commit("wave.created", wave)
+    click.echo(f"wave {wave.code} created (draft)")
+
+@waves.command("assign")
+@click.argument("code")
+@click.option("--group", "group_code", required=True, help="Respondent group code.")
+@click.option("--questionnaire", required=True, help="Questionnaire id, e.g. sipas-service.")
+@click.option("--version", default=None, help="Published version (default: the newest).")
+def assign_command(code, group_code, questionnaire, version):
+    """Give a respondent group a published questionnaire version in a draft wave."""
+    try:
+        wave = service.find_wave(db.session, code)
+        assigned = service.assign_group(db.session, wave, group_code, questionnaire, version)
+    except service.WaveError as exc:
+        raise _refused(exc) from None
+    chosen = assigned.questionnaire_version
+    _commit("wave.group_assigned", wave, group=group_code, questionnaire=questionnaire,
+            version=chosen.version)
+    click.echo(f"wave {code}: group {group_code} answers {questionnaire} {chosen.version}")
+
+@waves.command("units")
+@click.argument("code")
+@click.option("--under", "root", required=True, help="Code of a unit: it and the units under it.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(UNIT_KINDS),
+              help="Only these kinds (default: agencies and commune-level units).")
+def units_command(code, root, kinds):
+    """Add the assessed units of a draft wave: a subtree of the unit tree."""
+    try:
+        wave = service.find_wave(db.session, code)
+        chosen = service.subtree(db.session, root, tuple(kinds) or UNIT_KINDS, on=wave.opens_on)
+        added = service.add_units(db.session, wave, chosen)
+    except service.WaveError as exc:
+        raise _refused(exc) from None
+    _commit("wave.units_added", wave, under=root, added=added)
+    click.echo(f"wave {code}: {added} unit(s) added, {len(chosen) - added} already in")
+
+@waves.command("open")
+@click.argument("code")
+def open_command(code):
+    """Open a draft wave for answers."""
+    _move(code, "open")
+
+@waves.command("close")
+@click.argument("code")
+def close_command(code):
+    """Close an open wave: no more answers are taken."""
+    _move(code, "closed")
+
+def _move(code: str, status: str) -> None:
+    """Move a wave to a status, or say why not."""
+    try:
+        wave = service.find_wave(db.session, code)
+        service.set_status(db.session, wave, status)
+    except service.WaveError as exc:
+        raise _refused(exc) from None
+    _commit(f"wave.{status}", wave)
+    click.echo(f"wave {code} is {status}")
