@@ -34,6 +34,8 @@ def defaults(instance_path: str) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         "LANGUAGES": ["vi", "en"],
         "WTF_CSRF_TIME_LIMIT": None,
+        # Over HTTPS a form post must carry a same-origin Referer (pages send Referrer-Policy: same-origin).
+        "WTF_CSRF_SSL_STRICT": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
