@@ -107,6 +107,10 @@ def test_respondent_answers_over_https_behind_proxy(behind_proxy, https_context,
     press(page)
     assert page.url.startswith("https://") and page.url.endswith("/done")
     assert "đã được ghi nhận" in page.text_content("main")
+    # On a shared device the next person presses Back: the server, seeing the unit answered, shows
+    # the thanks page, not the answers (no-store, checked below, keeps them out of the cache).
+    page.go_back()
+    assert page.url.endswith("/done") and page.locator("input[name=m1_signs]").count() == 0
 
     session.expire_all()
     stored = session.scalars(select(Response).where(Response.status == "complete")).one()
