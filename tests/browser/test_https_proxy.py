@@ -5,6 +5,7 @@ Referrer-Policy became same-origin, every form post here failed Flask-WTF's stri
 check ("Phiên làm việc đã hết hạn"): the browser sent no Referer at all.
 """
 
+import os
 import re
 import secrets
 from urllib.parse import urlsplit
@@ -28,6 +29,8 @@ def behind_proxy(app, tmp_path):
     try:
         cert, key = self_signed_certificate(tmp_path)
     except FileNotFoundError as missing:
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{missing} (REQUIRE_BROWSER=1)")
         pytest.skip(str(missing))
     server = Gunicorn({
         "SURVEY_ENV": "production",
