@@ -3,6 +3,7 @@
 import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from survey import config as cfg
 
@@ -23,6 +24,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["ENV"] == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
+    proxies = cfg.proxy_fix_counts(app.config)
+    if any(proxies.values()):
+        # Behind a reverse proxy: take the client's address, scheme and host from the headers the
+        # trusted proxies set (the last N values), so that HTTPS, URLs and per-address limits are right.
+        app.wsgi_app = ProxyFix(app.wsgi_app, **proxies)
 
     from survey import extensions
 

@@ -11,6 +11,16 @@ from survey import bundled
 DEFAULT_SECRETS = frozenset({"", "dev", "change-me", "changeme", "secret", "development"})
 
 
+# Settings for werkzeug's ProxyFix, with the keyword argument each one sets.
+PROXY_FIX_SETTINGS = {
+    "PROXY_FIX_X_FOR": "x_for",
+    "PROXY_FIX_X_PROTO": "x_proto",
+    "PROXY_FIX_X_HOST": "x_host",
+    "PROXY_FIX_X_PORT": "x_port",
+    "PROXY_FIX_X_PREFIX": "x_prefix",
+}
+
+
 class ConfigError(RuntimeError):
     """Raised when the app cannot start with the configuration it was given."""
 
@@ -26,6 +36,8 @@ def defaults(instance_path: str) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         "LANGUAGES": ["vi", "en"],
         "WTF_CSRF_TIME_LIMIT": None,
+        # Over HTTPS a form post must carry a same-origin Referer (pages send Referrer-Policy: same-origin).
+        "WTF_CSRF_SSL_STRICT": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
@@ -33,6 +45,9 @@ def defaults(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # How many reverse proxies in front of the app may set each X-Forwarded-* header
+        # (werkzeug's ProxyFix). 0 trusts none: the headers are ignored, as a client can forge them.
+        **{name: 0 for name in PROXY_FIX_SETTINGS},
     }
 
 
@@ -77,6 +92,17 @@ def ensure_secret_key(config: dict, instance_path: str) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(key + "\n")
     return key
+
+
+def proxy_fix_counts(config) -> dict:
+    """Return ProxyFix's keyword arguments: how many proxies to trust for each X-Forwarded-* header."""
+    counts = {}
+    for name, keyword in PROXY_FIX_SETTINGS.items():
+        value = config.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{name} must be a whole number of trusted proxies (0 or more), not {value!r}")
+        counts[keyword] = value
+    return counts
 
 
 def _parse(value: str):

@@ -36,14 +36,26 @@ def remember_language() -> None:
 
 
 def security_headers(response):
-    """Set the headers every page carries: tokens live in URLs, so no referrer ever leaves."""
+    """Set the headers every response carries.
+
+    Tokens live in URLs, so no referrer leaves the site; but same-origin requests carry one, which
+    Flask-WTF's strict check of HTTPS form posts requires. Every page except static files is
+    `no-store`: answers and personal data must not stay in the cache of a shared walk-in device.
+    """
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if not is_static(request.endpoint):
+        response.headers["Cache-Control"] = "no-store"
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     if current_app.config["ENV"] == "production":
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
+
+
+def is_static(endpoint: str | None) -> bool:
+    """Tell whether a request was for a static file (the app's or a blueprint's)."""
+    return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
 
 
 def init_app(app: Flask) -> None:

@@ -73,6 +73,27 @@ def stamp_head(app) -> None:
 
 
 @pytest.fixture
+def configured(app):
+    """Make more apps on the test database with extra settings, as a deployment would configure them.
+
+    Note that the rate limiter is one object: the app made last holds its storage.
+    """
+    made = []
+
+    def make(**config):
+        other = create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET,
+                            "DATABASE_URL": app.config["DATABASE_URL"],
+                            "RATELIMIT_STORAGE_URI": "memory://"} | config)
+        other.test_client_class = RequestContextClient
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        Database.engine(other).dispose()
+
+
+@pytest.fixture
 def client(app):
     """A test client of the app."""
     return app.test_client()

@@ -15,9 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from survey.db import db
-from survey.extensions import limiter
 from survey.instruments.service import definition_of
-from survey.respond import pages
+from survey.respond import limits, pages
 from survey.respond.forms import PageForm
 from survey.respond.pages import language
 from survey.responses import service
@@ -25,13 +24,12 @@ from survey.sampling import tokens
 from survey.sampling.models import Invitation, InvitationUnit, Unit, WaveGroup
 
 bp = Blueprint("respond", __name__)
-LOOKUPS = "30 per minute"
-PAGES = "120 per minute"
 
 
 def find_invitation(token: str) -> Invitation:
     """Return the invitation of a token, or answer 404 (the same for malformed and unknown)."""
     if not 16 <= len(token) <= 64:
+        limits.lookup_failed()
         abort(404)
     digest = tokens.token_hash(current_app.config["TOKEN_KEY"], token)
     invitation = db.session.scalar(
@@ -39,6 +37,7 @@ def find_invitation(token: str) -> Invitation:
         .options(joinedload(Invitation.wave),
                  selectinload(Invitation.units).joinedload(InvitationUnit.unit)))
     if invitation is None:
+        limits.lookup_failed()
         abort(404)
     return invitation
 
@@ -87,7 +86,8 @@ def answerable(token: str, unit_id: int):
 
 
 @bp.get("/r/<token>")
-@limiter.limit(LOOKUPS)
+@limits.failed_lookups
+@limits.lookups
 def landing(token: str):
     """Show who runs the survey, why, how answers stay anonymous, and the units to rate."""
     invitation = find_invitation(token)
@@ -100,7 +100,8 @@ def landing(token: str):
 
 
 @bp.post("/r/<token>/u/<int:unit_id>/start")
-@limiter.limit(LOOKUPS)
+@limits.failed_lookups
+@limits.lookups
 def start(token: str, unit_id: int):
     """Open (or reopen) the draft for a unit and go to its current page."""
     invitation, _, stop = answerable(token, unit_id)
@@ -116,7 +117,8 @@ def start(token: str, unit_id: int):
 
 
 @bp.get("/r/<token>/u/<int:unit_id>")
-@limiter.limit(LOOKUPS)
+@limits.failed_lookups
+@limits.lookups
 def resume(token: str, unit_id: int):
     """Go to where the respondent left off for a unit."""
     invitation = find_invitation(token)
@@ -130,7 +132,8 @@ def resume(token: str, unit_id: int):
 
 
 @bp.route("/r/<token>/u/<int:unit_id>/p/<int:number>", methods=["GET", "POST"])
-@limiter.limit(PAGES)
+@limits.failed_lookups
+@limits.pages
 def page(token: str, unit_id: int, number: int):
     """Show a page (GET) or save it and move on (POST); the server decides what is shown."""
     invitation, entry, stop = answerable(token, unit_id)
@@ -166,7 +169,8 @@ class InvitationUrls:
 
 
 @bp.get("/r/<token>/u/<int:unit_id>/done")
-@limiter.limit(LOOKUPS)
+@limits.failed_lookups
+@limits.lookups
 def done(token: str, unit_id: int):
     """Thank the respondent, or say the unit was already answered, and list what remains."""
     invitation = find_invitation(token)

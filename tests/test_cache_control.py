@@ -1,0 +1,106 @@
+"""Pages with answers or personal data are never stored by a browser or a proxy; static files may be.
+
+Walk-in respondents share the office's tablet: the back button or the cache must not show the
+previous person's answers, nor the coordinator's or clerk's pages to the next user.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from survey.sampling.models import WaveGroup, WaveUnit
+from tests.conftest import TEST_SECRET
+from tests.factories import csrf_token, log_in, make_invitation
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+class Recorder:
+    """A test client that notes each response's endpoint, status and Cache-Control."""
+
+    def __init__(self, app, client):
+        self.app, self.client, self.seen = app, client, []
+
+    def __call__(self, method: str, path: str, **kwargs):
+        response = self.client.open(path, method=method, **kwargs)
+        endpoint = self.app.url_map.bind("localhost").match(path.split("?")[0], method=method)[0]
+        self.seen.append((endpoint, method, path, response.status_code,
+                          response.headers.get("Cache-Control")))
+        response.close()
+        return response
+
+
+@pytest.fixture
+def survey_setup(session):
+    """An invitation of a wave with an open link, the wave's unit assessed; returns (invitation, token)."""
+    invitation, token = make_invitation(session, TEST_SECRET)
+    session.add(WaveUnit(wave_id=invitation.wave_id, unit_id=invitation.units[0].unit_id))
+    session.scalar(select(WaveGroup).filter_by(wave_id=invitation.wave_id)).open_link = True
+    session.commit()
+    return invitation, token
+
+
+def test_every_page_is_no_store_except_static_files(app, client, session, survey_setup):
+    """Every route answers Cache-Control: no-store (respondent, open link, data entry, staff, errors)."""
+    invitation, token = survey_setup
+    unit = invitation.units[0].unit_id
+    wave, group = invitation.wave.code, invitation.group.code
+    get = Recorder(app, client)
+
+    # A respondent: landing, start, a page with an error, both pages, thanks, resume.
+    get("GET", f"/r/{token}")
+    form = csrf_token(client, f"/r/{token}")
+    first = get("POST", f"/r/{token}/u/{unit}/start", data={"csrf_token": form}).headers["Location"]
+    get("GET", first)
+    assert get("POST", first, data={"csrf_token": form, "age": "7", "action": "next"}).status_code == 422
+    second = get("POST", first, data={"csrf_token": form, "used": "y", "action": "next"}).headers["Location"]
+    get("GET", f"/r/{token}/u/{unit}")
+    done = get("POST", second, data={"csrf_token": form, "m1_signs": "5", "action": "submit"})
+    assert get("GET", done.headers["Location"]).status_code == 200
+    get("GET", f"/r/{'q' * 24}")  # unknown token: 404
+
+    # A walk-in respondent on the open link.
+    get("GET", f"/o/{wave}/{group}")
+    walk_in = get("POST", f"/o/{wave}/{group}", data={"csrf_token": csrf_token(client, f"/o/{wave}/{group}"),
+                                                      "unit": unit})
+    assert walk_in.status_code == 302
+    get("GET", walk_in.headers["Location"])
+
+    # Staff: login, home, poster, data entry, analysis, questionnaires, errors, logout.
+    get("GET", "/staff/login")
+    log_in(client, session, "coordinator")
+    for path in ("/staff/", f"/staff/waves/{wave}/{group}/poster", "/staff/entry/",
+                 f"/staff/entry/{wave}/{group}", "/staff/analysis/", f"/staff/analysis/{wave}",
+                 "/staff/questionnaires", "/staff/questionnaires/small/1/print",
+                 "/staff/questionnaires/small/1/xlsform", "/staff/analysis/NO-SUCH-WAVE", "/healthz"):
+        get("GET", path)
+    entry = get("POST", f"/staff/entry/{wave}/{group}", data={
+        "csrf_token": csrf_token(client, f"/staff/entry/{wave}/{group}"), "unit": unit, "mode": "paper"})
+    page = entry.headers["Location"]
+    get("GET", page)
+    saved = get("POST", page, data={"csrf_token": csrf_token(client, page), "used": "n", "action": "submit"})
+    get("GET", saved.headers["Location"])
+    reports = Path(app.instance_path) / "reports" / wave
+    reports.mkdir(parents=True)
+    (reports / "responses.csv").write_text("response_id,used\nabc,n\n", encoding="utf-8")
+    assert get("GET", f"/staff/analysis/{wave}/files/responses.csv").status_code == 200
+    for path in ("/staff/analysis/X/run", "/staff/questionnaires/import", "/staff/logout"):
+        get("POST", path)  # without a form token: the 400 page, from the route itself
+
+    not_stored = [s for s in app.url_map.iter_rules() if s.endpoint != "static"]
+    assert {s.endpoint for s in not_stored} <= {endpoint for endpoint, *_ in get.seen}
+    assert {status for *_, status, _ in get.seen} >= {200, 302, 400, 404, 422}
+    wrong = [(method, path, status, cache) for _, method, path, status, cache in get.seen
+             if cache != "no-store"]
+    assert wrong == []
+
+
+def test_static_files_keep_their_caching(client):
+    """Static files are not no-store: the browser may keep and revalidate them."""
+    for path in ("/static/respond.js", "/static/app.css"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert "no-store" not in response.headers.get("Cache-Control", "")
+        response.close()
