@@ -14,7 +14,7 @@ from flask import (
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from survey.db import db
+from survey.db import db, lock_row
 from survey.extensions import limiter
 from survey.instruments.service import definition_of
 from survey.respond import pages
@@ -136,6 +136,14 @@ def page(token: str, unit_id: int, number: int):
     invitation, entry, stop = answerable(token, unit_id)
     if stop is not None:
         return stop
+    if request.method == "POST":
+        # Two posts of one unit at once (a double tap, two tabs) run one after the other: the second
+        # waits here until the first has committed, then finds the unit done and thanks too.
+        lock_row(db.session, InvitationUnit, InvitationUnit.invitation_id == invitation.id,
+                 InvitationUnit.unit_id == unit_id, touch=InvitationUnit.status)
+        db.session.refresh(entry)
+        if entry.status == "done":
+            return redirect(url_for(".done", token=token, unit_id=unit_id))
     draft = service.draft_for(db.session, invitation, unit_id)
     if draft is None:
         return redirect(url_for(".landing", token=token))
