@@ -31,6 +31,9 @@ def defaults(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # An open-link answer not submitted this many hours after it started no longer holds a place
+        # in the unit's quota, and its link says it has expired.
+        "OPEN_LINK_DRAFT_HOURS": 2,
     }
 
 
