@@ -9,6 +9,7 @@ from survey.responses.models import Response
 from survey.sampling.models import Invitation, WaveGroup, WaveUnit
 from tests.conftest import TEST_SECRET
 from tests.factories import log_in, make_invitation
+from tests.respond.test_concurrency import in_parallel
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -73,7 +74,6 @@ def test_poster_has_qr_code_of_the_open_link(client, session):
 
 def test_parallel_starts_never_pass_the_quota(app, session):
     """20 walk-ins choosing one unit at the same moment, quota 3: exactly 3 drafts, 17 polite refusals."""
-    from tests.respond.test_concurrency import in_parallel
 
     url, unit_id = open_wave(session, quota=3)
     browsers = [app.test_client() for _ in range(20)]
