@@ -6,8 +6,9 @@ import threading
 from sqlalchemy import func, select
 
 from survey.responses.models import Response
+from survey.sampling.models import WaveUnit
 from tests.conftest import TEST_SECRET
-from tests.factories import make_invitation, make_version
+from tests.factories import log_in, make_invitation, make_version
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -63,3 +64,23 @@ def test_double_submit_in_parallel_thanks_twice_and_stores_one(app, session):
             thanks = client.get(reply.headers["Location"])
             assert thanks.status_code == 200 and "đã được ghi nhận" in thanks.text
     assert complete_count(session) == 5
+
+
+def test_data_entry_double_save_in_parallel_stores_one(app, session):
+    """A clerk's double click on the last page of a paper form stores it once; both posts confirm."""
+    invitation, _ = make_invitation(session, TEST_SECRET)
+    session.add(WaveUnit(wave_id=invitation.wave_id, unit_id=invitation.units[0].unit_id))
+    session.commit()
+    clerk = app.test_client()
+    log_in(clerk, session, "data_entry")
+    start_url = f"/staff/entry/{invitation.wave.code}/{invitation.group.code}"
+    csrf = CSRF.search(clerk.get(start_url).text).group(1)
+    page = clerk.post(start_url, data={"csrf_token": csrf, "unit": invitation.units[0].unit_id,
+                                       "mode": "paper"}).headers["Location"]
+    twin = app.test_client()
+    twin.set_cookie("session", clerk.get_cookie("session").value)
+    data = {"csrf_token": csrf, "used": "n", "age": "52", "action": "submit"}
+    replies = in_parallel([lambda c=c: c.post(page, data=data) for c in (clerk, twin)])
+    assert [r.status_code for r in replies] == [302, 302], [r.text[:300] for r in replies]
+    assert all("/staff/entry/next/" in r.headers["Location"] for r in replies)
+    assert complete_count(session) == 1
