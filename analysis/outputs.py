@@ -45,7 +45,7 @@ _FORMATS = {"estimate": "0.00", "se": "0.00", "ci_low": "0.00", "ci_high": "0.00
 # Formula injection (CWE-1236, OWASP "CSV Injection"): a spreadsheet runs a cell that starts with
 # one of these as a formula. Text starting so gets a leading single quote; numbers (-1.5, +84, or
 # space-separated codes such as "-1 2") are left alone, and .sav/.dta keep every value as it is.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\x00")
 _NUMBERS = re.compile(r"\s*[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
                       r"(?:\s+[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?)*\s*")
 
