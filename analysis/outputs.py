@@ -42,9 +42,34 @@ _FORMATS = {"estimate": "0.00", "se": "0.00", "ci_low": "0.00", "ci_high": "0.00
             "base_weight": "0.000", "response_rate": "0.0%", "total_seconds": "0", "median_seconds": "0"}
 
 
+# Formula injection (CWE-1236, OWASP "CSV Injection"): a spreadsheet runs a cell that starts with
+# one of these as a formula. Text starting so gets a leading single quote; numbers (-1.5, +84, or
+# space-separated codes such as "-1 2") are left alone, and .sav/.dta keep every value as it is.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\x00")
+_NUMBERS = re.compile(r"\s*[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
+                      r"(?:\s+[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?)*\s*")
+
+
+def escape_formula(value):
+    """Return a text cell that a spreadsheet would run as a formula with a leading ', else the value."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS) and not _NUMBERS.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def escape_formulas(table: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of a table whose text cells cannot run as spreadsheet formulas (headers too)."""
+    out = table.copy()
+    for column in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[column]) and not pd.api.types.is_bool_dtype(out[column]):
+            out[column] = out[column].map(escape_formula)
+    out.columns = [escape_formula(c) for c in out.columns]
+    return out
+
+
 def write_csv(table: pd.DataFrame, path) -> None:
-    """CSV in UTF-8 with a byte-order mark, so Excel shows Vietnamese letters."""
-    table.to_csv(path, index=False, encoding="utf-8-sig")
+    """CSV in UTF-8 with a byte-order mark, so Excel shows Vietnamese letters; formulas escaped."""
+    escape_formulas(table).to_csv(path, index=False, encoding="utf-8-sig")
 
 
 def write_xlsx(sheets: dict[str, pd.DataFrame], path) -> None:
@@ -65,7 +90,7 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path) -> None:
     for name, table in sheets.items():
         ws = wb.create_sheet(title=name[:31])
         columns = list(table.columns)
-        ws.append([HEADERS_VI.get(c, c) for c in columns])
+        ws.append([escape_formula(HEADERS_VI.get(c, c)) for c in columns])
         for cell in ws[1]:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -84,12 +109,12 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path) -> None:
 
 
 def _cell(value):
-    """A value openpyxl can store (NaN and NA as empty, numpy scalars as Python)."""
+    """A value openpyxl can store (NaN and NA as empty, numpy scalars as Python, formulas escaped)."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     if isinstance(value, np.generic):
         return value.item()
-    return value
+    return escape_formula(value)
 
 
 def _varname(name: str, used: set, limit: int) -> str:

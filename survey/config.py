@@ -48,6 +48,9 @@ def defaults(instance_path: str) -> dict:
         # How many reverse proxies in front of the app may set each X-Forwarded-* header
         # (werkzeug's ProxyFix). 0 trusts none: the headers are ignored, as a client can forge them.
         **{name: 0 for name in PROXY_FIX_SETTINGS},
+        # An open-link answer not submitted this many hours after it started no longer holds a place
+        # in the unit's quota, and its link says it has expired.
+        "OPEN_LINK_DRAFT_HOURS": 2,
     }
 
 

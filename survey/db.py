@@ -1,7 +1,7 @@
 """The database: declarative base, one engine per app, a session per app context."""
 
 from flask import Flask, g
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, create_engine, event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -39,6 +39,21 @@ def make_engine(url: str, **kwargs) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def lock_row(session: Session, model, *criteria, touch) -> None:
+    """Block until this transaction alone may change the rows matching `criteria`, until it ends.
+
+    PostgreSQL locks the rows (SELECT ... FOR UPDATE); a concurrent caller waits, then reads what
+    the first one committed. SQLite has no row locks: a no-op UPDATE of `touch` (a column of the
+    model) takes the database's write lock, which serialises writers the same way (they wait up to
+    the busy timeout). Call it before reading what the decision depends on.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(touch).where(*criteria).with_for_update())
+    else:
+        session.execute(update(model).where(*criteria).values({touch: touch})
+                        .execution_options(synchronize_session=False))
 
 
 class Database:

@@ -1,12 +1,13 @@
-"""`GET /healthz`: 200 when the database answers, 503 when it does not; pages wait for the schema."""
+"""`GET /healthz`: 200 when the database answers and its schema is at the Alembic head revision.
+
+Pages and commands use the same check (`migrate.schema_state`): until the schema is ready, pages
+answer 503 with the command to run instead of a SQL error.
+"""
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from survey import migrate
-from survey.db import db
 from survey.extensions import limiter
 
 bp = Blueprint("health", __name__)
@@ -15,12 +16,10 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 @limiter.exempt
 def healthz():
-    """Report whether the app can reach its database."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        db.session.rollback()
-        return jsonify(status="unavailable", database="unreachable"), 503
+    """Report whether the app can reach its database and the schema is at the head revision."""
+    state, reason = migrate.schema_state(current_app)
+    if state != "ok":
+        return jsonify(status="unavailable", database=state, reason=reason), 503
     return jsonify(status="ok", database="ok")
 
 

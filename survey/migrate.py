@@ -1,8 +1,10 @@
 """Schema migrations with Alembic, driven from the app's configuration."""
 
+from functools import cache
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
@@ -55,9 +57,32 @@ def current(app: Flask) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def heads(app: Flask) -> tuple[str, ...]:
-    """Return the newest revision(s) the shipped migrations define."""
-    return tuple(ScriptDirectory.from_config(alembic_config(app)).get_heads())
+@cache
+def heads() -> frozenset[str]:
+    """Return the head revision(s) of the migrations shipped with the code (read once)."""
+    return frozenset(ScriptDirectory(str(MIGRATIONS)).get_heads())
+
+
+def schema_state(app: Flask) -> tuple[str, str | None]:
+    """Return ("ok", None), or ("unreachable" | "not_migrated", one line saying what to run).
+
+    Connectivity alone is not readiness: a SQLite file replaced by an empty one answers `SELECT 1`,
+    and a database left behind by a failed deployment answers every query of the old schema.
+    """
+    try:
+        with Database.engine(app).connect() as connection:
+            found = set(MigrationContext.configure(connection).get_current_heads())
+    except SQLAlchemyError as exc:
+        # The class of the error only: the message may name hosts, users or file paths.
+        kind = type(getattr(exc, "orig", None) or exc).__name__
+        return "unreachable", f"the database cannot be reached ({kind}): check DATABASE_URL"
+    if found == heads():
+        return "ok", None
+    if not found:
+        return "not_migrated", ("no Alembic revision in the database (empty or never set up): "
+                                "run `flask --app survey setup`")
+    return "not_migrated", (f"schema at revision {', '.join(sorted(found))}, expected "
+                            f"{', '.join(sorted(heads()))}: run `flask --app survey db upgrade`")
 
 
 def schema_problem(app: Flask) -> str | None:
@@ -66,13 +91,4 @@ def schema_problem(app: Flask) -> str | None:
     Every page and command that needs the database checks this first, so that a new or
     half-upgraded instance gets the command to run instead of a SQL traceback.
     """
-    try:
-        found = current(app)
-    except SQLAlchemyError as exc:
-        return f"the database cannot be reached ({type(exc).__name__}): check DATABASE_URL"
-    if found is None:
-        return "the database is not set up: run `flask --app survey setup`"
-    if found not in heads(app):
-        return (f"the database is at revision {found}, this version needs {', '.join(heads(app))}: "
-                "run `flask --app survey db upgrade`")
-    return None
+    return schema_state(app)[1]

@@ -6,6 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from survey.auth.models import record
+from survey.csvtext import CsvFileError, read_csv_text
 from survey.db import db
 from survey.instruments.xlsform_submissions import SubmissionsError, import_csv
 
@@ -27,8 +28,10 @@ def import_odk(path, wave, group, unit, unit_column, stratum_column):
     if (unit is None) == (unit_column is None):
         raise click.UsageError("give exactly one of --unit and --unit-column")
     try:
-        report = import_csv(db.session, path.read_text(encoding="utf-8-sig"), wave, group,
+        report = import_csv(db.session, read_csv_text(path), wave, group,
                             unit_code=unit, unit_column=unit_column, stratum_column=stratum_column)
+    except CsvFileError as exc:
+        raise click.ClickException(f"{path}: {exc}; nothing imported") from None
     except SubmissionsError as exc:
         raise click.ClickException(str(exc)) from None
     if report.errors:

@@ -6,6 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from survey.auth.models import record
+from survey.csvtext import CsvFileError, read_csv_text
 from survey.db import db
 from survey.sampling.groups import import_groups
 from survey.sampling.units import ImportRefused, import_units
@@ -21,7 +22,9 @@ def units():
 def import_command(path):
     """Import units from a CSV (code,name,name_en,kind,parent_code,valid_from,valid_to,predecessors)."""
     try:
-        report = import_units(db.session, path.read_text(encoding="utf-8-sig"))
+        report = import_units(db.session, read_csv_text(path))
+    except CsvFileError as exc:
+        raise click.ClickException(f"{path}: {exc}; nothing imported") from None
     except ImportRefused as exc:
         db.session.rollback()
         for line in exc.errors:
@@ -43,7 +46,9 @@ def groups():
 def import_groups_command(path):
     """Import respondent groups from a CSV (code,name,name_en,kind)."""
     try:
-        changed = import_groups(db.session, path.read_text(encoding="utf-8-sig"))
+        changed = import_groups(db.session, read_csv_text(path))
+    except CsvFileError as exc:
+        raise click.ClickException(f"{path}: {exc}; nothing imported") from None
     except ImportRefused as exc:
         db.session.rollback()
         for line in exc.errors:

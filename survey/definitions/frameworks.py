@@ -28,10 +28,10 @@ from functools import cache
 from pathlib import Path
 
 import jsonschema
-import yaml
 
 from survey import bundled
 from survey.definitions.model import Questionnaire, Text
+from survey.definitions.yamlfile import YamlFileError, read_yaml
 
 SCHEMA_PATH = bundled.SCHEMAS / "framework.schema.json"
 MEASURED_METHODS = {"fraction": "survey", "satisfied": "sipas"}  # item score method -> node method
@@ -259,9 +259,9 @@ def load_framework(path: Path | str) -> Framework:
     """Read, validate and build one framework file, raising FrameworkError with one line per problem."""
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise FrameworkError([f"{path}: file: YAML syntax error: {str(exc).splitlines()[0]}"]) from None
+        document = read_yaml(path)
+    except YamlFileError as exc:
+        raise FrameworkError([str(exc)]) from None
     if not isinstance(document, dict):
         raise FrameworkError([f"{path}: file: expected a mapping at the top level"])
     found = framework_problems(document)

@@ -9,11 +9,11 @@ from functools import cache
 from pathlib import Path
 
 import jsonschema
-import yaml
 
 from survey import bundled
 from survey.definitions import rules
 from survey.definitions.model import Item, Option, Questionnaire, Score, Section, Text
+from survey.definitions.yamlfile import YamlFileError, read_yaml
 
 SCHEMA_DIR = bundled.SCHEMAS
 class DefinitionError(ValueError):
@@ -31,19 +31,20 @@ def schema(name: str = "questionnaire") -> dict:
 
 
 def read_document(path: Path) -> dict:
-    """Parse a YAML file, reporting syntax errors on one line."""
+    """Parse a YAML file (see survey.definitions.yamlfile), reporting any problem on one line."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "file"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise DefinitionError([f"{path}: {where}: YAML syntax error: {problem}"]) from None
-    except UnicodeDecodeError:
-        raise DefinitionError([f"{path}: file: not UTF-8 text"]) from None
+        document = read_yaml(path)
+    except YamlFileError as exc:
+        raise DefinitionError([str(exc)]) from None
     if not isinstance(document, dict):
         raise DefinitionError([f"{path}: file: expected a mapping at the top level"])
     return document
+
+
+def _short(value) -> str:
+    """Return a value's repr cut to 60 characters, so that one problem stays one short line."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _schema_message(error: jsonschema.ValidationError, field: str) -> str:
@@ -51,7 +52,7 @@ def _schema_message(error: jsonschema.ValidationError, field: str) -> str:
     prefix = f"{field}: " if field else ""
     if error.validator == "enum" and field == "type":
         allowed = ", ".join(error.validator_value)
-        return f"unknown item type {error.instance!r} (expected one of: {allowed})"
+        return f"unknown item type {_short(error.instance)} (expected one of: {allowed})"
     if error.validator == "required":
         missing = [p for p in error.validator_value if p not in error.instance]
         if missing == ["vi"]:
@@ -63,8 +64,8 @@ def _schema_message(error: jsonschema.ValidationError, field: str) -> str:
     if error.validator == "oneOf" and field.endswith("score"):
         return f"{prefix}score must be a number from 0 to 1 or 'satisfied'"
     if error.validator == "type":
-        return f"{prefix}expected {error.validator_value}, found {error.instance!r}"
-    return prefix + error.message
+        return f"{prefix}expected {error.validator_value}, found {_short(error.instance)}"
+    return prefix + error.message.splitlines()[0][:200]
 
 
 def schema_errors(document: dict) -> list[str]:

@@ -3,6 +3,7 @@
 import unicodedata
 
 from survey.definitions import expressions
+from survey.definitions import text as free_text
 
 CHOICE_TYPES = ("single_choice", "multiple_choice", "likert")
 TYPE_KEYS = {  # keys an item may carry beyond the common ones, by type
@@ -178,6 +179,10 @@ def _nfc(document: dict) -> list[str]:
             owner, field = where(document, path)
             problems.append(f"{owner}: {field}: text {node[:40]!r} is not Unicode NFC "
                             "(use precomposed Vietnamese letters)")
+        elif isinstance(node, str) and free_text.problem(node):
+            owner, field = where(document, path)
+            problems.append(f"{owner}: {field}: text {node[:40]!r} holds control character "
+                            f"{free_text.problem(node)} (NUL, control or bidi override)")
         elif isinstance(node, dict):
             for key, value in node.items():
                 walk(value, [*path, key])

@@ -1,8 +1,10 @@
 """The registry of item types: each knows how to read a raw answer, check it and store it."""
 
 import re
+import unicodedata
 from datetime import date
 
+from survey.definitions import text as free_text
 from survey.definitions.model import Item
 
 
@@ -112,8 +114,17 @@ class Text(ItemType):
         self.name = name
         self.default_length = default_length
 
+    def coerce(self, item, raw):
+        """Read text in NFC without control characters or bidi overrides (see definitions.text)."""
+        if not isinstance(raw, str):
+            return super().coerce(item, raw)
+        return free_text.clean(raw).strip() or None
+
     def check(self, item, value):
-        """Refuse text longer than allowed."""
+        """Refuse control characters and bidi overrides (text not read by coerce), and text too long."""
+        bad = free_text.problem(value)
+        if bad is not None or unicodedata.normalize("NFC", value) != value:
+            raise AnswerError("control_character", char=bad or "NFD")
         if len(value) > (item.max_length or self.default_length):
             raise AnswerError("too_long", max=item.max_length or self.default_length)
 

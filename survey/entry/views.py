@@ -16,7 +16,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from survey.auth.access import roles_required
 from survey.auth.models import record
-from survey.db import db
+from survey.db import db, lock_row
 from survey.instruments.service import definition_of
 from survey.respond import pages
 from survey.responses import service
@@ -127,6 +127,11 @@ def page(draft_id: str, number: int):
     answering = pages.Answering(draft, definition, EntryUrls(draft), db.session.get(Unit, draft.unit_id),
                                 submit=_entered)
     if request.method == "POST":
+        # A double click on "Lưu phiếu": the second post waits for the first, then finds it saved.
+        lock_row(db.session, Response, Response.id == draft_id, touch=Response.current_page)
+        if db.session.scalar(select(Response.status).where(Response.id == draft_id)) != "draft":
+            return redirect(answering.urls.done())
+        db.session.refresh(draft)
         return pages.post(answering, number - 1)
     return pages.show(answering, number - 1)
 

@@ -30,6 +30,7 @@ MESSAGES = {
     "below_min": "below the minimum {min}", "above_max": "above the maximum {max}",
     "too_long": "longer than {max} characters", "not_date": "not a date (yyyy-mm-dd)",
     "date_before": "before {min}", "date_after": "after {max}", "constraint": "breaks its constraint",
+    "control_character": "holds a control character ({char})",
 }
 
 

@@ -21,6 +21,8 @@ def _text(code: str, params: dict) -> str:
         "unknown_option": lambda: _("Lựa chọn không hợp lệ; vui lòng chọn lại."),
         "too_few": lambda: _("Vui lòng chọn ít nhất %(min)s phương án.", **params),
         "too_many": lambda: _("Vui lòng chọn nhiều nhất %(max)s phương án.", **params),
+        "control_character": lambda: _("Nội dung có ký tự điều khiển không được phép (%(char)s).",
+                                       **params),
     }
     return texts.get(code, lambda: _("Câu trả lời không hợp lệ."))()
 

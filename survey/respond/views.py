@@ -1,6 +1,6 @@
 """Respondent pages: the invitation landing, one page per section, submission, thanks."""
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from flask import (
     Blueprint,
@@ -14,7 +14,7 @@ from flask import (
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from survey.db import db
+from survey.db import db, lock_row
 from survey.instruments.service import definition_of
 from survey.respond import limits, pages
 from survey.respond.forms import PageForm
@@ -65,6 +65,22 @@ def province() -> Unit | None:
                              .order_by(Unit.valid_from.desc()).limit(1))
 
 
+def draft_cutoff(now: datetime | None = None) -> datetime:
+    """Return the start time before which an unfinished open-link answer has expired."""
+    hours = current_app.config["OPEN_LINK_DRAFT_HOURS"]
+    return (now or datetime.now(UTC)) - timedelta(hours=hours)
+
+
+def is_expired(invitation: Invitation, now: datetime | None = None) -> bool:
+    """Tell whether an open-link invitation was started longer ago than drafts are kept."""
+    if invitation.source != "open" or invitation.created_at is None:
+        return False
+    created = invitation.created_at
+    if created.tzinfo is None:  # SQLite stores CURRENT_TIMESTAMP in UTC without a zone
+        created = created.replace(tzinfo=UTC)
+    return created < draft_cutoff(now)
+
+
 def closed_page(invitation: Invitation):
     """Say politely that the wave is not open, with its dates."""
     return render_template("respond/closed.html", wave=invitation.wave), 410
@@ -82,6 +98,8 @@ def answerable(token: str, unit_id: int):
         return invitation, entry, redirect(url_for(".done", token=token, unit_id=unit_id))
     if not invitation.wave.is_open_on(date.today()):
         return invitation, entry, closed_page(invitation)
+    if is_expired(invitation):
+        return invitation, entry, (render_template("respond/expired.html", wave=invitation.wave), 410)
     return invitation, entry, None
 
 
@@ -139,6 +157,14 @@ def page(token: str, unit_id: int, number: int):
     invitation, entry, stop = answerable(token, unit_id)
     if stop is not None:
         return stop
+    if request.method == "POST":
+        # Two posts of one unit at once (a double tap, two tabs) run one after the other: the second
+        # waits here until the first has committed, then finds the unit done and thanks too.
+        lock_row(db.session, InvitationUnit, InvitationUnit.invitation_id == invitation.id,
+                 InvitationUnit.unit_id == unit_id, touch=InvitationUnit.status)
+        db.session.refresh(entry)
+        if entry.status == "done":
+            return redirect(url_for(".done", token=token, unit_id=unit_id))
     draft = service.draft_for(db.session, invitation, unit_id)
     if draft is None:
         return redirect(url_for(".landing", token=token))

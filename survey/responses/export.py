@@ -11,6 +11,8 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from analysis.outputs import escape_formulas
+from survey.definitions.yamlfile import read_yaml
 from survey.instruments.models import Questionnaire, QuestionnaireVersion
 from survey.responses.models import Answer, Response
 from survey.sampling.models import Invitation, InvitationUnit, RespondentGroup, Stratum, Unit, Wave
@@ -120,18 +122,22 @@ def documents(session: Session, wave: Wave, framework_dirs: list[str]) -> tuple[
     frameworks = {}
     for folder in framework_dirs:
         for path in sorted(Path(folder).glob("frameworks/*.yaml")):
-            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+            document = read_yaml(path)
             if document.get("id") in wanted:
                 frameworks[document["id"]] = document
     return questionnaires, frameworks
 
 
 def write_export(session: Session, wave: Wave, out: Path, framework_dirs: list[str]) -> list[Path]:
-    """Write responses.csv, strata.csv and the YAML documents `python -m analysis` reads."""
+    """Write responses.csv, strata.csv and the YAML documents `python -m analysis` reads.
+
+    Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@` ...) gets a leading single
+    quote (see analysis.outputs.escape_formula); numbers are written as they are.
+    """
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "responses.csv", out / "strata.csv"]
-    responses_frame(session, wave).to_csv(written[0], index=False)
-    strata_frame(session, wave).to_csv(written[1], index=False)
+    escape_formulas(responses_frame(session, wave)).to_csv(written[0], index=False)
+    escape_formulas(strata_frame(session, wave)).to_csv(written[1], index=False)
     questionnaires, frameworks = documents(session, wave, framework_dirs)
     for name, document in list(questionnaires.items()) + list(frameworks.items()):
         path = out / f"{name}.yaml"

@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from survey.sampling.models import UNIT_KINDS, Unit, UnitPredecessor
 
 COLUMNS = ("code", "name", "name_en", "kind", "parent_code", "valid_from", "valid_to",
            "predecessors")
 REQUIRED = ("code", "name", "kind", "valid_from")
+Parent = aliased(Unit)
 
 
 class ImportRefused(ValueError):
@@ -87,6 +88,24 @@ def _reference_problems(session: Session, rows: list[dict]) -> list[str]:
     return problems
 
 
+def _cycle_problems(session: Session, rows: list[dict]) -> list[str]:
+    """Refuse parent links that would make a unit its own ancestor, with the file's and the database's."""
+    parent_of = dict(session.execute(
+        select(Unit.code, Parent.code).join(Parent, Parent.id == Unit.parent_id)).all())
+    parent_of |= {row["code"]: row.get("parent_code") or None for row in rows}
+    problems, reported = [], set()
+    for row in rows:
+        chain, code = [row["code"]], parent_of.get(row["code"])
+        while code is not None and code not in chain:
+            chain.append(code)
+            code = parent_of.get(code)
+        if code == row["code"] and len(chain) > 1 and not reported & set(chain):
+            reported |= set(chain)
+            problems.append(f"line {row['line']}: parent_code makes a cycle: "
+                            f"{' → '.join([*chain, code])}")
+    return problems
+
+
 def _codes(text: str | None) -> list[str]:
     """Split a ;-separated list of unit codes."""
     return [c.strip() for c in (text or "").split(";") if c.strip()]
@@ -97,6 +116,8 @@ def import_units(session: Session, text: str) -> ImportReport:
     rows, problems = read_rows(text)
     if not problems:
         problems = _reference_problems(session, rows)
+    if not problems:
+        problems = _cycle_problems(session, rows)
     if problems:
         raise ImportRefused(problems)
     report = ImportReport()

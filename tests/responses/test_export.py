@@ -2,6 +2,8 @@
 
 from datetime import date
 
+import pandas as pd
+
 from survey.definitions import load
 from survey.responses import export, service
 from tests.conftest import TEST_SECRET
@@ -16,6 +18,10 @@ from tests.factories import (
 )
 
 DEFINITION = load.from_document(SMALL_QUESTIONNAIRE)
+WITH_NOTE = {**SMALL_QUESTIONNAIRE, "id": "small_note", "sections": [
+    {**SMALL_QUESTIONNAIRE["sections"][0], "items": [
+        *SMALL_QUESTIONNAIRE["sections"][0]["items"],
+        {"id": "note", "type": "text", "label": {"vi": "Góp ý", "en": "Comments"}}]}]}
 
 
 def submit(session, invitation, unit_id, version, **answers):
@@ -61,3 +67,22 @@ def test_cells_split_by_rated_unit_for_officials(session):
     a_cell = f"{stratum.code}/{agency_a.code}"
     assert cells.loc[a_cell, "sample_size"] == 2 and cells.loc[a_cell, "population_size"] == 4
     assert export.cell_code(stratum.code, commune.code, commune.code) == stratum.code
+
+
+def test_export_escapes_formulas_in_text_not_numbers(session, tmp_path):
+    """responses.csv writes free text starting with =, +, -, @ with a leading quote; numbers as they are."""
+    wave = make_wave(session)
+    version = make_version(session, WITH_NOTE)
+    definition = load.from_document(WITH_NOTE)
+    commune = make_unit(session)
+    texts = ["=HYPERLINK(\"http://x.example\")", "+1+1", "-2+3", "@SUM(A1)", "bình thường"]
+    for text in texts:
+        invitation, _ = make_invitation(session, TEST_SECRET, wave=wave, version=version, units=[commune])
+        draft = service.start_draft(session, invitation, commune.id, version.id)
+        service.save_answers(session, draft, definition, {"used": "n", "age": 41.0, "note": text})
+        service.submit(session, draft, invitation, today=date(2025, 11, 3))
+    session.commit()
+    export.write_export(session, wave, tmp_path, [])
+    written = pd.read_csv(tmp_path / "responses.csv", dtype={"note": str})
+    assert sorted(written["note"]) == sorted(["'" + t for t in texts[:4]] + ["bình thường"])
+    assert list(written["age"]) == [41.0] * 5

@@ -82,3 +82,26 @@ def test_cli_reports_and_exits_non_zero(runner, session, tmp_path):
     result = runner.invoke(args=["units", "import", str(path)])
     assert result.exit_code != 0
     assert f"{path}: line 2: name is empty" in result.output
+
+
+def test_parent_cycle_in_the_file_is_refused(session):
+    """Units that are each other's parents are refused with the cycle, and nothing is written."""
+    cyclic = HEADER + (
+        "A,Xã A,,commune,B,2025-07-01,,\n"
+        "B,Xã B,,commune,C,2025-07-01,,\n"
+        "C,Xã C,,commune,A,2025-07-01,,\n"
+        "D,Xã D,,commune,,2025-07-01,,\n"
+    )
+    with pytest.raises(ImportRefused) as caught:
+        import_units(session, cyclic)
+    assert caught.value.errors == ["line 2: parent_code makes a cycle: A → B → C → A"]
+    assert session.query(Unit).count() == 0
+
+
+def test_parent_cycle_with_the_database_is_refused(session):
+    """A file that makes a stored unit's ancestor its child is refused."""
+    import_units(session, GOOD)
+    with pytest.raises(ImportRefused) as caught:
+        import_units(session, HEADER + "P,Tỉnh Thử,Test Province,province,NEW,2025-07-01,,\n")
+    assert caught.value.errors == ["line 2: parent_code makes a cycle: P → NEW → P"]
+    assert session.scalar(select(Unit.parent_id).filter_by(code="P")) is None
