@@ -3,12 +3,11 @@
 import re
 from datetime import date, timedelta
 
-from sqlalchemy import select
-
 from survey.auth.models import User, UserRole
 from survey.definitions import load
 from survey.instruments import service
 from survey.instruments.models import QuestionnaireVersion
+from survey.sampling import service as waves
 from survey.sampling import tokens
 from survey.sampling.models import (
     Invitation,
@@ -120,7 +119,7 @@ def make_invitation(session, key: str, wave=None, group=None, units=None, stratu
     group = group or make_group(session)
     units = units or [make_unit(session)]
     version = version or make_version(session)
-    assigned = session.scalar(select(WaveGroup).filter_by(wave_id=wave.id, group_id=group.id))
+    assigned = waves.assignment(session, wave.id, group.id)
     if assigned is None:
         session.add(WaveGroup(wave_id=wave.id, group_id=group.id,
                               questionnaire_version_id=version.id))

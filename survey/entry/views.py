@@ -21,6 +21,7 @@ from survey.instruments.service import definition_of
 from survey.respond import pages
 from survey.responses import service
 from survey.responses.models import DraftLink, Response
+from survey.sampling import service as waves
 from survey.sampling.models import RespondentGroup, Stratum, Unit, Wave, WaveGroup, WaveUnit
 
 bp = Blueprint("entry", __name__, url_prefix="/staff/entry")
@@ -54,13 +55,10 @@ def index():
 
 def _assignment(wave_code: str, group_code: str) -> tuple[Wave, WaveGroup]:
     """Return the wave and the group's assignment in it, or 404."""
-    row = db.session.execute(
-        select(Wave, WaveGroup).join(WaveGroup, WaveGroup.wave_id == Wave.id)
-        .join(RespondentGroup, RespondentGroup.id == WaveGroup.group_id)
-        .where(Wave.code == wave_code, RespondentGroup.code == group_code)).first()
-    if row is None:
+    found = waves.assignment_by_codes(db.session, wave_code, group_code)
+    if found is None:
         abort(404)
-    return row[0], row[1]
+    return found
 
 
 @bp.route("/<wave_code>/<group_code>", methods=["GET", "POST"])

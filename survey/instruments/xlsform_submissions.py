@@ -19,7 +19,8 @@ from survey.definitions.model import Questionnaire
 from survey.instruments.service import definition_of
 from survey.responses.models import Response
 from survey.responses.service import save_answers
-from survey.sampling.models import RespondentGroup, Stratum, Unit, Wave, WaveGroup, WaveUnit
+from survey.sampling import service as waves
+from survey.sampling.models import RespondentGroup, Stratum, Unit, Wave, WaveUnit
 
 # Columns giving the interview's day, best first; only the date part is ever read.
 DAY_COLUMNS = ("end", "today", "start", "SubmissionDate", "_submission_time")
@@ -62,7 +63,7 @@ def _target(session: Session, wave_code: str, group_code: str) -> _Target:
     group = session.scalar(select(RespondentGroup).filter_by(code=group_code))
     if wave is None or group is None:
         raise SubmissionsError(f"unknown {'wave ' + wave_code if wave is None else 'group ' + group_code}")
-    assigned = session.scalar(select(WaveGroup).filter_by(wave_id=wave.id, group_id=group.id))
+    assigned = waves.assignment(session, wave.id, group.id)
     if assigned is None:
         raise SubmissionsError(f"group {group_code} has no questionnaire in wave {wave_code}")
     return _Target(wave, group, assigned.questionnaire_version_id,

@@ -24,11 +24,11 @@ from survey.extensions import limiter
 from survey.respond.pages import language
 from survey.respond.views import draft_cutoff, is_expired, province
 from survey.responses import service
+from survey.sampling import service as waves
 from survey.sampling import tokens
 from survey.sampling.models import (
     Invitation,
     InvitationUnit,
-    RespondentGroup,
     Unit,
     Wave,
     WaveGroup,
@@ -46,14 +46,10 @@ class OpenStartForm(FlaskForm):
 
 def _open_assignment(wave_code: str, group_code: str) -> tuple[Wave, WaveGroup]:
     """Return the wave and its group assignment, or 404 unless the open link is enabled."""
-    row = db.session.execute(
-        select(Wave, WaveGroup).join(WaveGroup, WaveGroup.wave_id == Wave.id)
-        .join(RespondentGroup, RespondentGroup.id == WaveGroup.group_id)
-        .where(Wave.code == wave_code, RespondentGroup.code == group_code,
-               WaveGroup.open_link.is_(True))).first()
-    if row is None:
+    found = waves.assignment_by_codes(db.session, wave_code, group_code)
+    if found is None or not found[1].open_link:
         abort(404)
-    return row[0], row[1]
+    return found
 
 
 SESSION_KEY = "open_links"  # "<wave group id>:<unit id>" -> the token this browser was given

@@ -20,6 +20,7 @@ from survey.respond import limits, pages
 from survey.respond.forms import PageForm
 from survey.respond.pages import language
 from survey.responses import service
+from survey.sampling import service as waves
 from survey.sampling import tokens
 from survey.sampling.models import Invitation, InvitationUnit, Unit, WaveGroup
 
@@ -44,8 +45,7 @@ def find_invitation(token: str) -> Invitation:
 
 def assignment(invitation: Invitation) -> WaveGroup:
     """Return which questionnaire version the invitation's group answers in its wave."""
-    found = db.session.scalar(select(WaveGroup).filter_by(
-        wave_id=invitation.wave_id, group_id=invitation.group_id))
+    found = waves.assignment(db.session, invitation.wave_id, invitation.group_id)
     if found is None:
         abort(404)
     return found

@@ -121,6 +121,16 @@ def assignment(session: Session, wave_id: int, group_id: int) -> WaveGroup | Non
     return session.scalar(select(WaveGroup).filter_by(wave_id=wave_id, group_id=group_id))
 
 
+def assignment_by_codes(session: Session, wave_code: str,
+                        group_code: str) -> tuple[Wave, WaveGroup] | None:
+    """Return a wave and a group's assignment in it, found by their codes (as URLs carry them)."""
+    row = session.execute(
+        select(Wave, WaveGroup).join(WaveGroup, WaveGroup.wave_id == Wave.id)
+        .join(RespondentGroup, RespondentGroup.id == WaveGroup.group_id)
+        .where(Wave.code == wave_code, RespondentGroup.code == group_code)).first()
+    return None if row is None else (row[0], row[1])
+
+
 def add_units(session: Session, wave: Wave, units: list[Unit]) -> int:
     """Add assessed units to a draft wave (ones already in are kept); return how many were new."""
     _editable(wave)

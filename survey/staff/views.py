@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 from survey.auth.access import roles_required
 from survey.db import db
 from survey.responses.models import Response
-from survey.sampling.models import Invitation, RespondentGroup, Wave, WaveGroup
+from survey.sampling import service as waves
+from survey.sampling.models import Invitation, RespondentGroup, Wave
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -40,10 +41,7 @@ def poster(code: str, group_code: str):
     """A printable A4 poster with the open link and its QR code, for one-stop-shop counters."""
     import segno
 
-    row = db.session.execute(
-        select(Wave, WaveGroup).join(WaveGroup, WaveGroup.wave_id == Wave.id)
-        .join(RespondentGroup, RespondentGroup.id == WaveGroup.group_id)
-        .where(Wave.code == code, RespondentGroup.code == group_code)).first()
+    row = waves.assignment_by_codes(db.session, code, group_code)
     if row is None or not row[1].open_link:
         abort(404)
     link = url_for("open_link.open_link", wave_code=code, group_code=group_code, _external=True)
