@@ -58,6 +58,9 @@ def init_app(app: Flask) -> None:
     app.after_request(security_headers)
     app.before_request(remember_language)
     app.context_processor(lambda: {"current_locale": lambda: str(get_locale() or "vi")})
+    from survey.auth import lockout
     from survey.auth import models as auth_models
+
+    lockout.init_app(app)
 
     login_manager.user_loader(auth_models.load_user)

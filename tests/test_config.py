@@ -45,7 +45,8 @@ def test_production_refuses_missing_or_default_secret(instance, monkeypatch, sec
 def test_production_with_real_secret_sets_secure_cookies(instance, monkeypatch):
     """Production mode starts with a real secret and marks cookies Secure."""
     monkeypatch.setenv("SURVEY_ENV", "production")
-    monkeypatch.setenv("SURVEY_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("SURVEY_SECRET_KEY", "oV3kq9Zt-Lw2pX7yBn4RcH8sJd1Ue6Gm")
+    monkeypatch.setenv("SURVEY_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/6")
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert not (instance / "secret_key").exists()
