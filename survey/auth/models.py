@@ -92,9 +92,14 @@ class User(Base):
         held = {r.role for r in self.roles}
         return "admin" in held or bool(held.intersection(roles))
 
+    @property
+    def sees_all_units(self) -> bool:
+        """Tell whether the user's scope is every unit (all_units, or an administrator)."""
+        return self.all_units or any(r.role == "admin" for r in self.roles)
+
     def may_see_unit(self, unit_id: int) -> bool:
         """Tell whether the unit is within the user's scope."""
-        return self.all_units or any(s.unit_id == unit_id for s in self.scopes)
+        return self.sees_all_units or any(s.unit_id == unit_id for s in self.scopes)
 
 
 class UserRole(Base):
