@@ -31,6 +31,10 @@ def defaults(instance_path: str) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_SINGLE_PROCESS": False,  # production accepts memory:// only when one process serves
+        "LOGIN_LOCKOUT_THRESHOLD": 5,  # failed logins of one account before it is locked
+        "LOGIN_LOCKOUT_SECONDS": 60,  # the first lock; each further failure doubles it
+        "LOGIN_LOCKOUT_MAX_SECONDS": 3600,
         "RATELIMIT_HEADERS_ENABLED": True,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     }

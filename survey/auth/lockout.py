@@ -15,7 +15,6 @@ from flask import Flask, current_app
 from limits.storage import Storage, storage_from_string
 
 FAILURE_WINDOW = 24 * 3600
-DEFAULTS = {"LOGIN_LOCKOUT_THRESHOLD": 5, "LOGIN_LOCKOUT_SECONDS": 60, "LOGIN_LOCKOUT_MAX_SECONDS": 3600}
 
 
 class Lockout:
@@ -63,8 +62,6 @@ def _now() -> float:
 
 def init_app(app: Flask) -> None:
     """Open the lock-out storage of an app (the same store as the rate limits)."""
-    for key, value in DEFAULTS.items():
-        app.config.setdefault(key, value)
     storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"],
                                   **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}))
     app.extensions["login_lockout"] = Lockout(

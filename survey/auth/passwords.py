@@ -1,7 +1,8 @@
 """The password policy for staff accounts (OWASP ASVS 4.0 V2.1, NIST SP 800-63B 5.1.1.2).
 
 A password must have at least 12 characters (any characters: spaces and Vietnamese letters count),
-must not be one of the 20,000 most common passwords, must not be one character repeated, one
+must not be one of the 20,000 most common passwords (nor one with digits or symbols added at either
+end), must not be one character repeated, one
 short pattern repeated or a run such as ``123456789012`` or ``abcdefghijkl``, and must not
 contain the account's e-mail name or the person's name. There is no rule on character classes and
 no expiry (both push people to weaker, predictable passwords).
@@ -12,6 +13,7 @@ passwords, lowercased and deduplicated, by Royce Williams
 """
 
 import gzip
+import string
 import unicodedata
 from functools import cache
 from pathlib import Path
@@ -27,7 +29,7 @@ class WeakPassword(ValueError):
     """Raised when a password breaks the policy; ``problems`` says how (translatable texts)."""
 
     def __init__(self, problems: list):
-        super().__init__("; ".join(str(p) for p in problems))
+        super().__init__(f"{len(problems)} problem(s) with the password")
         self.problems = problems
 
 
@@ -65,7 +67,10 @@ def problems(password: str, email: str = "", name: str = "") -> list:
         found.append(_l("Mật khẩu không được dài quá %(n)s ký tự.", n=MAX_LENGTH))
     lowered = password.strip().lower()
     plain = _plain(password)
-    if lowered in common_passwords() or plain in common_passwords():
+    # "iloveyou1234" is "iloveyou" with digits added: strip digits and symbols at both ends too.
+    core = lowered.strip(string.digits + string.punctuation + string.whitespace)
+    if lowered in common_passwords() or plain in common_passwords() or \
+            (len(core) >= 4 and core in common_passwords()):
         found.append(_l("Mật khẩu này nằm trong danh sách mật khẩu phổ biến."))
     if len(set(lowered)) < 4 or _repeats_pattern(lowered) or _is_run(lowered) or _is_run(plain):
         found.append(_l("Mật khẩu không được là một ký tự, một dãy liên tiếp hoặc một mẫu lặp lại."))

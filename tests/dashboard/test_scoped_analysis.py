@@ -17,6 +17,7 @@ from tests.conftest import TEST_SECRET
 from tests.factories import (
     SMALL_QUESTIONNAIRE,
     log_in,
+    log_out,
     make_group,
     make_invitation,
     make_stratum,
@@ -116,7 +117,7 @@ def test_scoped_analyst_sees_only_their_unit_everywhere(app, session, client, wa
     assert ",ALL," not in sipas  # no pooled figure: it rests on other units' answers
 
     # The all-units report has both units; A's estimate is the same in both (computed on the whole wave).
-    client.post("/staff/logout")
+    log_out(client)
     log_in(client, session, "coordinator")
     everything = texts(run_report(client, wave), tmp_path / "all")
     assert SECRET["B"] in everything["responses.sav"] and SECRET["A"] in everything["responses.dta"]
