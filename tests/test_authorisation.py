@@ -201,7 +201,8 @@ def test_role_and_scope_matrix(app, session, world, role):
                 wanted[endpoint, scope, target] = expected(endpoint, role, scope, target)
             if endpoint == "entry.start":
                 for target in ("A", "B"):
-                    answers["entry.start POST", scope, target] = _start_post(client, world, world.units[target])
+                    unit = world.units[target]
+                    answers["entry.start POST", scope, target] = _start_post(client, world, unit)
                     wanted["entry.start POST", scope, target] = expected(endpoint, role, scope, target)
     assert answers == wanted
 

@@ -1,5 +1,6 @@
 """Staff users with roles and unit scopes; the append-only audit log."""
 
+import contextlib
 import secrets
 from datetime import UTC, datetime
 from functools import cache
@@ -205,9 +206,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     """
     user = session.scalar(select(User).filter_by(email=email))
     if user is None or not user.active:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_dummy_hash(), password)
-        except VerificationError:
-            pass
         return None
     return user if user.check_password(password) else None

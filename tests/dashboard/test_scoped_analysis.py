@@ -58,7 +58,8 @@ def wave_of_two_units(session):
 def run_report(client, wave) -> dict[str, bytes]:
     """Run the report as the logged-in user and download every file the wave page lists."""
     page = client.get(f"/staff/analysis/{wave.code}")
-    ran = client.post(f"/staff/analysis/{wave.code}/run", data={"csrf_token": CSRF.search(page.text).group(1)})
+    ran = client.post(f"/staff/analysis/{wave.code}/run",
+                      data={"csrf_token": CSRF.search(page.text).group(1)})
     assert ran.status_code == 302
     page = client.get(f"/staff/analysis/{wave.code}")
     names = re.findall(rf'/staff/analysis/{wave.code}/files/([^"]+)"', page.text)
