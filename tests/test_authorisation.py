@@ -66,6 +66,8 @@ def world(app, session):
     unit_a, unit_b = make_unit(session, name="Xã An Phú"), make_unit(session, name="Xã Bình Minh")
     invitation, _ = make_invitation(session, TEST_SECRET, units=[unit_a])
     wave, group = invitation.wave, invitation.group
+    for _ in range(2):
+        make_invitation(session, TEST_SECRET, wave=wave, group=group, units=[unit_b])
     assignment = session.scalars(select(WaveGroup).filter_by(wave_id=wave.id, group_id=group.id)).one()
     assignment.open_link = True
     drafts = {}
@@ -215,3 +217,16 @@ def test_admin_sees_every_unit(app, session, world):
     page = client.get(f"/staff/analysis/{world.wave.code}")
     assert "A.txt" in page.text and "B.txt" in page.text
     assert Path(report_dir(world.wave, None), "A.txt").exists()
+
+
+@pytest.mark.parametrize(("scope", "invited"), [("A", 1), ("B", 2), (None, 3)])
+def test_home_counts_only_units_in_scope(app, session, world, scope, invited):
+    """The staff home counts the invitations of the user's units (A has one, B two)."""
+    client = app.test_client()
+    user = make_staff(session, "coordinator", all_units=scope is None)
+    if scope is not None:
+        session.add(UserUnit(user_id=user.id, unit_id=world.units[scope].id))
+        session.commit()
+    client.post("/staff/login", data={"email": user.email, "password": STAFF_PASSWORD})
+    page = client.get("/staff/").text
+    assert f"<td>{invited}</td><td>0</td>" in page
