@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import pathlib
+from collections.abc import Collection
 
 import pandas as pd
 
@@ -28,7 +29,8 @@ def _values(docs) -> list:
 
 
 def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionnaires, frameworks,
-                 out_dir, policy: QualityPolicy | None = None, wave: str | None = None) -> dict:
+                 out_dir, policy: QualityPolicy | None = None, wave: str | None = None,
+                 units: Collection[str] | None = None) -> dict:
     """Write every table (CSV + XLSX), the .sav/.dta, charts and ``index.html`` for one wave.
 
     Quality flags are computed on all responses; responses excluded by the
@@ -47,6 +49,19 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
     policy : QualityPolicy, optional
     wave : str, optional
         Needed when the export holds several waves.
+    units : collection of str, optional
+        Publish only these units (codes): a report for a user whose scope is some units.
+
+        Everything is *computed on the whole wave* and then *filtered*: quality thresholds (the
+        speeder cut-off is a fraction of the median time over the whole wave), weights, domain
+        standard errors and ranks are those of the province's own report, so that a commune sees
+        exactly the figures the province publishes for it. Computing on the scoped subset would
+        give the same point estimates for most units but other SEs where a stratum spans units,
+        other exclusions, and pooled figures over the scope only. What is left out: every row of
+        another unit (tables, rankings, charts, quality flags, item non-response, the .sav/.dta
+        with their free-text answers), the pooled ``ALL`` rows (they rest on other units'
+        answers) and the names of other units in ``overlaps_with``; a unit keeps its rank and
+        plausible rank range among all units of the wave.
 
     Returns
     -------
@@ -77,6 +92,15 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
         draw(frame, files[f"{name}.png"], *args)
         return name
 
+    scoped = units is not None
+    visible = {str(u) for u in units} if scoped else set()
+
+    def mine(frame: pd.DataFrame, column: str = "unit") -> pd.DataFrame:
+        """The rows of the units in scope (all rows when the report is not scoped)."""
+        if not scoped or column not in frame.columns:
+            return frame
+        return frame[frame[column].astype(str).isin(visible)]
+
     for fw in fws:
         linked = [i for i in instruments
                   if i.framework == fw.id or any(it.node in fw.nodes for it in i.scored())]
@@ -95,10 +119,11 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
         result = suppress_small_cells(result, policy.min_responses)
         if result["suppressed"].any() and _suppressed_notice(policy.min_responses) not in notices:
             notices.append(_suppressed_notice(policy.min_responses))
-        profile = profile.loc[~result.loc[profile.index, "suppressed"]]
-        table(f"{fw.index}_{fw.id}", result)
+        profile = mine(profile.loc[~result.loc[profile.index, "suppressed"]])
         overall = result[result["code"] == top]
-        ranked = rank_units(overall)
+        ranked = _scoped_ranking(rank_units(overall), visible) if scoped else rank_units(overall)
+        result, overall = mine(result), mine(overall)
+        table(f"{fw.index}_{fw.id}", result)
         table(f"ranking_{fw.id}", ranked)
         used = result.loc[result["estimate"].notna(), "code"]
         if fw.provisional([c for c in used if c in fw.nodes]) and PROVISIONAL_NOTICE not in notices:
@@ -109,15 +134,19 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
                   chart(f"profile_{fw.id}", plots.component_profiles, profile,
                         f"{fw.name_vi}: {'lĩnh vực (% điểm XHH)' if fw.index == 'par' else 'yếu tố'}")]
         sections.append((fw, overall, ranked, result, charts))
+    if scoped:
+        shown = data["unit"].astype(str).isin(visible).to_numpy() if "unit" in data.columns else \
+            pd.Series(False, index=data.index).to_numpy()
+        data, flags, kept = data.loc[shown], flags.loc[shown], mine(kept)
     charts_time = chart("responses_over_time", plots.responses_over_time, data)
     table("quality_flags", flags)
     table("item_nonresponse", item_nonresponse(data, instruments))
     if wd.weighted:
-        table("strata_weights", wd.strata_summary)
+        table("strata_weights", mine(wd.strata_summary))
     table("codebook", codebook(instruments))
     files["analysis.xlsx"] = out / "analysis.xlsx"
     write_xlsx(sheets, files["analysis.xlsx"])
-    export = wd.data.drop(columns=[c for c in ("psu", "fpc_population") if c in wd.data.columns])
+    export = mine(wd.data).drop(columns=[c for c in ("psu", "fpc_population") if c in wd.data.columns])
     files["responses.sav"] = out / "responses.sav"
     write_sav(export, instruments, files["responses.sav"])
     files["responses.dta"] = out / "responses.dta"
@@ -125,9 +154,35 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
     files["policy.json"] = out / "policy.json"
     policy.write(files["policy.json"])
     files["index.html"] = out / "index.html"
+    if scoped:
+        notices.append(_scope_notice(sorted(visible)))
     page = _html(sections, notices, policy, flags, len(data), len(kept), out, charts_time)
     files["index.html"].write_text(page, encoding="utf-8")
     return {k: str(v) for k, v in files.items()}
+
+
+def _scoped_ranking(ranked: pd.DataFrame, visible: set[str]) -> pd.DataFrame:
+    """The ranking rows of the units in scope, naming no other unit.
+
+    Ranks and rank ranges stay those among all units of the wave; ``overlaps_with`` keeps only
+    units in scope, and the columns that describe other units' intervals are dropped.
+    """
+    rows = ranked[ranked["unit"].astype(str).isin(visible)].copy()
+    rows["overlaps_with"] = [", ".join(u for u in str(names).split(", ") if u in visible)
+                             for names in rows["overlaps_with"]]
+    return rows.drop(columns=["n_overlapping", "distinguishable_from_next"])
+
+
+def _scope_notice(units: list[str]) -> dict:
+    """The notice of a report limited to some units."""
+    listed = ", ".join(units) or "—"
+    return {
+        "vi": f"Báo cáo theo phạm vi: chỉ gồm các đơn vị {listed}. Các ước lượng, thứ hạng và ngưỡng chất "
+              "lượng được tính trên toàn bộ đợt khảo sát; số liệu chung toàn tỉnh và số liệu của đơn vị khác "
+              "không được hiển thị.",
+        "en": f"Scoped report: only units {listed}. Estimates, ranks and quality thresholds are computed on "
+              "the whole wave; pooled figures and other units' figures are not shown.",
+    }
 
 
 def _suppressed_notice(threshold: int) -> dict:
@@ -213,7 +268,8 @@ def _html(sections, notices, policy, flags, n_all, n_kept, out, charts_time) -> 
                          "data (some items, components or parts are missing).</i></p></div>")
         parts.append(_units_table(ranked, points))
         parts.append(_img(out, charts[0], "units"))
-        parts.append(_pooled_table(result))
+        if (result["unit"].astype(str) == "ALL").any():
+            parts.append(_pooled_table(result))
         parts.append(_img(out, charts[1], "profiles"))
     parts.append("<h2>Tiến độ thu phiếu <i>/ Responses over time</i></h2>" + _img(out, charts_time, "time"))
     parts.append("<p><i>Files: CSV (UTF-8 BOM), analysis.xlsx, responses.sav, responses.dta, policy.json, "

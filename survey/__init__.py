@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["DATABASE_URL"] = cfg.normalise_database_url(app.config["DATABASE_URL"])
     app.config["SECRET_KEY"] = cfg.ensure_secret_key(app.config, app.instance_path)
     app.config.setdefault("TOKEN_KEY", app.config["SECRET_KEY"])
+    cfg.check_production(app.config)
     if app.config["ENV"] == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
@@ -65,3 +66,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(entry_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(instruments_bp)
+    from survey.auth.access import check_declared
+
+    check_declared(app)

@@ -1,8 +1,10 @@
 """Configuration: defaults, the instance config file, SURVEY_* environment variables, the secret."""
 
 import json
+import math
 import os
 import secrets
+from collections import Counter
 from pathlib import Path
 
 from survey import bundled
@@ -43,6 +45,10 @@ def defaults(instance_path: str) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_SINGLE_PROCESS": False,  # production accepts memory:// only when one process serves
+        "LOGIN_LOCKOUT_THRESHOLD": 5,  # failed logins of one account before it is locked
+        "LOGIN_LOCKOUT_SECONDS": 60,  # the first lock; each further failure doubles it
+        "LOGIN_LOCKOUT_MAX_SECONDS": 3600,
         "RATELIMIT_HEADERS_ENABLED": True,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         # How many reverse proxies in front of the app may set each X-Forwarded-* header
@@ -74,15 +80,50 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+MIN_SECRET_LENGTH = 32
+# A random 32-character hex secret has ~14 distinct characters and ~3.6 bits per character (URL-safe
+# base64: ~24 and ~4.5); these floors refuse "aaaa…", "abab…" or "1234…1234" and let any generated
+# secret through.
+MIN_SECRET_DISTINCT = 8
+MIN_SECRET_BITS = 80
+
+
+def secret_problem(value, name: str) -> str | None:
+    """Return why a value cannot key production secrets (None when it can).
+
+    A secret must be text (an all-digit SURVEY_* value is parsed as JSON into a number), not a
+    known placeholder, at least 32 characters, with at least 8 distinct characters and an
+    estimated 80 bits (length x the Shannon entropy of its characters), and not one short
+    pattern repeated.
+    """
+    if value is None or value == "":
+        return f"production needs {name}"
+    if not isinstance(value, str):
+        return (f"{name} must be text, not a {type(value).__name__}: an all-digit value is read as a "
+                "number; use e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+    if value.strip().lower() in DEFAULT_SECRETS:
+        return f"{name} is a default placeholder"
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"{name} must have at least {MIN_SECRET_LENGTH} characters"
+    counts = Counter(value)
+    bits = len(value) * -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+    repeated = any(value == (value[:period] * len(value))[:len(value)]
+                   for period in range(1, len(value) // 2 + 1))
+    if len(counts) < MIN_SECRET_DISTINCT or bits < MIN_SECRET_BITS or repeated:
+        return f"{name} is not random enough (too few distinct characters)"
+    return None
+
+
 def ensure_secret_key(config: dict, instance_path: str) -> str:
     """Return the secret key, generating one into the instance folder outside production."""
     key = config.get("SECRET_KEY")
     if config.get("ENV") == "production":
-        if not key or key in DEFAULT_SECRETS or len(key) < 32:
-            raise ConfigError(
-                "production needs SURVEY_SECRET_KEY: at least 32 random characters, not a default"
-            )
+        problem = secret_problem(key, "SURVEY_SECRET_KEY")
+        if problem:
+            raise ConfigError(f"{problem}: at least {MIN_SECRET_LENGTH} random characters, not a default")
         return key
+    if key is not None and not isinstance(key, str):
+        raise ConfigError(secret_problem(key, "SURVEY_SECRET_KEY"))
     if key:
         return key
     path = Path(instance_path) / "secret_key"
@@ -106,6 +147,22 @@ def proxy_fix_counts(config) -> dict:
             raise ConfigError(f"{name} must be a whole number of trusted proxies (0 or more), not {value!r}")
         counts[keyword] = value
     return counts
+
+
+def check_production(config: dict) -> None:
+    """Refuse production settings that would make the app unsafe: a weak token key, per-worker limits."""
+    if config.get("ENV") != "production":
+        return
+    if "TOKEN_KEY" in config:
+        problem = secret_problem(config["TOKEN_KEY"], "SURVEY_TOKEN_KEY")
+        if problem:
+            raise ConfigError(f"{problem}: set a random value of at least {MIN_SECRET_LENGTH} characters "
+                              "or leave it unset to use the secret key")
+    storage = str(config.get("RATELIMIT_STORAGE_URI") or "")
+    if storage.startswith("memory://") and not config.get("RATELIMIT_SINGLE_PROCESS"):
+        raise ConfigError("production needs SURVEY_RATELIMIT_STORAGE_URI=redis://...: with memory:// "
+                          "every worker counts logins and lock-outs on its own (set "
+                          "SURVEY_RATELIMIT_SINGLE_PROCESS=true when only one process serves)")
 
 
 def _parse(value: str):

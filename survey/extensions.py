@@ -1,6 +1,6 @@
 """Extensions, created unbound and attached to an app in create_app."""
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Babel, get_locale
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -24,6 +24,8 @@ CONTENT_SECURITY_POLICY = (
 def select_locale() -> str:
     """Vietnamese first: an explicit choice in the query or the session, else vi."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # a flask command: the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     wanted = request.args.get("lang") or session.get("lang")
     return wanted if wanted in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
 
@@ -70,6 +72,9 @@ def init_app(app: Flask) -> None:
     app.after_request(security_headers)
     app.before_request(remember_language)
     app.context_processor(lambda: {"current_locale": lambda: str(get_locale() or "vi")})
+    from survey.auth import lockout
     from survey.auth import models as auth_models
+
+    lockout.init_app(app)
 
     login_manager.user_loader(auth_models.load_user)

@@ -50,18 +50,29 @@ def app(tmp_path, monkeypatch):
         "RATELIMIT_STORAGE_URI": "memory://",
     })
     app.test_client_class = RequestContextClient
-    engine = Database.engine(app)
-    Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
-    stamp_head(app)
+    create_schema(app)
     with app.app_context():
         yield app
         db.session.rollback()
         db.session.close()
+    drop_schema(app)
+    Database.engine(app).dispose()
+
+
+def create_schema(app) -> None:
+    """Create the tables from the models, marked as the newest revision."""
+    engine = Database.engine(app)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    stamp_head(app)
+
+
+def drop_schema(app) -> None:
+    """Drop the tables and the revision mark."""
+    engine = Database.engine(app)
     Base.metadata.drop_all(engine)
     with engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    engine.dispose()
 
 
 def stamp_head(app) -> None:

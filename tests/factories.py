@@ -159,3 +159,8 @@ def log_in(client, session, role: str, **overrides) -> User:
     client.post("/staff/login", data={"csrf_token": csrf_token(client), "email": user.email,
                                       "password": STAFF_PASSWORD})
     return user
+
+
+def log_out(client):
+    """Log the client out with the logout button of a staff page."""
+    return client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/")})

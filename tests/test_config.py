@@ -45,7 +45,8 @@ def test_production_refuses_missing_or_default_secret(instance, monkeypatch, sec
 def test_production_with_real_secret_sets_secure_cookies(instance, monkeypatch):
     """Production mode starts with a real secret and marks cookies Secure."""
     monkeypatch.setenv("SURVEY_ENV", "production")
-    monkeypatch.setenv("SURVEY_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("SURVEY_SECRET_KEY", "oV3kq9Zt-Lw2pX7yBn4RcH8sJd1Ue6Gm")
+    monkeypatch.setenv("SURVEY_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/6")
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert not (instance / "secret_key").exists()
@@ -88,3 +89,63 @@ def test_importing_creates_nothing(tmp_path):
     env = {"SURVEY_INSTANCE_PATH": str(folder), "PATH": "/usr/bin:/bin"}
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
     assert not folder.exists()
+
+
+GOOD_SECRET = "oV3kq9Zt-Lw2pX7yBn4RcH8sJd1Ue6Gm"
+
+
+@pytest.fixture
+def production(instance, monkeypatch):
+    """Production mode with a shared (Redis) limiter store and a real secret, each test changing one."""
+    monkeypatch.setenv("SURVEY_ENV", "production")
+    monkeypatch.setenv("SURVEY_SECRET_KEY", GOOD_SECRET)
+    monkeypatch.setenv("SURVEY_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/6")
+    monkeypatch.delenv("SURVEY_TOKEN_KEY", raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("secret", ["a" * 40, "ab" * 20, "0123456789" * 4, "Dev"])
+def test_production_refuses_low_entropy_secret(production, secret):
+    """Long but guessable secrets (one character, a short pattern repeated) are refused."""
+    production.setenv("SURVEY_SECRET_KEY", secret)
+    with pytest.raises(ConfigError, match="SURVEY_SECRET_KEY"):
+        create_app()
+
+
+def test_all_digit_secret_is_a_clear_error(production):
+    """An all-digit secret, which the JSON parsing of SURVEY_* turns into a number, is a ConfigError."""
+    production.setenv("SURVEY_SECRET_KEY", "1234567890" * 4)
+    with pytest.raises(ConfigError, match="must be text"):
+        create_app()
+    production.setenv("SURVEY_ENV", "development")
+    with pytest.raises(ConfigError, match="must be text"):
+        create_app()
+
+
+@pytest.mark.parametrize("token_key", ["dev", "short-token-key", "k" * 48, "12345"])
+def test_production_refuses_default_or_weak_token_key(production, token_key):
+    """SURVEY_TOKEN_KEY=dev (or short, repetitive, a number) stops a production start."""
+    production.setenv("SURVEY_TOKEN_KEY", token_key)
+    with pytest.raises(ConfigError, match="SURVEY_TOKEN_KEY"):
+        create_app()
+
+
+def test_production_accepts_random_keys(production):
+    """Generated secrets of either usual shape start; the token key defaults to the secret key."""
+    import secrets
+
+    production.setenv("SURVEY_SECRET_KEY", secrets.token_hex(16))
+    production.setenv("SURVEY_TOKEN_KEY", secrets.token_urlsafe(32))
+    assert create_app().config["ENV"] == "production"
+    production.delenv("SURVEY_TOKEN_KEY")
+    app = create_app()
+    assert app.config["TOKEN_KEY"] == app.config["SECRET_KEY"]
+
+
+def test_production_refuses_per_worker_limits(production):
+    """memory:// counts logins per worker: production needs Redis, unless one process serves."""
+    production.setenv("SURVEY_RATELIMIT_STORAGE_URI", "memory://")
+    with pytest.raises(ConfigError, match="redis"):
+        create_app()
+    production.setenv("SURVEY_RATELIMIT_SINGLE_PROCESS", "true")
+    assert create_app().config["RATELIMIT_SINGLE_PROCESS"] is True

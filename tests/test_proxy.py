@@ -73,7 +73,7 @@ def test_proxy_settings_come_from_the_environment(configured, monkeypatch):
 def production(configured):
     """The app in production mode behind one trusted TLS-terminating proxy; a client that goes through it."""
     app = configured(ENV="production", TESTING=False, PROXY_FIX_X_FOR=1, PROXY_FIX_X_PROTO=1,
-                     PROXY_FIX_X_HOST=1)
+                     PROXY_FIX_X_HOST=1, RATELIMIT_SINGLE_PROCESS=True)  # one process: the test client
     app.test_client_class = ThroughProxy
     return app.test_client()
 

@@ -7,8 +7,7 @@ import pytest
 
 from survey import create_app
 from survey.db import Database, db
-from survey.models import Base
-from tests.conftest import TEST_SECRET, database_url, stamp_head
+from tests.conftest import TEST_SECRET, create_schema, database_url, drop_schema
 from tests.factories import make_group, make_invitation, make_version, make_wave
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -45,13 +44,9 @@ def two_workers(tmp_path, monkeypatch):
     config = {"SECRET_KEY": TEST_SECRET, "DATABASE_URL": database_url(tmp_path),
               "RATELIMIT_STORAGE_URI": REDIS_URL, "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex}
     apps = create_app(config), create_app(config)
-    engine = Database.engine(apps[0])
-    Base.metadata.create_all(engine)
-    stamp_head(apps[0])
+    create_schema(apps[0])
     yield apps
-    Base.metadata.drop_all(engine)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    drop_schema(apps[0])
     for app in apps:
         Database.engine(app).dispose()
 

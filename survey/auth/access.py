@@ -1,9 +1,17 @@
-"""Access rules as decorators."""
+"""Access rules as decorators, and the declaration every staff route must carry.
+
+Every view under ``/staff`` declares who may use it, with ``roles_required(...)`` or ``public``;
+``check_declared`` refuses to start an app with a staff route that declares nothing, and
+``tests/test_authorisation.py`` checks each declaration against the expected table and the
+answers of every role, in and out of unit scope.
+"""
 
 from functools import wraps
 
-from flask import abort
+from flask import Flask, abort
 from flask_login import current_user, login_required
+
+STAFF_PREFIX = "/staff"
 
 
 def roles_required(*roles: str):
@@ -17,6 +25,29 @@ def roles_required(*roles: str):
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapped.access_roles = frozenset(roles) | {"admin"}
         return wrapped
 
     return decorator
+
+
+def public(view):
+    """Declare a staff-side view open without login (the login page, logout)."""
+    view.access_roles = "public"
+    return view
+
+
+def declared_access(app: Flask) -> dict[str, frozenset[str] | str | None]:
+    """Return every staff endpoint with the roles it declares ("public", or None when undeclared)."""
+    found = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(STAFF_PREFIX):
+            found[rule.endpoint] = getattr(app.view_functions[rule.endpoint], "access_roles", None)
+    return found
+
+
+def check_declared(app: Flask) -> None:
+    """Refuse a staff route that does not declare who may use it."""
+    missing = sorted(endpoint for endpoint, roles in declared_access(app).items() if roles is None)
+    if missing:
+        raise RuntimeError(f"staff routes without roles_required or public: {', '.join(missing)}")

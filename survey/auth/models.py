@@ -1,6 +1,9 @@
 """Staff users with roles and unit scopes; the append-only audit log."""
 
+import contextlib
+import secrets
 from datetime import UTC, datetime
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -13,10 +16,12 @@ from sqlalchemy import (
     Integer,
     String,
     event,
+    select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from sqlalchemy.schema import DDL
 
+from survey.auth import passwords
 from survey.db import Base, db
 
 ROLES = ("admin", "coordinator", "analyst", "data_entry", "assessor", "approver")
@@ -34,6 +39,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     all_units: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Part of the id kept in the session cookie: raising it (logout, password change,
+    # deactivation) makes every session cookie issued before, copied ones included, stop working.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=lambda: datetime.now(UTC)
     )
@@ -51,11 +59,26 @@ class User(Base):
         return self.active
 
     def get_id(self) -> str:
-        """Return the id Flask-Login keeps in the session."""
-        return str(self.id)
+        """Return what Flask-Login keeps in the session: the user id and the session version."""
+        return f"{self.id}.{self.session_version or 0}"
+
+    def revoke_sessions(self) -> None:
+        """Make every session issued so far invalid (the caller commits)."""
+        self.session_version = (self.session_version or 0) + 1
+
+    def deactivate(self) -> None:
+        """Stop the user logging in, and end their open sessions."""
+        self.active = False
+        self.revoke_sessions()
 
     def set_password(self, password: str) -> None:
-        """Store an Argon2id hash of the password."""
+        """Store an Argon2id hash of a password that meets the policy; a change ends open sessions.
+
+        Raises ``passwords.WeakPassword`` when the password breaks the policy.
+        """
+        passwords.check(password, email=self.email or "", name=self.name or "")
+        if self.password_hash:
+            self.revoke_sessions()
         self.password_hash = _hasher.hash(password)
 
     def check_password(self, password: str) -> bool:
@@ -70,9 +93,14 @@ class User(Base):
         held = {r.role for r in self.roles}
         return "admin" in held or bool(held.intersection(roles))
 
+    @property
+    def sees_all_units(self) -> bool:
+        """Tell whether the user's scope is every unit (all_units, or an administrator)."""
+        return self.all_units or any(r.role == "admin" for r in self.roles)
+
     def may_see_unit(self, unit_id: int) -> bool:
         """Tell whether the unit is within the user's scope."""
-        return self.all_units or any(s.unit_id == unit_id for s in self.scopes)
+        return self.sees_all_units or any(s.unit_id == unit_id for s in self.scopes)
 
 
 class UserRole(Base):
@@ -153,7 +181,32 @@ def record(
     )
 
 
-def load_user(user_id: str) -> User | None:
-    """Load the logged-in user for Flask-Login."""
+def load_user(session_id: str) -> User | None:
+    """Load the logged-in user for Flask-Login, if active and the session version is current."""
+    user_id, _, version = session_id.partition(".")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
     user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active or (user.session_version or 0) != int(version):
+        return None
+    return user
+
+
+@cache
+def _dummy_hash() -> str:
+    """An Argon2 hash of a random password, with the same parameters as real ones."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """Return the active user with this e-mail and password, else None.
+
+    The time taken does not tell whether the e-mail exists: without a user (or with a deactivated
+    one) the password is still verified, against a dummy hash with the same Argon2 parameters.
+    """
+    user = session.scalar(select(User).filter_by(email=email))
+    if user is None or not user.active:
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_dummy_hash(), password)
+        return None
+    return user if user.check_password(password) else None

@@ -1,6 +1,15 @@
-"""Analyst pages: run a wave's report with a recorded quality policy, show it, serve its files."""
+"""Analyst pages: run a wave's report with a recorded quality policy, show it, serve its files.
+
+Unit scope: a user with ``all_units`` sees the whole wave; any other user sees, in every page,
+table, chart, ranking and file, only the units in their scope. Each scope has its own report
+folder (``reports/<wave>/all`` or ``reports/<wave>/units-<digest of the unit codes>``), written by
+``analysis.report.write_report(..., units=...)``, which computes on the whole wave and then keeps
+only the scope's units (see its docstring for why); pages and downloads read only the folder of the
+logged-in user's scope, so no URL reaches another scope's files.
+"""
 
 import csv
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -25,7 +34,7 @@ from survey.auth.access import roles_required
 from survey.auth.models import record
 from survey.db import db
 from survey.definitions import frameworks as fw
-from survey.sampling.models import Wave
+from survey.sampling.models import Unit, Wave
 
 bp = Blueprint("dashboard", __name__, url_prefix="/staff/analysis")
 ANALYSTS = ("analyst", "coordinator")
@@ -40,9 +49,21 @@ class RunForm(FlaskForm):
     exclude_straightliners = BooleanField(_l("Loại phiếu chọn một kiểu cho cả bảng"))
 
 
-def report_dir(wave: Wave) -> Path:
-    """Return where a wave's latest report lives."""
-    return Path(current_app.instance_path) / "reports" / wave.code
+def scope_units(user) -> list[str] | None:
+    """Return the codes of the units the user may see, or None for every unit."""
+    if user.sees_all_units:
+        return None
+    ids = [s.unit_id for s in user.scopes]
+    return sorted(db.session.scalars(select(Unit.code).where(Unit.id.in_(ids)))) if ids else []
+
+
+def report_dir(wave: Wave, units: list[str] | None) -> Path:
+    """Return where a wave's latest report for a scope lives (None: every unit)."""
+    if units is None:
+        name = "all"
+    else:
+        name = "units-" + hashlib.sha256("\n".join(units).encode("utf-8")).hexdigest()[:16]
+    return Path(current_app.instance_path) / "reports" / wave.code / name
 
 
 def _wave(code: str) -> Wave:
@@ -72,12 +93,13 @@ def index():
 def wave(code: str):
     """Show the latest report's tables with their intervals, and the files to download."""
     wave = _wave(code)
-    folder = report_dir(wave)
+    units = scope_units(current_user)
+    folder = report_dir(wave, units)
     files = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
     tables = {name: _table(folder / name) for name in files
               if name.endswith(".csv") and name.startswith(("sipas_", "ranking_", "par_"))}
     return render_template("dashboard/wave.html", wave=wave, files=files, tables=tables,
-                           form=RunForm(), provisional=provisional_frameworks(wave))
+                           form=RunForm(), provisional=provisional_frameworks(wave), scope=units)
 
 
 def provisional_frameworks(wave: Wave) -> list[str]:
@@ -105,19 +127,20 @@ def run(code: str):
     if not form.validate_on_submit():
         abort(400)
     responses = export.responses_frame(db.session, wave)
-    if responses.empty:
+    units = scope_units(current_user)
+    if responses.empty or (units is not None and not responses["unit"].isin(units).any()):
         flash(_("Đợt khảo sát chưa có phiếu hoàn thành."), "error")
         return redirect(url_for(".wave", code=code))
     questionnaires, frameworks = export.documents(db.session, wave,
                                                   current_app.config["QUESTIONNAIRE_DIRS"])
     policy = QualityPolicy(exclude_speeders=form.exclude_speeders.data,
                            exclude_straightliners=form.exclude_straightliners.data)
-    folder = report_dir(wave)
+    folder = report_dir(wave, units)
     shutil.rmtree(folder, ignore_errors=True)
     write_report(responses, export.strata_frame(db.session, wave), questionnaires, frameworks,
-                 folder, policy=policy, wave=wave.code)
+                 folder, policy=policy, wave=wave.code, units=units)
     record(db.session, "analysis.report", target=f"wave:{wave.code}", user=current_user,
-           policy=policy.to_dict(), responses=len(responses))
+           policy=policy.to_dict(), responses=len(responses), units=units)
     db.session.commit()
     flash(_("Đã tính xong báo cáo."), "status")
     return redirect(url_for(".wave", code=code))
@@ -126,8 +149,8 @@ def run(code: str):
 @bp.get("/<code>/files/<name>")
 @roles_required(*ANALYSTS)
 def download(code: str, name: str):
-    """Serve one file of the wave's latest report."""
-    folder = report_dir(_wave(code))
+    """Serve one file of the wave's latest report for the user's scope."""
+    folder = report_dir(_wave(code), scope_units(current_user))
     response = send_from_directory(folder, name, as_attachment=not name.endswith((".html", ".png")))
     if name.endswith(".html"):
         response.headers["Content-Security-Policy"] = REPORT_CSP

@@ -24,7 +24,7 @@ from survey.sampling.units import import_units
 HERE = bundled.DEMO
 WAVE_CODE = "CCHC-DEMO"
 COORDINATOR_EMAIL = "dieuphoi@demo.quangngai.gov.vn"
-COORDINATOR_PASSWORD = "demo-dieu-phoi"  # noqa: S105 - printed on purpose: it is the demo login
+COORDINATOR_PASSWORD = "quang-ngai-thu-nghiem"  # noqa: S105 - printed on purpose: it is the demo login
 CITIZEN_GROUP, LEADER_GROUP = "nguoi_dan", "lanh_dao_xa"
 QUESTIONNAIRES = {CITIZEN_GROUP: "sipas-service", LEADER_GROUP: "par-lanh-dao-xa"}
 PRINTED = {CITIZEN_GROUP: f"{WAVE_CODE}:citizen", LEADER_GROUP: f"{WAVE_CODE}:leader"}

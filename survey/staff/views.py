@@ -1,13 +1,14 @@
-"""The staff home page: open waves with their response counts per group."""
+"""The staff home page: open waves with their response counts per group (of the user's units)."""
 
 from flask import Blueprint, abort, current_app, render_template, url_for
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from survey.auth.access import roles_required
 from survey.db import db
 from survey.responses.models import Response
 from survey.sampling import service as waves
-from survey.sampling.models import Invitation, RespondentGroup, Wave
+from survey.sampling.models import Invitation, InvitationUnit, RespondentGroup, Wave
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -17,12 +18,18 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 def home():
     """List waves with invitations sent and responses completed per respondent group."""
     waves = db.session.scalars(select(Wave).order_by(Wave.year.desc(), Wave.code)).all()
-    invited = _counts(select(Invitation.wave_id, Invitation.group_id, func.count())
-                      .where(Invitation.source == "frame"))
-    finished = _counts(select(Invitation.wave_id, Invitation.group_id, func.count())
-                       .where(Invitation.source == "frame", Invitation.status == "completed"))
-    done = _counts(select(Response.wave_id, Response.group_id, func.count())
-                   .where(Response.status == "complete"))
+    invitations = select(Invitation.wave_id, Invitation.group_id, func.count()).where(
+        Invitation.source == "frame")
+    responses = select(Response.wave_id, Response.group_id, func.count()).where(
+        Response.status == "complete")
+    if not current_user.sees_all_units:  # count only the invitations and responses of the user's units
+        units = [s.unit_id for s in current_user.scopes]
+        invitations = invitations.where(Invitation.id.in_(
+            select(InvitationUnit.invitation_id).where(InvitationUnit.unit_id.in_(units))))
+        responses = responses.where(Response.unit_id.in_(units))
+    invited = _counts(invitations)
+    finished = _counts(invitations.where(Invitation.status == "completed"))
+    done = _counts(responses)
     groups = db.session.scalars(select(RespondentGroup).order_by(RespondentGroup.id)).all()
     return render_template("staff/home.html", waves=waves, groups=groups, invited=invited,
                            finished=finished, done=done,

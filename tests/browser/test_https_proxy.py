@@ -8,6 +8,7 @@ check ("Phiên làm việc đã hết hạn"): the browser sent no Referer at al
 import os
 import re
 import secrets
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
@@ -37,7 +38,9 @@ def behind_proxy(app, tmp_path):
         "SURVEY_SECRET_KEY": PRODUCTION_SECRET,
         "SURVEY_DATABASE_URL": app.config["DATABASE_URL"],
         "SURVEY_INSTANCE_PATH": str(tmp_path / "production-instance"),
-        "SURVEY_RATELIMIT_STORAGE_URI": "memory://",
+        # As in production: limits and lock-outs shared by the workers through Redis.
+        "SURVEY_RATELIMIT_STORAGE_URI": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+        "SURVEY_RATELIMIT_KEY_PREFIX": uuid.uuid4().hex,
         "SURVEY_PROXY_FIX_X_FOR": "1",
         "SURVEY_PROXY_FIX_X_PROTO": "1",
         "SURVEY_PROXY_FIX_X_HOST": "1",
