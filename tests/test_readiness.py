@@ -30,7 +30,7 @@ def test_every_command_is_guarded_or_needs_no_database(fresh):
     ["questionnaires", "list"],
     ["questionnaires", "load", "questionnaires/sipas-service.yaml"],
     ["questionnaires", "export-xlsform", "sipas-service", "--out", "x.xlsx"],
-    ["users", "create", "a@b.vn", "--name", "A", "--role", "analyst", "--password", "x" * 20],
+    ["users", "create", "a@b.vn", "--name", "A", "--role", "analyst", "--all-units", "--password", "x" * 20],
     ["analysis", "report", "--wave", "W", "--out", "out"],
     ["analysis", "export", "--wave", "W", "--out", "out"],
 ])

@@ -41,11 +41,11 @@ def test_set_password_enforces_the_policy(app):
 def test_users_create_refuses_a_weak_password(runner, session):
     """`flask users create --password a` stops with the reasons and creates nothing."""
     result = runner.invoke(args=["users", "create", "x@example.vn", "--name", "Cán bộ X", "--role", "analyst",
-                                 "--password", "a"])
+                                 "--all-units", "--password", "a"])
     assert result.exit_code != 0 and "password refused" in result.output and "12" in result.output
     assert session.scalar(select(User).filter_by(email="x@example.vn")) is None
     good = runner.invoke(args=["users", "create", "x@example.vn", "--name", "Cán bộ X", "--role", "analyst",
-                               "--password", "mật-khẩu-đủ-dài"])
+                               "--all-units", "--password", "mật-khẩu-đủ-dài"])
     assert good.exit_code == 0, good.output
     assert session.scalar(select(User).filter_by(email="x@example.vn")).check_password("mật-khẩu-đủ-dài")
 
@@ -53,6 +53,6 @@ def test_users_create_refuses_a_weak_password(runner, session):
 def test_users_password_refuses_a_weak_password(runner, session):
     """`flask users password` applies the policy too."""
     runner.invoke(args=["users", "create", "y@example.vn", "--name", "Cán bộ Y", "--role", "analyst",
-                        "--password", "mật-khẩu-đủ-dài"])
+                        "--all-units", "--password", "mật-khẩu-đủ-dài"])
     result = runner.invoke(args=["users", "password", "y@example.vn", "--password", "password"])
     assert result.exit_code != 0 and "password refused" in result.output

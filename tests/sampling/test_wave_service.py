@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from survey.auth.models import AuditLog
+from survey.auth.models import AuditLog, User
 from survey.sampling import service, tokens
 from survey.sampling.models import Invitation, WaveUnit
 from tests.factories import make_group, make_staff, make_unit, make_version
@@ -155,3 +155,25 @@ def test_wave_command_refusal_is_one_line_and_writes_nothing(runner, session):
     refused = runner.invoke(args=["waves", "open", "W"])
     assert refused.exit_code != 0 and "respondent group" in refused.output
     assert "W\tdraft" in runner.invoke(args=["waves", "list"]).output
+
+
+def test_users_create_writes_the_unit_scope(runner, session):
+    """`users create --under` scopes a user to a subtree; --unit adds single units; a scope is required."""
+    province = make_unit(session, kind="province")
+    inside = [make_unit(session, parent_id=province.id) for _ in range(3)]
+    lone = make_unit(session)
+    session.commit()
+    args = ["users", "create", "xa@example.vn", "--name", "Cán bộ xã", "--role", "coordinator",
+            "--password", "một-mật-khẩu-đủ-dài"]
+    refused = runner.invoke(args=args)
+    assert refused.exit_code != 0 and "needs --unit or --under" in refused.output
+    made = runner.invoke(args=[*args, "--under", province.code, "--unit", lone.code])
+    assert made.exit_code == 0 and "scoped to 5 unit(s)" in made.output, made.output
+    user = session.scalar(select(User).filter_by(email="xa@example.vn"))
+    assert {s.unit_id for s in user.scopes} == {province.id, lone.id, *(u.id for u in inside)}
+    rescoped = runner.invoke(args=["users", "scope", "xa@example.vn", "--unit", inside[0].code])
+    assert rescoped.exit_code == 0, rescoped.output
+    session.expire_all()
+    assert [s.unit_id for s in user.scopes] == [inside[0].id]
+    unknown = runner.invoke(args=["users", "scope", "xa@example.vn", "--unit", "NOPE"])
+    assert unknown.exit_code != 0 and "no unit NOPE" in unknown.output
