@@ -20,6 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["DATABASE_URL"] = cfg.normalise_database_url(app.config["DATABASE_URL"])
     app.config["SECRET_KEY"] = cfg.ensure_secret_key(app.config, app.instance_path)
     app.config.setdefault("TOKEN_KEY", app.config["SECRET_KEY"])
+    cfg.check_release_batch(app.config)
     if app.config["ENV"] == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
@@ -27,6 +28,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from survey import extensions
 
     extensions.init_app(app)
+    from survey import logmask
+
+    logmask.mask_app_logs(app)
     _register_blueprints(app)
     from survey import errors
 

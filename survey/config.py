@@ -31,6 +31,11 @@ def defaults(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # Submissions are released into `responses` per cell only when at least this many wait
+        # (survey/responses/release.py); `flask responses release --force` releases the rest.
+        "RELEASE_BATCH": 5,
+        # VACUUM the tables holding traces of submissions after each release (PostgreSQL).
+        "RELEASE_VACUUM": True,
     }
 
 
@@ -75,6 +80,17 @@ def ensure_secret_key(config: dict, instance_path: str) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(key + "\n")
     return key
+
+
+def check_release_batch(config: dict) -> int:
+    """Return the release batch size k: at least 1, and at least 2 in production."""
+    batch = config.get("RELEASE_BATCH")
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ConfigError(f"RELEASE_BATCH must be a whole number of at least 1, not {batch!r}")
+    if config.get("ENV") == "production" and batch < 2:
+        raise ConfigError("production needs RELEASE_BATCH of at least 2: one per batch releases "
+                          "each response in its own transaction")
+    return batch
 
 
 def _parse(value: str):
