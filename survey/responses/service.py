@@ -16,7 +16,6 @@ from survey.definitions.types import item_type
 from survey.responses.models import Answer, DraftLink, HeldSubmission, Response
 from survey.sampling.models import Invitation, InvitationUnit
 
-
 # Page durations are kept in steps of this many seconds (see coarse_seconds).
 PARADATA_STEP = 5
 
