@@ -74,18 +74,22 @@ def release(session: Session, batch: int, *, force: bool = False, wave_id: int |
         raise ValueError("a release batch holds at least one submission")
     rng = rng or random.SystemRandom()
     held = HeldSubmission.__table__
-    query = select(held)
+    columns = [held.c[name] for name in CELL]
+    # Count first, so that a release after each submission reads only the cells that are ready.
+    counted = select(*columns, func.count()).group_by(*columns)
     if wave_id is not None:
-        query = query.where(held.c.wave_id == wave_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    cells: dict[tuple, list] = {}
-    for row in session.execute(query).all():
-        cells.setdefault(tuple(getattr(row, c) for c in CELL), []).append(row)
+        counted = counted.where(held.c.wave_id == wave_id)
     report = Released()
     responses, answers = [], []
-    for key, rows in cells.items():
-        if len(rows) < batch and not force:
+    for *key, waiting in session.execute(counted).all():
+        if waiting < batch and not force:
+            report.held += waiting
+            continue
+        query = select(held).where(*(c.is_not_distinct_from(v) for c, v in zip(columns, key, strict=True)))
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = session.execute(query).all()
+        if not rows or (len(rows) < batch and not force):  # another release holds some of them
             report.held += len(rows)
             continue
         ids = [row.id for row in rows]
