@@ -25,6 +25,7 @@ from survey.auth.access import roles_required
 from survey.auth.models import record
 from survey.db import db
 from survey.definitions import frameworks as fw
+from survey.responses import release
 from survey.sampling.models import Wave
 
 bp = Blueprint("dashboard", __name__, url_prefix="/staff/analysis")
@@ -70,14 +71,19 @@ def index():
 @bp.get("/<code>")
 @roles_required(*ANALYSTS)
 def wave(code: str):
-    """Show the latest report's tables with their intervals, and the files to download."""
+    """Show the latest report's tables with their intervals, and the files to download.
+
+    Submissions not yet released (survey/responses/release.py) are not in the report; their number
+    is shown so that nobody takes the report for the whole wave.
+    """
     wave = _wave(code)
     folder = report_dir(wave)
     files = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
     tables = {name: _table(folder / name) for name in files
               if name.endswith(".csv") and name.startswith(("sipas_", "ranking_", "par_"))}
+    held = sum(n for (wave_id, _), n in release.held_counts(db.session).items() if wave_id == wave.id)
     return render_template("dashboard/wave.html", wave=wave, files=files, tables=tables,
-                           form=RunForm(), provisional=provisional_frameworks(wave))
+                           form=RunForm(), provisional=provisional_frameworks(wave), held=held)
 
 
 def provisional_frameworks(wave: Wave) -> list[str]:

@@ -88,6 +88,16 @@ def test_staff_home_counts_pending_submissions(app, client, session):
     assert "ít nhất 5 phiếu" in page
 
 
+def test_analysis_page_says_how_many_wait(app, client, session):
+    """The analysis page of a wave says how many submissions are not in the report yet, in English too."""
+    app.config["RELEASE_BATCH"] = 5
+    wave = hold(session, 3)
+    log_in(client, session, "analyst")
+    assert "3 phiếu đã gửi đang chờ công bố" in client.get(f"/staff/analysis/{wave.code}").text
+    english = client.get(f"/staff/analysis/{wave.code}?lang=en").text
+    assert "3 submitted forms are pending release" in english and "at least 5 forms" in english
+
+
 def test_release_batch_setting_is_checked(tmp_path, monkeypatch):
     """RELEASE_BATCH must be a whole number >= 1, and >= 2 in production."""
     monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path))
