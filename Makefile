@@ -28,7 +28,7 @@ $(VENV)/.installed: $(BIN)/python $(DEV_LOCK) pyproject.toml
 
 run: $(VENV)/.installed
 	$(BIN)/flask --app survey setup --port $(PORT)
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - wsgi:app
+	$(BIN)/gunicorn -c python:survey.gunicorn_config --bind 127.0.0.1:$(PORT) --workers 2 wsgi:app
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -22,6 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["SECRET_KEY"] = cfg.ensure_secret_key(app.config, app.instance_path)
     app.config.setdefault("TOKEN_KEY", app.config["SECRET_KEY"])
     cfg.check_production(app.config)
+    cfg.check_release_batch(app.config)
     if app.config["ENV"] == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
@@ -37,6 +38,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from survey.health import require_schema
 
     app.before_request(require_schema)
+    from survey import logmask
+
+    logmask.mask_app_logs(app)
     _register_blueprints(app)
     from survey import errors
 

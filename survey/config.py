@@ -57,6 +57,11 @@ def defaults(instance_path: str) -> dict:
         # An open-link answer not submitted this many hours after it started no longer holds a place
         # in the unit's quota, and its link says it has expired.
         "OPEN_LINK_DRAFT_HOURS": 2,
+        # Submissions are released into `responses` per cell only when at least this many wait
+        # (survey/responses/release.py); `flask responses release --force` releases the rest.
+        "RELEASE_BATCH": 5,
+        # VACUUM the tables holding traces of submissions after each release (PostgreSQL).
+        "RELEASE_VACUUM": True,
     }
 
 
@@ -163,6 +168,15 @@ def check_production(config: dict) -> None:
         raise ConfigError("production needs SURVEY_RATELIMIT_STORAGE_URI=redis://...: with memory:// "
                           "every worker counts logins and lock-outs on its own (set "
                           "SURVEY_RATELIMIT_SINGLE_PROCESS=true when only one process serves)")
+def check_release_batch(config: dict) -> int:
+    """Return the release batch size k: at least 1, and at least 2 in production."""
+    batch = config.get("RELEASE_BATCH")
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ConfigError(f"RELEASE_BATCH must be a whole number of at least 1, not {batch!r}")
+    if config.get("ENV") == "production" and batch < 2:
+        raise ConfigError("production needs RELEASE_BATCH of at least 2: one per batch releases "
+                          "each response in its own transaction")
+    return batch
 
 
 def _parse(value: str):

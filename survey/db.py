@@ -22,10 +22,16 @@ class Base(DeclarativeBase):
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """Enforce foreign keys and wait for locks on SQLite, which does neither by default."""
+    """Enforce foreign keys and wait for locks on SQLite, which does neither by default.
+
+    `secure_delete` zeroes deleted rows in the file: a deleted draft, draft link or held
+    submission must not stay readable in the database file (or a copy of it) until its page
+    happens to be reused.
+    """
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

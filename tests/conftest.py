@@ -48,6 +48,9 @@ def app(tmp_path, monkeypatch):
         "SECRET_KEY": TEST_SECRET,
         "DATABASE_URL": database_url(tmp_path),
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Release every submission right after its commit, so that tests of answering can look at
+        # `responses`; tests/test_anonymity.py sets a real batch size.
+        "RELEASE_BATCH": 1,
     })
     app.test_client_class = RequestContextClient
     create_schema(app)

@@ -168,15 +168,21 @@ def _refuse_audit_changes(session: Session, _context, _instances) -> None:
 
 
 def record(
-    session: Session, action: str, target: str | None = None, user: User | None = None, **details
+    session: Session, action: str, target: str | None = None, user: User | None = None,
+    at: datetime | None = None, **details
 ) -> None:
-    """Add an audit record to the session; the caller's transaction commits it."""
+    """Add an audit record to the session; the caller's transaction commits it.
+
+    `at` defaults to now; pass a coarser time (an hour) where a precise one could be joined to a
+    response.
+    """
     session.add(
         AuditLog(
             action=action,
             target=target,
             user_id=user.id if user is not None else None,
             details=details or None,
+            at=at or datetime.now(UTC),
         )
     )
 

@@ -34,6 +34,7 @@ from survey.auth.access import roles_required
 from survey.auth.models import record
 from survey.db import db
 from survey.definitions import frameworks as fw
+from survey.responses import release
 from survey.sampling.models import Unit, Wave
 
 bp = Blueprint("dashboard", __name__, url_prefix="/staff/analysis")
@@ -91,15 +92,22 @@ def index():
 @bp.get("/<code>")
 @roles_required(*ANALYSTS)
 def wave(code: str):
-    """Show the latest report's tables with their intervals, and the files to download."""
+    """Show the latest report's tables with their intervals, and the files to download.
+
+    Submissions not yet released (survey/responses/release.py) are not in the report; their number
+    is shown so that nobody takes the report for the whole wave.
+    """
     wave = _wave(code)
     units = scope_units(current_user)
     folder = report_dir(wave, units)
     files = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
     tables = {name: _table(folder / name) for name in files
               if name.endswith(".csv") and name.startswith(("sipas_", "ranking_", "par_"))}
+    ids = None if current_user.sees_all_units else [s.unit_id for s in current_user.scopes]
+    held = sum(n for (wave_id, _), n in release.held_counts(db.session, ids).items() if wave_id == wave.id)
     return render_template("dashboard/wave.html", wave=wave, files=files, tables=tables,
-                           form=RunForm(), provisional=provisional_frameworks(wave), scope=units)
+                           form=RunForm(), provisional=provisional_frameworks(wave), scope=units,
+                           held=held)
 
 
 def provisional_frameworks(wave: Wave) -> list[str]:

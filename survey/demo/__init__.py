@@ -15,6 +15,7 @@ from survey import bundled
 from survey.auth.models import User, UserRole, record
 from survey.demo.answers import answer_invitation
 from survey.instruments.service import definition_of
+from survey.responses.release import release
 from survey.sampling import service as waves
 from survey.sampling import tokens
 from survey.sampling.groups import import_groups
@@ -51,6 +52,9 @@ def seed(session: Session, token_key: str, today: date | None = None) -> DemoLin
     _coordinator(session)
     wave = _wave(session, today or date.today())
     _invitations(session, wave, token_key)
+    # The simulated submissions are released at once: they are invented, and the demo's
+    # dashboards need them. Real submissions wait for k of their cell (survey/responses/release.py).
+    release(session, 1, force=True)
     waves.set_status(session, wave, "open")
     record(session, "demo.seeded", target=f"wave:{wave.code}")
     session.flush()

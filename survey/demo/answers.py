@@ -65,6 +65,6 @@ def answer_invitation(session: Session, invitation: Invitation, definition: Ques
     for entry in list(invitation.units):
         draft = service.start_draft(session, invitation, entry.unit_id, version_id)
         service.save_answers(session, draft, definition, simulated_answers(definition, rng))
-        draft.page_seconds = {s.id: round(rng.uniform(8, 90), 1) for s in definition.sections}
+        draft.page_seconds = {s.id: 5 * rng.randint(2, 18) for s in definition.sections}
         draft.device_class = rng.choice(["phone", "phone", "phone", "desktop"])
         service.submit(session, draft, invitation, today=today - timedelta(days=rng.randint(0, 6)))

@@ -3,7 +3,7 @@
 The clerk is recorded in the audit log, never on the response.
 """
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -103,12 +103,18 @@ class EntryUrls:
                        unit=self.draft.unit_id, mode=self.draft.mode)
 
 
-def _entered(draft: Response) -> Response:
-    """Submit a clerk's draft and record who entered it (in the audit log only)."""
-    complete = service.submit(db.session, draft, None)
-    record(db.session, "response.entered", target=f"response:{complete.id}", user=current_user,
-           mode=complete.mode)
-    return complete
+def _entered(draft: Response):
+    """Submit a clerk's draft and record that the clerk entered a form of the wave (audit log only).
+
+    The audit row names the wave, never the response, and its time is the hour: a response id or
+    a time to the microsecond would tie the clerk's record (and whoever the clerk interviewed) to
+    one response. The submission is held and released with others of its cell like any other.
+    """
+    held = service.submit(db.session, draft, None)
+    wave = db.session.get(Wave, draft.wave_id)
+    record(db.session, "response.entered", target=f"wave:{wave.code}", user=current_user,
+           mode=held.mode, at=datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
+    return held
 
 
 @bp.route("/d/<draft_id>/p/<int:number>", methods=["GET", "POST"])

@@ -7,6 +7,7 @@ the interview are kept: device ids, instance ids, submission times and other met
 
 import csv
 import io
+import random
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -155,6 +156,9 @@ def import_csv(session: Session, text: str, wave_code: str, group_code: str, uni
         if not ready:
             report.errors.append("no rows to import")
         return report
+    # Rows in random order: the insertion order (SQLite rowid, PostgreSQL ctid) then says nothing
+    # about the order of the CSV, which follows the order of the interviews.
+    random.SystemRandom().shuffle(ready)
     for unit, stratum, answers, day in ready:
         response = Response(wave_id=target.wave.id, questionnaire_version_id=target.version_id,
                             unit_id=unit.id, group_id=target.group.id,

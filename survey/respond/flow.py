@@ -83,11 +83,15 @@ def save_page(session: Session, draft: Response, definition: Questionnaire, page
 
 
 def add_paradata(draft: Response, section_id: str, seconds: float | None, device: str | None):
-    """Add time spent on a page and the device class; nothing that identifies the person."""
+    """Add time spent on a page and the device class; nothing that identifies the person.
+
+    Durations are kept in steps of five seconds (service.coarse_seconds), never finer: precise
+    durations could be matched to the spans between a web server's log lines.
+    """
     if seconds is not None and seconds >= 0:
         spent = dict(draft.page_seconds or {})
-        spent[section_id] = round(spent.get(section_id, 0) + min(seconds, MAX_PAGE_SECONDS), 1)
-        draft.page_seconds = spent
+        spent[section_id] = spent.get(section_id, 0) + min(seconds, MAX_PAGE_SECONDS)
+        draft.page_seconds = service.coarse_seconds(spent)
     if device:
         draft.device_class = device
 

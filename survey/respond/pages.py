@@ -4,17 +4,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import flash, redirect, render_template, request, session
+from flask import current_app, flash, redirect, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from survey.db import db
+from survey.db import Database, db
 from survey.definitions.model import Questionnaire
 from survey.respond import flow
 from survey.respond.forms import page_form, raw_values
 from survey.respond.messages import error_messages, script_messages
+from survey.responses import release
 from survey.responses.models import Response
 
 
@@ -26,7 +27,7 @@ class Answering:
     definition: Questionnaire
     urls: object  # has page(index) and done()
     unit: object | None
-    submit: Callable[[Response], Response]  # flushes the complete response; the caller commits
+    submit: Callable[[Response], object]  # flushes the held submission; the caller commits
 
 
 def language() -> str:
@@ -89,14 +90,41 @@ def post(answering: Answering, index: int):
 
 
 def _submit(answering: Answering):
-    """Submit in one transaction; a concurrent second submission finds nothing left to submit."""
+    """Submit in one transaction; a concurrent second submission finds nothing left to submit.
+
+    Then, in a transaction of its own, release the cells that now hold k submissions.
+    """
     try:
         answering.submit(answering.draft)
         db.session.commit()
     except (IntegrityError, StaleDataError):
         db.session.rollback()
+    else:
+        release_ready()
     session.pop("shown", None)
     return redirect(answering.urls.done())
+
+
+def release_ready() -> None:
+    """Release the cells holding at least RELEASE_BATCH submissions, commit, then vacuum.
+
+    Runs after the submission's commit, never in its transaction (that would give the responses
+    the submission's transaction id). A release that collides with another one, or a vacuum that
+    fails, is left for the next submission or for `flask responses release`: the respondent's
+    submission is already safe.
+    """
+    try:
+        released = release.release(db.session, current_app.config["RELEASE_BATCH"])
+        db.session.commit()
+    except (release.ReleaseConflict, DBAPIError):
+        db.session.rollback()
+        current_app.logger.warning("held submissions not released now; a later release will")
+        return
+    if released.responses and current_app.config["RELEASE_VACUUM"]:
+        try:
+            release.vacuum(Database.engine(current_app))
+        except DBAPIError:
+            current_app.logger.warning("vacuum after release failed; run `flask responses release`")
 
 
 def _record_paradata(draft, section, index):

@@ -107,6 +107,41 @@ class Answer(Base):
         return None
 
 
+class HeldSubmission(Base):
+    """A submitted response waiting to be released into `responses` with at least k others of its cell.
+
+    Submission writes this row in the transaction that marks the invitation's unit done, so on
+    PostgreSQL it shares that transaction's id (`xmin`) with the invitation: this table, never
+    `responses`, is what carries the submission's time order. `survey.responses.release` moves
+    held rows into `responses` in batches of at least `RELEASE_BATCH` per cell, in random order,
+    in another transaction, deletes them and vacuums. The answers are kept as one JSON list of
+    `[item_id, column, value]` so that a held submission is one row, deleted whole.
+    """
+
+    __tablename__ = "held_submissions"
+    __table_args__ = (
+        CheckConstraint(_in("mode", MODES), name="mode"),
+        CheckConstraint("language IN ('vi', 'en')", name="language"),
+        CheckConstraint(
+            "device_class IS NULL OR " + _in("device_class", DEVICE_CLASSES), name="device"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_response_id)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
+    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("respondent_groups.id"))
+    stratum_id: Mapped[int | None] = mapped_column(ForeignKey("strata.id"))
+    cluster_code: Mapped[str | None] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(12))
+    language: Mapped[str] = mapped_column(String(2))
+    submitted_on: Mapped[date] = mapped_column(Date)
+    device_class: Mapped[str | None] = mapped_column(String(10))
+    page_seconds: Mapped[dict | None] = mapped_column(JSON)
+    answers: Mapped[list] = mapped_column(JSON)
+
+
 class DraftLink(Base):
     """Ties a draft to the invitation it resumes from; deleted in the submitting transaction."""
 

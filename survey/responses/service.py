@@ -1,5 +1,8 @@
 """Drafts, answers and the submission that cuts every link between a response and its invitation.
 
+A submission is held (`held_submissions`) and released into `responses` later, in batches, by
+`survey.responses.release`.
+
 Services flush, never commit: the view or command that calls them commits once.
 """
 
@@ -10,8 +13,11 @@ from sqlalchemy.orm import Session
 
 from survey.definitions.model import Questionnaire
 from survey.definitions.types import item_type
-from survey.responses.models import Answer, DraftLink, Response
+from survey.responses.models import Answer, DraftLink, HeldSubmission, Response
 from survey.sampling.models import Invitation, InvitationUnit
+
+# Page durations are kept in steps of this many seconds (see coarse_seconds).
+PARADATA_STEP = 5
 
 
 class SubmissionError(ValueError):
@@ -74,29 +80,55 @@ def save_answers(session: Session, response: Response, definition: Questionnaire
     session.flush()
 
 
-def submit(session: Session, draft: Response, invitation: Invitation | None,
-           today: date | None = None) -> Response:
-    """Turn a draft into a complete response in one flush and forget which invitation it came from.
+def coarse_seconds(page_seconds: dict | None) -> dict | None:
+    """Round page durations to whole steps of PARADATA_STEP seconds.
 
-    The complete response is a new row with a new random id; the draft and its link are deleted.
-    The invitation keeps only that the unit is done.
+    Durations to a tenth of a second could be matched to the spans between the request lines of a
+    web server's log; steps of five seconds still tell a speeder (a page read in 5 s) from a reader.
+    """
+    if not page_seconds:
+        return page_seconds
+    return {key: int(PARADATA_STEP * round(float(value) / PARADATA_STEP))
+            for key, value in page_seconds.items()}
+
+
+def submit(session: Session, draft: Response, invitation: Invitation | None,
+           today: date | None = None) -> HeldSubmission:
+    """Hold a draft's answers for release and forget which invitation they came from, in one flush.
+
+    The answers go to a `held_submissions` row (not to `responses`): this transaction also marks
+    the invitation's unit done, and on PostgreSQL every row it writes carries the same transaction
+    id (`xmin`). `survey.responses.release` later moves held rows into `responses` in batches of at
+    least k per cell, in another transaction and in random order. The draft and its link are
+    deleted; the invitation keeps only that the unit is done.
     """
     if draft.status != "draft":
         raise SubmissionError("only a draft can be submitted")
-    complete = Response(
+    held = HeldSubmission(
         wave_id=draft.wave_id, questionnaire_version_id=draft.questionnaire_version_id,
         unit_id=draft.unit_id, group_id=draft.group_id, stratum_id=draft.stratum_id,
         cluster_code=draft.cluster_code, mode=draft.mode, language=draft.language,
-        status="complete", submitted_on=today or date.today(), current_page=0,
-        device_class=draft.device_class, page_seconds=draft.page_seconds,
-        answers=[Answer(item_id=a.item_id, value_text=a.value_text, value_number=a.value_number,
-                        value_date=a.value_date, value_list=a.value_list) for a in draft.answers],
+        submitted_on=today or date.today(), device_class=draft.device_class,
+        page_seconds=coarse_seconds(draft.page_seconds),
+        answers=[held_answer(a) for a in draft.answers],
     )
     if invitation is not None:
         _progress(invitation, draft.unit_id).status = "done"
         if all(entry.status == "done" for entry in invitation.units):
             invitation.status = "completed"
     session.delete(draft)
-    session.add(complete)
+    session.add(held)
     session.flush()
-    return complete
+    return held
+
+
+VALUE_COLUMNS = ("value_text", "value_number", "value_date", "value_list")
+
+
+def held_answer(answer: Answer) -> list:
+    """Return an answer as `[item_id, column, value]` (dates as ISO text) for a held submission."""
+    for column in VALUE_COLUMNS:
+        value = getattr(answer, column)
+        if value is not None:
+            return [answer.item_id, column, value.isoformat() if column == "value_date" else value]
+    raise SubmissionError(f"answer {answer.item_id} has no value")

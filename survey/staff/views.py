@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from survey.auth.access import roles_required
 from survey.db import db
+from survey.responses import release
 from survey.responses.models import Response
 from survey.sampling import service as waves
 from survey.sampling.models import Invitation, InvitationUnit, RespondentGroup, Wave
@@ -16,7 +17,11 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 @bp.get("/")
 @roles_required("coordinator", "analyst", "data_entry", "assessor", "approver")
 def home():
-    """List waves with invitations sent and responses completed per respondent group."""
+    """List waves with invitations sent and responses completed per respondent group.
+
+    Submissions waiting for release (survey/responses/release.py) are counted apart as pending:
+    counts per wave and group, nothing that points at a row.
+    """
     waves = db.session.scalars(select(Wave).order_by(Wave.year.desc(), Wave.code)).all()
     invitations = select(Invitation.wave_id, Invitation.group_id, func.count()).where(
         Invitation.source == "frame")
@@ -30,9 +35,11 @@ def home():
     invited = _counts(invitations)
     finished = _counts(invitations.where(Invitation.status == "completed"))
     done = _counts(responses)
+    held = release.held_counts(db.session, None if current_user.sees_all_units else units)
     groups = db.session.scalars(select(RespondentGroup).order_by(RespondentGroup.id)).all()
     return render_template("staff/home.html", waves=waves, groups=groups, invited=invited,
-                           finished=finished, done=done,
+                           finished=finished, done=done, held=held,
+                           held_waves={wave for wave, _ in held},
                            url_map_endpoints=set(current_app.view_functions))
 
 

@@ -52,7 +52,8 @@ def test_clerk_enters_paper_form(client, session, wave_setup):
     response = session.scalars(select(Response).where(Response.status == "complete")).one()
     assert response.mode == "paper" and {a.item_id for a in response.answers} == {"used", "age"}
     entries = session.scalars(select(AuditLog).where(AuditLog.action == "response.entered")).all()
-    assert [(e.user_id, e.target) for e in entries] == [(clerk.id, f"response:{response.id}")]
+    assert [(e.user_id, e.target) for e in entries] == [(clerk.id, f"wave:{wave_setup.wave.code}")]
+    assert (entries[0].at.minute, entries[0].at.second, entries[0].at.microsecond) == (0, 0, 0)
     columns = {c.name for c in Response.__table__.columns}
     assert not columns & {"user_id", "clerk_id", "entered_by"}
 

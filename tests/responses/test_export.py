@@ -6,6 +6,7 @@ import pandas as pd
 
 from survey.definitions import load
 from survey.responses import export, service
+from survey.responses.release import release
 from tests.conftest import TEST_SECRET
 from tests.factories import (
     SMALL_QUESTIONNAIRE,
@@ -25,10 +26,12 @@ WITH_NOTE = {**SMALL_QUESTIONNAIRE, "id": "small_note", "sections": [
 
 
 def submit(session, invitation, unit_id, version, **answers):
-    """Answer one unit of an invitation and submit it."""
+    """Answer one unit of an invitation, submit it and release it (a batch of one)."""
     draft = service.start_draft(session, invitation, unit_id, version.id)
     service.save_answers(session, draft, DEFINITION, answers)
-    return service.submit(session, draft, invitation, today=date(2025, 11, 3))
+    held = service.submit(session, draft, invitation, today=date(2025, 11, 3))
+    release(session, 1)
+    return held
 
 
 def test_export_rows_and_columns(session):

@@ -1,0 +1,175 @@
+"""Releasing held submissions into `responses`: at least k per cell, in random order, then vacuumed.
+
+Why a submission is not written to `responses` directly: on PostgreSQL every row a transaction
+writes carries that transaction's id (`xmin`), and a submission's transaction also marks the
+invitation's unit done. A response written there could be joined to its invitation on `xmin`
+(`join responses r on r.xmin = iu.xmin` matched 200 of 200), and its physical position (`ctid`,
+SQLite's `rowid`) would follow the order of submissions. So:
+
+1. `service.submit` writes a `held_submissions` row in the submitting transaction.
+2. `release` moves held rows into `responses`/`answers` in another transaction, a *cell* at a time
+   (a cell is every value a response shares with the invitation side: wave, questionnaire
+   version, group, assessed unit, stratum, cluster, mode, language), only when the cell holds at
+   least `batch` (setting `RELEASE_BATCH`, k) submissions, unless forced at the end of a wave.
+   Every response of a batch gets a fresh random id, the same `submitted_on` (the batch's latest
+   submission day) and the same transaction id; responses and answers are inserted in random
+   order, so that neither `rowid` nor `ctid` keeps the order of submissions.
+3. The same transaction rewrites (with unchanged values) every `done` unit and `completed`
+   invitation of the cell, so that their `xmin` becomes the release's too: the transaction ids
+   no longer tell when each person finished, and the time order of transaction ids cannot narrow
+   a response down to the submissions between two releases, only to the cell's completions.
+4. `vacuum` then removes the dead row versions (held rows, deleted drafts and draft links, the old
+   versions of invitation rows) on PostgreSQL, outside a transaction. On SQLite every connection
+   runs with `PRAGMA secure_delete=ON` (survey/db.py), so deleted rows are zeroed in the file.
+
+What this does not hide is documented in README ("Anonymity by construction"): a held row is
+linked (by `xmin` on PostgreSQL, and by time to anyone watching the live database) until it is
+released, and a cell released with fewer than k submissions at the end of a wave is only as
+anonymous as its size.
+
+Services flush, never commit: the caller commits, then calls `vacuum`.
+"""
+
+import random
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from survey.responses.models import Answer, HeldSubmission, Response, new_response_id
+from survey.sampling.models import Invitation, InvitationUnit
+
+CELL = ("wave_id", "questionnaire_version_id", "group_id", "unit_id", "stratum_id", "cluster_code",
+        "mode", "language")
+# Tables whose dead row versions could tie a submission to its invitation until vacuumed.
+TRACE_TABLES = ("held_submissions", "draft_links", "responses", "answers", "invitation_units",
+                "invitations")
+
+
+class ReleaseConflict(RuntimeError):
+    """Another release took some of the held rows first; nothing of this one may be committed."""
+
+
+@dataclass
+class Released:
+    """What a release did: responses released, in how many batches, and what is still held."""
+
+    responses: int = 0
+    batches: int = 0
+    short: list[int] = field(default_factory=list)  # sizes of cells forced out with fewer than k
+    held: int = 0
+
+
+def release(session: Session, batch: int, *, force: bool = False, wave_id: int | None = None,
+            rng: random.Random | None = None) -> Released:
+    """Release every cell holding at least `batch` submissions (every cell when forced); flush only.
+
+    On PostgreSQL the held rows are locked with SKIP LOCKED, so two releases at once never take the
+    same rows; on SQLite, writers are serialised, and a release that finds rows gone raises
+    ReleaseConflict (the caller rolls back).
+    """
+    if batch < 1:
+        raise ValueError("a release batch holds at least one submission")
+    rng = rng or random.SystemRandom()
+    held = HeldSubmission.__table__
+    columns = [held.c[name] for name in CELL]
+    # Count first, so that a release after each submission reads only the cells that are ready.
+    counted = select(*columns, func.count()).group_by(*columns)
+    if wave_id is not None:
+        counted = counted.where(held.c.wave_id == wave_id)
+    report = Released()
+    responses, answers = [], []
+    for *key, waiting in session.execute(counted).all():
+        if waiting < batch and not force:
+            report.held += waiting
+            continue
+        query = select(held).where(*(c.is_not_distinct_from(v) for c, v in zip(columns, key, strict=True)))
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = session.execute(query).all()
+        if not rows or (len(rows) < batch and not force):  # another release holds some of them
+            report.held += len(rows)
+            continue
+        ids = [row.id for row in rows]
+        if session.execute(delete(held).where(held.c.id.in_(ids))).rowcount != len(ids):
+            raise ReleaseConflict("held submissions were released by another process")
+        day = max(row.submitted_on for row in rows)
+        cell = dict(zip(CELL, key, strict=True))
+        for row in rows:
+            response_id = new_response_id()
+            responses.append(cell | {
+                "id": response_id, "status": "complete", "submitted_on": day, "current_page": 0,
+                "device_class": row.device_class, "page_seconds": row.page_seconds})
+            answers += [_answer(response_id, item) for item in row.answers]
+        if cell["mode"] == "online":  # clerks' forms have no invitation
+            _rewrite_completions(session, cell)
+        report.batches += 1
+        report.responses += len(rows)
+        if len(rows) < batch:
+            report.short.append(len(rows))
+    rng.shuffle(responses)
+    rng.shuffle(answers)
+    if responses:
+        session.execute(insert(Response.__table__), responses)
+    if answers:
+        session.execute(insert(Answer.__table__), answers)
+    session.flush()
+    return report
+
+
+def _answer(response_id: str, item: list) -> dict:
+    """Turn a held `[item_id, column, value]` back into an answers row."""
+    item_id, column, value = item
+    row = {"response_id": response_id, "item_id": item_id, "value_text": None,
+           "value_number": None, "value_date": None, "value_list": None}
+    row[column] = date.fromisoformat(value) if column == "value_date" else value
+    return row
+
+
+def _rewrite_completions(session: Session, cell: dict) -> None:
+    """Rewrite, unchanged, the done units and completed invitations of a cell in this transaction.
+
+    A row rewritten gets this transaction's id: afterwards every completion of the cell looks as
+    if it happened at this release, so `xmin` (and its time order) cannot single out who submitted
+    just before it. Open-link invitations have no stratum and no cluster; NULLs compare equal here.
+    """
+    invitations = select(Invitation.id).where(
+        Invitation.wave_id == cell["wave_id"], Invitation.group_id == cell["group_id"],
+        Invitation.stratum_id.is_not_distinct_from(cell["stratum_id"]),
+        Invitation.cluster_code.is_not_distinct_from(cell["cluster_code"]))
+    done = select(InvitationUnit.invitation_id).where(
+        InvitationUnit.unit_id == cell["unit_id"], InvitationUnit.status == "done",
+        InvitationUnit.invitation_id.in_(invitations))
+    units, people = InvitationUnit.__table__, Invitation.__table__
+    session.execute(update(units).where(units.c.unit_id == cell["unit_id"], units.c.status == "done",
+                                        units.c.invitation_id.in_(invitations)).values(status="done"))
+    session.execute(update(people).where(people.c.status == "completed", people.c.id.in_(done))
+                    .values(status="completed"))
+
+
+def held_counts(session: Session, units: list[int] | None = None) -> dict[tuple[int, int], int]:
+    """Return how many submissions wait for release per (wave, group), of some units or all of them.
+
+    Counts only, never rows.
+    """
+    query = select(HeldSubmission.wave_id, HeldSubmission.group_id, func.count())
+    if units is not None:
+        query = query.where(HeldSubmission.unit_id.in_(units))
+    rows = session.execute(query.group_by(HeldSubmission.wave_id, HeldSubmission.group_id)).all()
+    return {(wave, group): n for wave, group, n in rows}
+
+
+def vacuum(engine: Engine) -> None:
+    """Remove dead row versions that could tie a submission to its invitation (PostgreSQL).
+
+    VACUUM runs outside a transaction (autocommit). It cannot remove versions that a transaction
+    still open elsewhere may see; the next release's vacuum (or `flask responses release`, which
+    always vacuums) removes them. On SQLite nothing is needed: `secure_delete` zeroes deleted rows.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for table in TRACE_TABLES:
+            connection.execute(text(f"VACUUM {table}"))

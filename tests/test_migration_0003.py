@@ -1,0 +1,68 @@
+"""Migration 0003 (held submissions): stored responses survive, reshuffled; a downgrade loses nothing."""
+
+from datetime import date
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from survey import migrate
+from survey.db import Database
+from survey.responses.models import Answer, HeldSubmission, Response
+from tests.conftest import TEST_SECRET, on_postgresql
+from tests.factories import make_invitation
+from tests.test_migrations import empty_app, empty_database_url  # noqa: F401 - fixtures
+
+
+def _answers(session) -> set[tuple]:
+    """Return every answer as (response, item, number, text)."""
+    return set(session.execute(select(Answer.response_id, Answer.item_id, Answer.value_number,
+                                      Answer.value_text)).all())
+
+
+def test_upgrade_keeps_responses_and_downgrade_releases_held(empty_app):  # noqa: F811
+    """Responses stored at 0002 are all there after 0003, with one transaction id shared with every
+    completion; a held submission is released into responses by the downgrade."""
+    migrate.upgrade(empty_app, "0002")
+    engine = Database.engine(empty_app)
+    with Session(engine) as session:
+        invitation, _ = make_invitation(session, TEST_SECRET)
+        for n in range(4):
+            session.add(Response(
+                wave_id=invitation.wave_id, questionnaire_version_id=session.scalar(
+                    text("SELECT questionnaire_version_id FROM wave_groups")),
+                unit_id=invitation.units[0].unit_id, group_id=invitation.group_id, mode="online",
+                status="complete", submitted_on=date(2025, 11, 3), current_page=0,
+                answers=[Answer(item_id="age", value_number=30.0 + n),
+                         Answer(item_id="used", value_text="n")]))
+            session.commit()  # one transaction per response, as submissions were before 0003
+        invitation.units[0].status = "done"
+        invitation.status = "completed"
+        session.commit()
+        before = _answers(session)
+    migrate.upgrade(empty_app)
+    with Session(engine) as session:
+        assert _answers(session) == before and len(before) == 8
+        if on_postgresql():
+            xids = set(session.execute(text(
+                "SELECT xmin::text FROM responses UNION SELECT xmin::text FROM answers"
+                " UNION SELECT xmin::text FROM invitation_units"
+                " UNION SELECT xmin::text FROM invitations WHERE status = 'completed'")).scalars())
+            assert len(xids) == 1
+        response = session.scalars(select(Response)).first()
+        session.add(HeldSubmission(
+            wave_id=response.wave_id, questionnaire_version_id=response.questionnaire_version_id,
+            unit_id=response.unit_id, group_id=response.group_id, mode="online", language="vi",
+            submitted_on=date(2025, 11, 4), page_seconds={"s1": 10},
+            answers=[["age", "value_number", 61.0], ["wish", "value_list", ["a", "b"]]]))
+        session.commit()
+    migrate.downgrade(empty_app, "0002")
+    with Session(engine) as session:
+        rows = session.execute(text("SELECT id, submitted_on FROM responses")).all()
+        assert len(rows) == 5
+        ages = session.execute(text(
+            "SELECT value_number FROM answers WHERE item_id = 'age'")).scalars().all()
+        assert sorted(ages) == [30.0, 31.0, 32.0, 33.0, 61.0]
+        assert session.execute(text(
+            "SELECT count(*) FROM answers WHERE item_id = 'wish'")).scalar() == 1
+    migrate.upgrade(empty_app)
+    migrate.check(empty_app)
