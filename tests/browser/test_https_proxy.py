@@ -12,9 +12,10 @@ import uuid
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from survey.responses.models import Response
+from survey.responses.models import HeldSubmission, Response
+from survey.responses.release import release
 from survey.sampling.models import WaveGroup
 from tests.browser.conftest import PHONE
 from tests.browser.helpers import press
@@ -119,6 +120,12 @@ def test_respondent_answers_over_https_behind_proxy(behind_proxy, https_context,
     assert page.url.endswith("/done") and page.locator("input[name=m1_signs]").count() == 0
 
     session.expire_all()
+    # Production holds a submission until its cell has k of them (SURVEY_RELEASE_BATCH, default 5):
+    # one is held, none released; the end-of-wave release (--force) brings it out whole.
+    assert session.scalar(select(func.count()).select_from(HeldSubmission)) == 1
+    assert session.scalar(select(func.count()).select_from(Response)) == 0
+    release(session, 5, force=True)
+    session.commit()
     stored = session.scalars(select(Response).where(Response.status == "complete")).one()
     assert {a.item_id: a.value for a in stored.answers} == {
         "used": "y", "age": 41.0, "m1_signs": "4", "wish": ["b"]}

@@ -13,6 +13,7 @@ import pytest
 from survey.auth.models import UserUnit
 from survey.definitions import load
 from survey.responses import service
+from survey.responses.release import release
 from tests.conftest import TEST_SECRET
 from tests.factories import (
     SMALL_QUESTIONNAIRE,
@@ -51,6 +52,7 @@ def wave_of_two_units(session):
             service.save_answers(session, draft, DEFINITION, {
                 "used": "y", "age": 30.0 + n, "m1_signs": rating, "comment": f"{SECRET[label]} {n}"})
             service.submit(session, draft, invitation, today=date(2025, 11, 3))
+    release(session, 1)  # submissions reach `responses` in released batches
     session.commit()
     return wave, units
 

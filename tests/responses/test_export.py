@@ -84,6 +84,7 @@ def test_export_escapes_formulas_in_text_not_numbers(session, tmp_path):
         draft = service.start_draft(session, invitation, commune.id, version.id)
         service.save_answers(session, draft, definition, {"used": "n", "age": 41.0, "note": text})
         service.submit(session, draft, invitation, today=date(2025, 11, 3))
+    release(session, 1)
     session.commit()
     export.write_export(session, wave, tmp_path, [])
     written = pd.read_csv(tmp_path / "responses.csv", dtype={"note": str})
