@@ -102,8 +102,9 @@ class UnitsForm(FlaskForm):
     """A unit and, optionally, the kinds of units under it to assess."""
 
     root = SelectField(_l("Đơn vị (và các đơn vị trực thuộc)"), coerce=int, validators=[InputRequired()])
-    kinds = CheckboxesField(_l("Chỉ các loại đơn vị (không chọn: tất cả)"), choices=[
-        SelectChoice(kind, KIND_NAMES[kind]) for kind in UNIT_KINDS], validators=[Optional()])
+    kinds = CheckboxesField(
+        _l("Chỉ các loại đơn vị (không chọn: mọi cơ quan, xã, phường, đặc khu)"),
+        choices=[SelectChoice(kind, KIND_NAMES[kind]) for kind in UNIT_KINDS], validators=[Optional()])
 
 
 class OpenLinkForm(FlaskForm):
@@ -297,14 +298,14 @@ def add_units(code: str):
     if not form.validate_on_submit():
         return _refused(code, units_form=form)
     root = db.session.get(Unit, form.root.data)
-    kinds = tuple(form.kinds.data or ()) or None
+    kinds = tuple(form.kinds.data or ()) or UNIT_KINDS  # as `flask waves units`: never the province itself
     try:
         chosen = service.subtree(db.session, root.code, kinds, on=wave.opens_on)
         chosen = [u for u in chosen if current_user.may_see_unit(u.id)]
         added = service.add_units(db.session, wave, chosen)
     except service.WaveError as exc:
         return _refused(code, exc, units_form=form)
-    _audit("wave.units_added", wave, under=root.code, kinds=list(kinds or ()), added=added)
+    _audit("wave.units_added", wave, under=root.code, kinds=list(kinds), added=added)
     return _done(wave, _("Đã thêm %(added)s đơn vị (%(kept)s đơn vị đã có trong đợt).",
                          added=added, kept=len(chosen) - added))
 

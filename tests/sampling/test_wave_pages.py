@@ -218,3 +218,17 @@ def test_other_roles_cannot_reach_the_set_up_pages(client, session, province, ro
     assert session.scalar(select(Wave.status)) == "draft"
     assert session.scalar(select(func.count()).select_from(Wave)) == 1
     assert audit_actions(session) == []
+
+
+def test_units_without_kinds_are_the_agencies_and_commune_level_units(client, session, province):
+    """With no kind ticked, a subtree adds what `flask waves units` adds: never the province itself."""
+    units, _group, _version = province
+    wave = service.create_wave(session, "CCHC-2026", 2026, "Đợt", D1, D2)
+    session.commit()
+    log_in(client, session, "admin", all_units=False)  # an administrator sees every unit
+    page = "/staff/waves/CCHC-2026"
+    assert post(client, f"{page}/units", {"root": units["P"].id}, page).status_code == 303
+    chosen = set(session.scalars(select(WaveUnit.unit_id).filter_by(wave_id=wave.id)))
+    assert chosen == {units[code].id for code in ("SNV", "X1", "X2", "PH")}
+    entry = session.scalar(select(AuditLog).where(AuditLog.action == "wave.units_added"))
+    assert entry.details == {"under": "P", "kinds": ["agency", "commune", "ward", "special_zone"], "added": 4}
