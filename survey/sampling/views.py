@@ -71,6 +71,9 @@ def refusal(exc: service.WaveError) -> str:
         "closed": lambda: _("Đợt khảo sát đã đóng: không thay đổi được nữa."),
         "not_assigned": lambda: _("Nhóm %(group)s chưa được giao bảng hỏi trong đợt này.", group=p["group"]),
         "quota": lambda: _("Số phiếu tối đa mỗi đơn vị phải từ 1 trở lên."),
+        "stratum_sizes": lambda: _("Tầng mẫu %(stratum)s: cỡ mẫu không thể lớn hơn tổng thể.",
+                                   stratum=p["stratum"]),
+        "no_rated_units": lambda: _("Thư mời cần ít nhất một đơn vị được đánh giá."),
     }
     return messages.get(exc.reason, lambda: _("Không thực hiện được thay đổi này."))()
 
