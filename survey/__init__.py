@@ -60,6 +60,8 @@ def _register_blueprints(app: Flask) -> None:
     from survey.instruments.views import bp as instruments_bp
     from survey.respond.open_link import bp as open_link_bp
     from survey.respond.views import bp as respond_bp
+    from survey.sampling.views import bp as waves_bp
+    from survey.staff import navigation
     from survey.staff.views import bp as staff_bp
 
     app.register_blueprint(health_bp)
@@ -70,6 +72,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(entry_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(instruments_bp)
+    app.register_blueprint(waves_bp)
+    navigation.init_app(app)
     from survey.auth.access import check_declared
 
     check_declared(app)

@@ -17,6 +17,7 @@ from survey.auth.access import declared_access
 from survey.auth.models import ROLES, UserUnit
 from survey.dashboard.views import report_dir
 from survey.responses.models import Response
+from survey.sampling import service as waves
 from survey.sampling.models import WaveGroup, WaveUnit
 from tests.conftest import TEST_SECRET
 from tests.factories import STAFF_PASSWORD, make_invitation, make_staff, make_unit
@@ -43,6 +44,14 @@ EXPECTED = {
     "instruments.import_view": {"coordinator"},
     "instruments.export": READERS,
     "instruments.print_form": READERS,
+    "waves.index": {"coordinator"},
+    "waves.create": {"coordinator"},
+    "waves.wave": {"coordinator"},
+    "waves.assign": {"coordinator"},
+    "waves.add_units": {"coordinator"},
+    "waves.remove_unit": {"coordinator"},
+    "waves.open_link": {"coordinator"},
+    "waves.move": {"coordinator"},
 }
 # Endpoints for respondents and machines, reached without a staff login by design.
 NOT_STAFF_PREFIXES = ("respond.", "open_link.")
@@ -51,12 +60,13 @@ NOT_STAFF = {"static", "health.healthz"}
 
 @dataclass
 class World:
-    """Two units A and B in an open wave, a clerk's draft for each, and a report per scope."""
+    """Two units A and B in an open wave, a clerk's draft for each, and a report per scope; a draft wave."""
 
     wave: object
     group: object
     units: dict
     drafts: dict
+    draft_wave: object
 
 
 @pytest.fixture
@@ -78,6 +88,8 @@ def world(app, session):
         session.add(draft)
         session.flush()
         drafts[label] = draft.id
+    draft_wave = waves.create_wave(session, "DRAFT", wave.year, "Đợt đang chuẩn bị", wave.opens_on,
+                                   wave.closes_on)
     session.commit()
     # A report file in each scope's folder: "A.txt" only for scope A, both in the all-units folder.
     for scope, names in ((None, ["A", "B"]), ([unit_a.code], ["A"]), ([unit_b.code], ["B"])):
@@ -85,7 +97,7 @@ def world(app, session):
         folder.mkdir(parents=True)
         for name in names:
             (folder / f"{name}.txt").write_text(name, encoding="utf-8")
-    return World(wave, group, {"A": unit_a, "B": unit_b}, drafts)
+    return World(wave, group, {"A": unit_a, "B": unit_b}, drafts, draft_wave)
 
 
 def classify(response, present: str | None = None, absent_status: int | None = None,
@@ -143,6 +155,24 @@ PROBES = {
     "instruments.export": (False, lambda c, w, u: classify(
         c.get("/staff/questionnaires/small/1/xlsform"))),
     "instruments.print_form": (False, lambda c, w, u: classify(c.get("/staff/questionnaires/small/1/print"))),
+    "waves.index": (False, lambda c, w, u: classify(c.get("/staff/waves/"), present=w.wave.code)),
+    "waves.create": (False, lambda c, w, u: classify(c.post("/staff/waves/"), refused_form=422)),
+    "waves.wave": (True, lambda c, w, u: classify(
+        c.get(f"/staff/waves/{w.wave.code}"), present=w.units[u].name)),
+    "waves.assign": (False, lambda c, w, u: classify(
+        c.post(f"/staff/waves/{w.draft_wave.code}/groups"), refused_form=422)),
+    # A unit outside the scope is not a valid choice (422); one inside is added to the draft wave.
+    "waves.add_units": (True, lambda c, w, u: classify(
+        c.post(f"/staff/waves/{w.draft_wave.code}/units", data={"root": w.units[u].id}), absent_status=422)),
+    # Outside the scope: 404. Inside: removed, or refused with 422 when the unit is not in the wave.
+    "waves.remove_unit": (True, lambda c, w, u: classify(
+        c.post(f"/staff/waves/{w.draft_wave.code}/units/{w.units[u].id}/remove"), absent_status=404,
+        refused_form=422)),
+    "waves.open_link": (False, lambda c, w, u: classify(
+        c.post(f"/staff/waves/{w.wave.code}/groups/{w.group.code}/open-link",
+               data={f"g{w.group.id}-enabled": "y"}))),
+    "waves.move": (False, lambda c, w, u: classify(
+        c.get(f"/staff/waves/{w.draft_wave.code}/status/open"), present="DRAFT")),
 }
 
 

@@ -86,7 +86,18 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
     reports.mkdir(parents=True)
     (reports / "responses.csv").write_text("response_id,used\nabc,n\n", encoding="utf-8")
     assert get("GET", f"/staff/analysis/{wave}/files/responses.csv").status_code == 200
-    for path in ("/staff/analysis/X/run", "/staff/questionnaires/import", "/staff/logout"):
+    # Wave set-up: the list, the wave page, a confirmation, then a post that works and a refused one.
+    for path in ("/staff/waves/", f"/staff/waves/{wave}", f"/staff/waves/{wave}/status/closed"):
+        get("GET", path)
+    switched = get("POST", f"/staff/waves/{wave}/groups/{group}/open-link", data={
+        "csrf_token": csrf_token(client, f"/staff/waves/{wave}"), f"g{invitation.group_id}-enabled": "y"})
+    assert switched.status_code == 303
+    refused = get("POST", f"/staff/waves/{wave}/units", data={
+        "csrf_token": csrf_token(client, f"/staff/waves/{wave}"), "root": unit})
+    assert refused.status_code == 422  # the wave is open: its units no longer change
+    for path in ("/staff/analysis/X/run", "/staff/questionnaires/import", "/staff/waves/",
+                 f"/staff/waves/{wave}/groups", f"/staff/waves/{wave}/units/{unit}/remove",
+                 f"/staff/waves/{wave}/status/closed", "/staff/logout"):
         get("POST", path)  # without a form token: the 400 page, from the route itself
 
     not_stored = [s for s in app.url_map.iter_rules() if s.endpoint != "static"]

@@ -31,7 +31,16 @@ TRANSITIONS = {"draft": ("open",), "open": ("closed",), "closed": ()}
 
 
 class WaveError(ValueError):
-    """A wave change that cannot be made as asked; the message says why, in one line."""
+    """A wave change that cannot be made as asked; the message says why, in one line.
+
+    `reason` names the condition and `params` its values, so that pages can say it in the user's
+    language (survey/sampling/views.py maps each reason to a translated message).
+    """
+
+    def __init__(self, message: str, reason: str | None = None, **params):
+        super().__init__(message)
+        self.reason = reason
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,7 @@ def find_wave(session: Session, code: str) -> Wave:
     """Return the wave with this code, or raise WaveError."""
     wave = session.scalar(select(Wave).filter_by(code=code))
     if wave is None:
-        raise WaveError(f"no wave {code}")
+        raise WaveError(f"no wave {code}", "no_wave", code=code)
     return wave
 
 
@@ -55,13 +64,14 @@ def create_wave(session: Session, code: str, year: int, name: str, opens_on: dat
     """Create a wave in draft, refusing a taken code or dates that run backwards."""
     code = code.strip()
     if not code:
-        raise WaveError("a wave needs a code")
+        raise WaveError("a wave needs a code", "no_code")
     if session.scalar(select(Wave.id).filter_by(code=code)) is not None:
-        raise WaveError(f"a wave {code} exists already")
+        raise WaveError(f"a wave {code} exists already", "code_taken", code=code)
     if closes_on < opens_on:
-        raise WaveError(f"wave {code}: closes on {closes_on}, before it opens on {opens_on}")
+        raise WaveError(f"wave {code}: closes on {closes_on}, before it opens on {opens_on}", "dates",
+                        opens_on=opens_on, closes_on=closes_on)
     if not 2000 <= year <= 2100:
-        raise WaveError(f"wave {code}: year {year} is out of range")
+        raise WaveError(f"wave {code}: year {year} is out of range", "year", year=year)
     wave = Wave(code=code, year=year, name=name.strip(), name_en=name_en, opens_on=opens_on,
                 closes_on=closes_on, status="draft")
     session.add(wave)
@@ -72,12 +82,14 @@ def create_wave(session: Session, code: str, year: int, name: str, opens_on: dat
 def set_status(session: Session, wave: Wave, status: str) -> None:
     """Move a wave forward (draft → open → closed); opening needs at least one group and unit."""
     if status not in TRANSITIONS.get(wave.status, ()):
-        raise WaveError(f"wave {wave.code}: cannot go from {wave.status} to {status}")
+        raise WaveError(f"wave {wave.code}: cannot go from {wave.status} to {status}", "transition",
+                        current=wave.status, wanted=status)
     if status == "open":
         if not wave.groups:
-            raise WaveError(f"wave {wave.code}: choose at least one respondent group before opening")
+            raise WaveError(f"wave {wave.code}: choose at least one respondent group before opening",
+                            "no_groups")
         if not session.scalar(select(func.count()).select_from(WaveUnit).filter_by(wave_id=wave.id)):
-            raise WaveError(f"wave {wave.code}: choose the assessed units before opening")
+            raise WaveError(f"wave {wave.code}: choose the assessed units before opening", "no_units")
     wave.status = status
     session.flush()
 
@@ -85,7 +97,8 @@ def set_status(session: Session, wave: Wave, status: str) -> None:
 def _editable(wave: Wave) -> None:
     """Refuse to change what responses depend on once the wave has left draft."""
     if wave.status != "draft":
-        raise WaveError(f"wave {wave.code} is {wave.status}: its set-up can no longer change")
+        raise WaveError(f"wave {wave.code} is {wave.status}: its set-up can no longer change", "frozen",
+                        status=wave.status)
 
 
 def assign_group(session: Session, wave: Wave, group_code: str, questionnaire_id: str,
@@ -94,7 +107,7 @@ def assign_group(session: Session, wave: Wave, group_code: str, questionnaire_id
     _editable(wave)
     group = session.scalar(select(RespondentGroup).filter_by(code=group_code))
     if group is None:
-        raise WaveError(f"no respondent group {group_code}")
+        raise WaveError(f"no respondent group {group_code}", "no_group", group=group_code)
     if version is None:
         chosen = latest_version(session, questionnaire_id)
     else:
@@ -103,7 +116,8 @@ def assign_group(session: Session, wave: Wave, group_code: str, questionnaire_id
             .where(Questionnaire.code == questionnaire_id, QuestionnaireVersion.version == version,
                    QuestionnaireVersion.status == "published"))
     if chosen is None:
-        raise WaveError(f"questionnaire {questionnaire_id} {version or '(any version)'} is not published")
+        raise WaveError(f"questionnaire {questionnaire_id} {version or '(any version)'} is not published",
+                        "not_published", questionnaire=questionnaire_id, version=version or "")
     assigned = assignment(session, wave.id, group.id)
     if assigned is None:
         assigned = WaveGroup(wave_id=wave.id, group_id=group.id, questionnaire_version_id=chosen.id)
@@ -138,11 +152,48 @@ def add_units(session: Session, wave: Wave, units: list[Unit]) -> int:
     new = [u for u in units if u.id not in present]
     for unit in new:
         if not unit.valid_on(wave.opens_on):
-            raise WaveError(f"unit {unit.code} does not exist on {wave.opens_on}")
+            raise WaveError(f"unit {unit.code} does not exist on {wave.opens_on}", "unit_not_valid",
+                            unit=unit.code, day=wave.opens_on)
         session.add(WaveUnit(wave_id=wave.id, unit_id=unit.id))
         present.add(unit.id)
     session.flush()
     return len(new)
+
+
+def remove_unit(session: Session, wave: Wave, unit: Unit) -> None:
+    """Take an assessed unit out of a draft wave, unless invitations or strata already name it."""
+    _editable(wave)
+    chosen = session.get(WaveUnit, (wave.id, unit.id))
+    if chosen is None:
+        raise WaveError(f"unit {unit.code} is not in wave {wave.code}", "unit_not_in_wave", unit=unit.code)
+    invited = session.scalar(
+        select(func.count()).select_from(InvitationUnit)
+        .join(Invitation, Invitation.id == InvitationUnit.invitation_id)
+        .where(Invitation.wave_id == wave.id, InvitationUnit.unit_id == unit.id))
+    stratified = session.scalar(
+        select(func.count()).select_from(Stratum).filter_by(wave_id=wave.id, unit_id=unit.id))
+    if invited or stratified:
+        raise WaveError(f"wave {wave.code}: unit {unit.code} has invitations or strata", "unit_in_use",
+                        unit=unit.code)
+    session.delete(chosen)
+    session.flush()
+
+
+def set_open_link(session: Session, wave: Wave, group: RespondentGroup, enabled: bool,
+                  quota: int | None) -> WaveGroup:
+    """Switch a group's open link on or off with its per-unit quota (while draft or open)."""
+    if wave.status == "closed":
+        raise WaveError(f"wave {wave.code} is closed", "closed")
+    assigned = assignment(session, wave.id, group.id)
+    if assigned is None:
+        raise WaveError(f"group {group.code} has no questionnaire in wave {wave.code}", "not_assigned",
+                        group=group.code)
+    if quota is not None and quota < 1:
+        raise WaveError(f"open link quota {quota} must be at least 1", "quota", quota=quota)
+    assigned.open_link = enabled
+    assigned.open_quota = quota
+    session.flush()
+    return assigned
 
 
 def subtree(session: Session, root_code: str, kinds: tuple[str, ...] | None = None,
@@ -151,7 +202,7 @@ def subtree(session: Session, root_code: str, kinds: tuple[str, ...] | None = No
     units = list(session.scalars(select(Unit)))
     root = next((u for u in units if u.code == root_code), None)
     if root is None:
-        raise WaveError(f"no unit {root_code}")
+        raise WaveError(f"no unit {root_code}", "no_unit", unit=root_code)
     children: dict[int | None, list[Unit]] = {}
     for unit in units:
         children.setdefault(unit.parent_id, []).append(unit)
@@ -169,7 +220,8 @@ def add_stratum(session: Session, wave: Wave, code: str, population_size: int, s
     """Add a stratum with its population and sample sizes (the design weights come from them)."""
     _editable(wave)
     if not 0 <= sample_size <= population_size or population_size < 1:
-        raise WaveError(f"stratum {code}: sample {sample_size} of population {population_size} is impossible")
+        raise WaveError(f"stratum {code}: sample {sample_size} of population {population_size} is impossible",
+                        "stratum_sizes", stratum=code)
     stratum = Stratum(wave_id=wave.id, code=code, unit_id=unit.id if unit else None,
                       group_id=group.id if group else None, population_size=population_size,
                       sample_size=sample_size)
@@ -198,11 +250,12 @@ def invite(session: Session, wave: Wave, group: RespondentGroup, person: FrameEn
            language: str = "vi") -> NewInvitation:
     """Make one invitation to rate the given units; only the keyed hash of its token is stored."""
     if wave.status == "closed":
-        raise WaveError(f"wave {wave.code} is closed")
+        raise WaveError(f"wave {wave.code} is closed", "closed")
     if assignment(session, wave.id, group.id) is None:
-        raise WaveError(f"group {group.code} has no questionnaire in wave {wave.code}")
+        raise WaveError(f"group {group.code} has no questionnaire in wave {wave.code}", "not_assigned",
+                        group=group.code)
     if not rated:
-        raise WaveError("an invitation rates at least one unit")
+        raise WaveError("an invitation rates at least one unit", "no_rated_units")
     token = token or tokens.new_token()
     invitation = Invitation(
         wave_id=wave.id, group_id=group.id, frame_entry_id=person.id if person else None,
