@@ -13,6 +13,7 @@ from survey.definitions import load
 from survey.definitions.frameworks import Framework
 from survey.instruments.models import FrameworkVersion, IndexFramework, QuestionnaireVersion, WaveFramework
 from survey.instruments.service import VersionConflict
+from survey.sampling.models import WaveGroup
 
 
 def publish(session: Session, framework: Framework) -> str:
@@ -87,8 +88,6 @@ def pin_unpinned(session: Session) -> int:
     Waves assigned before frameworks were stored get the oldest published version: the closest to the
     file they were run with. Run after loading frameworks (`flask setup`, `flask questionnaires load`).
     """
-    from survey.sampling.models import WaveGroup
-
     count = 0
     for assigned in session.scalars(select(WaveGroup).order_by(WaveGroup.id)):
         code = assigned.questionnaire_version.definition.get("framework")
