@@ -1,25 +1,55 @@
-"""Command line: ``python -m analysis --responses R.csv --strata S.csv --questionnaire Q.yaml
---framework F.yaml --out DIR`` writes the full report without the app."""
+"""Command line: ``python -m analysis --export DIR --out DIR``, or ``--responses R.csv --strata S.csv
+--questionnaire Q.json --framework F.json --out DIR``, writes the full report without the app.
+
+Questionnaires and frameworks are read as the app exports them (``flask --app survey analysis
+export``): the validated, frozen documents in canonical JSON. YAML files are not read here: the one
+reader of YAML (and its checks) is the app's, ``flask --app survey questionnaires validate``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from .quality import QualityPolicy
 from .report import write_report
 
 
-def _load_yaml(path: str) -> dict:
-    """One YAML document."""
-    with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+class DocumentError(ValueError):
+    """A questionnaire or framework file this command does not read; the message is one line."""
 
 
-def _read_responses(path: str) -> pd.DataFrame:
+def read_document(path: str | Path) -> dict:
+    """One exported questionnaire or framework document (canonical JSON)."""
+    path = Path(path)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        raise DocumentError(f"{path}: YAML is not read here; validate and export it with the app "
+                            "(flask --app survey analysis export) and pass the .json documents")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DocumentError(f"{path}: not a JSON document ({exc})") from None
+    if not isinstance(document, dict) or "id" not in document:
+        raise DocumentError(f"{path}: not a questionnaire or framework document")
+    return document
+
+
+def read_export(folder: str | Path) -> tuple[list[dict], list[dict]]:
+    """The questionnaire and framework documents of an export folder, told apart by ``kind``."""
+    questionnaires, frameworks = [], []
+    for path in sorted(Path(folder).glob("*.json")):
+        if path.name == "versions.json":
+            continue
+        document = read_document(path)
+        (frameworks if document.get("kind") == "framework" else questionnaires).append(document)
+    return questionnaires, frameworks
+
+
+def _read_responses(path: str | Path) -> pd.DataFrame:
     """The responses CSV with codes kept as text and ``seconds__*`` as numbers."""
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
     for col in frame.columns:
@@ -28,13 +58,32 @@ def _read_responses(path: str) -> pd.DataFrame:
     return frame
 
 
+def _inputs(args, parser) -> tuple:
+    """Responses, strata, questionnaires and frameworks from ``--export`` or the single files."""
+    if args.export:
+        folder = Path(args.export)
+        questionnaires, frameworks = read_export(folder)
+        responses, strata = folder / "responses.csv", folder / "strata.csv"
+        strata = strata if strata.is_file() else None  # as the app passes it, even with no rows
+    else:
+        if not (args.responses and args.questionnaire and args.framework):
+            parser.error("give --export DIR, or --responses, --questionnaire and --framework")
+        questionnaires = [read_document(p) for p in args.questionnaire]
+        frameworks = [read_document(p) for p in args.framework]
+        responses, strata = args.responses, args.strata
+    strata = pd.read_csv(strata, dtype={"stratum": str, "unit": str, "group": str},
+                         encoding="utf-8-sig") if strata else None
+    return _read_responses(responses), strata, questionnaires, frameworks
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run :func:`analysis.report.write_report`, print the files written."""
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__)
-    parser.add_argument("--responses", required=True, help="responses CSV exported by the app")
+    parser.add_argument("--export", help="a folder written by `flask analysis export`")
+    parser.add_argument("--responses", help="responses CSV exported by the app")
     parser.add_argument("--strata", help="strata CSV (omit for an open-link wave: unweighted)")
-    parser.add_argument("--questionnaire", action="append", required=True, help="questionnaire YAML")
-    parser.add_argument("--framework", action="append", required=True, help="framework YAML")
+    parser.add_argument("--questionnaire", action="append", help="questionnaire document (.json)")
+    parser.add_argument("--framework", action="append", help="framework document (.json)")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--wave", help="wave to analyse when the export holds several")
     parser.add_argument("--exclude-speeders", action="store_true")
@@ -42,11 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speeder-ratio", type=float, default=0.3,
                         help="flag total time below this share of the median (default 0.3)")
     args = parser.parse_args(argv)
-    responses = _read_responses(args.responses)
-    strata = pd.read_csv(args.strata, dtype={"stratum": str, "unit": str, "group": str},
-                         encoding="utf-8-sig") if args.strata else None
-    questionnaires = [_load_yaml(p) for p in args.questionnaire]
-    frameworks = [_load_yaml(p) for p in args.framework]
+    try:
+        responses, strata, questionnaires, frameworks = _inputs(args, parser)
+    except DocumentError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     policy = QualityPolicy(exclude_speeders=args.exclude_speeders,
                            exclude_straightliners=args.exclude_straightliners,
                            speeder_ratio=args.speeder_ratio)

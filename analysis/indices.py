@@ -35,13 +35,13 @@ def as_design(design_or_df) -> Design:
 
 
 def as_instruments(questionnaire) -> list[Instrument]:
-    """Parsed instruments from one or several YAML dicts or Instrument objects."""
+    """Parsed instruments from one or several published documents (dicts) or Instrument objects."""
     items = questionnaire if isinstance(questionnaire, list | tuple) else [questionnaire]
     return [q if isinstance(q, Instrument) else parse_questionnaire(q) for q in items]
 
 
 def as_framework(framework) -> Framework:
-    """A parsed framework from its YAML dict (or a Framework)."""
+    """A parsed framework from its published document (a dict) or a Framework."""
     return framework if isinstance(framework, Framework) else parse_framework(framework)
 
 
@@ -92,7 +92,7 @@ def sipas_indices(design_or_df, questionnaire, framework, by="unit",
     design_or_df : Design, WaveDesign or pandas.DataFrame
         A data frame is analysed as an unweighted simple random sample.
     questionnaire : dict or list of dict
-        Questionnaire YAML document(s) whose items score framework nodes.
+        Published questionnaire document(s) whose items score framework nodes.
     framework : dict
         The SIPAS framework document (``sipas-2023.yaml``).
     by : str or list of str, default "unit"

@@ -1,10 +1,11 @@
-"""Questionnaire and framework definitions read from their plain YAML dicts.
+"""Questionnaire and framework definitions read from the app's validated, frozen documents.
 
 Only what the statistics need is parsed: answerable items with their labels,
 options, scores and page (section); framework nodes with their points,
 weights, method and status.  The formats are documented in
 ``questionnaires/README.md`` and ``questionnaires/schema/framework.schema.json``;
-this module deliberately does not import the app's loader (``survey``).
+this module deliberately does not import the app's loader (``survey``) and parses no file: the
+documents come from ``flask analysis export`` (canonical JSON) or straight from the database.
 """
 
 from __future__ import annotations
@@ -118,12 +119,12 @@ def _options(raw, scales: dict) -> tuple[Option, ...]:
 
 
 def parse_questionnaire(doc: dict) -> Instrument:
-    """Parse a questionnaire YAML document (``questionnaires/*.yaml``).
+    """Parse a questionnaire document as the app exports it (canonical JSON of the published version).
 
     Parameters
     ----------
     doc : dict
-        The loaded YAML document.
+        The document (a published version's ``definition``).
 
     Returns
     -------
@@ -211,9 +212,12 @@ class Framework:
 
 
 def parse_framework(doc: dict) -> Framework:
-    """Parse a framework YAML document (``questionnaires/frameworks/*.yaml``).
+    """Parse a framework document as the app exports it (canonical JSON of the validated file).
 
-    Node weights default to the framework's ``aggregation.default_weight`` (1).
+    A node without ``weight`` gets the framework's ``aggregation.default_weight``, as the app's
+    frozen definition does (``survey/definitions/frameworks.py``; a test compares the two).  The
+    app refuses a ``weighted_mean`` over children with neither; the 1 used then is never read,
+    because only ``weighted_mean`` reads weights.
 
     Parameters
     ----------
@@ -223,7 +227,7 @@ def parse_framework(doc: dict) -> Framework:
     -------
     Framework
     """
-    default = float((doc.get("aggregation") or {}).get("default_weight", 1))
+    default = float((doc.get("aggregation") or {}).get("default_weight", 1.0))
     nodes: dict[str, Node] = {}
 
     def walk(raw: dict, parent: str | None, inherited: str | None) -> None:

@@ -44,7 +44,8 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
     responses, strata : pandas.DataFrame
         The app's export (strata may be ``None`` for an open-link wave).
     questionnaires, frameworks : dict or list
-        YAML documents (dict id -> document, or a list).
+        The published, frozen documents (dict id -> document, or a list), as the app stores and
+        exports them.
     out_dir : str or path
     policy : QualityPolicy, optional
     wave : str, optional

@@ -31,7 +31,10 @@ def export_command(code, out):
     """Write responses.csv, strata.csv and the questionnaire/framework files of a wave."""
     from survey.responses import export  # pandas loads only for the commands that need it
 
-    written = export.write_export(db.session, _wave(code), out, current_app.config["QUESTIONNAIRE_DIRS"])
+    written, notes = export.write_export(db.session, _wave(code), out,
+                                         current_app.config["QUESTIONNAIRE_DIRS"])
+    for note in notes:
+        click.echo(f"warning: {note}", err=True)
     click.echo("\n".join(str(p) for p in written))
 
 
@@ -50,11 +53,12 @@ def report_command(code, out, exclude_speeders, exclude_straightliners):
     responses = export.responses_frame(db.session, wave)
     if responses.empty:
         raise click.ClickException(f"wave {code} has no complete responses yet")
-    questionnaires, frameworks = export.documents(db.session, wave,
-                                                  current_app.config["QUESTIONNAIRE_DIRS"])
+    found = export.documents(db.session, wave, current_app.config["QUESTIONNAIRE_DIRS"])
+    for note in found.notes:
+        click.echo(f"warning: {note}", err=True)
     policy = QualityPolicy(exclude_speeders=exclude_speeders,
                            exclude_straightliners=exclude_straightliners)
-    written = write_report(responses, export.strata_frame(db.session, wave), questionnaires,
-                           frameworks, out, policy=policy, wave=wave.code)
+    written = write_report(responses, export.strata_frame(db.session, wave), found.questionnaires,
+                           found.frameworks, out, policy=policy, wave=wave.code)
     for name in sorted(written):
         click.echo(f"{name}: {written[name]}")

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from survey.db import db
 from survey.definitions import bundle, load
+from survey.instruments import frameworks as framework_service
 from survey.instruments import service
 from survey.instruments.models import Questionnaire, QuestionnaireVersion
 
@@ -32,16 +33,19 @@ def validate(paths):
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 def load_command(paths):
     """Store questionnaire files as published versions; idempotent, never edits a published one."""
-    good, errors = bundle.validate(list(paths), current_app.config["QUESTIONNAIRE_DIRS"])
+    good, frameworks, errors = bundle.validate_with_frameworks(list(paths),
+                                                               current_app.config["QUESTIONNAIRE_DIRS"])
     if errors:
         for line in errors:
             click.echo(line, err=True)
         raise click.ClickException("nothing loaded: fix the problems above")
     try:
-        outcomes = [(q, service.publish(db.session, q)) for q in good]
+        outcomes = [(f, framework_service.publish(db.session, f)) for f in frameworks.values()]
+        outcomes += [(q, service.publish(db.session, q)) for q in good]
     except service.VersionConflict as exc:
         db.session.rollback()
         raise click.ClickException(f"nothing loaded: {exc}") from None
+    framework_service.pin_unpinned(db.session)
     db.session.commit()
     for definition, outcome in outcomes:
         click.echo(f"{definition.id} {definition.version}: {outcome}")

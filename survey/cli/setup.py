@@ -7,6 +7,7 @@ from flask.cli import with_appcontext
 from survey import demo, migrate
 from survey.db import db
 from survey.definitions import bundle
+from survey.instruments import frameworks as framework_service
 from survey.instruments import service
 
 
@@ -18,14 +19,22 @@ def setup(port, with_demo):
     """Create or migrate the database, load the bundled questionnaires, seed the demo once."""
     migrate.upgrade(current_app)
     dirs = current_app.config["QUESTIONNAIRE_DIRS"]
-    good, errors = bundle.validate(dirs, dirs)
+    good, frameworks, errors = bundle.validate_with_frameworks(dirs, dirs)
     if errors:
         for line in errors:
             click.echo(line, err=True)
         raise click.ClickException("the bundled questionnaires do not validate")
-    added = [q.id for q in good if service.publish(db.session, q) == "added"]
+    try:
+        added = [q.id for q in good if service.publish(db.session, q) == "added"]
+        added_frameworks = [f.id for f in frameworks.values()
+                            if framework_service.publish(db.session, f) == "added"]
+    except service.VersionConflict as exc:
+        db.session.rollback()
+        raise click.ClickException(f"nothing loaded: {exc}") from None
+    framework_service.pin_unpinned(db.session)
     db.session.commit()
     click.echo(f"questionnaires: {len(good)} bundled, {len(added)} newly loaded")
+    click.echo(f"frameworks: {len(frameworks)} bundled, {len(added_frameworks)} newly loaded")
     if not with_demo:
         return
     if current_app.config["ENV"] == "production":

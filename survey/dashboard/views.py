@@ -111,15 +111,12 @@ def wave(code: str):
 
 
 def provisional_frameworks(wave: Wave) -> list[str]:
-    """Return the frameworks of the wave's questionnaires that still hold provisional numbers."""
-    wanted = {a.questionnaire_version.definition.get("framework") for a in wave.groups} - {None}
-    found = []
-    for folder in current_app.config["QUESTIONNAIRE_DIRS"]:
-        frameworks_dir = Path(folder) / "frameworks"
-        if frameworks_dir.is_dir():
-            found += [f.id for f in fw.load_frameworks(frameworks_dir).values()
-                      if f.id in wanted and f.is_provisional]
-    return sorted(found)
+    """Return the frameworks of the wave (the versions it is pinned to) that hold provisional numbers."""
+    from survey.responses import export
+
+    found = export.documents(db.session, wave, current_app.config["QUESTIONNAIRE_DIRS"])
+    return sorted(code for code, document in found.frameworks.items()
+                  if fw.build(document).is_provisional)
 
 
 @bp.post("/<code>/run")
@@ -139,14 +136,16 @@ def run(code: str):
     if responses.empty or (units is not None and not responses["unit"].isin(units).any()):
         flash(_("Đợt khảo sát chưa có phiếu hoàn thành."), "error")
         return redirect(url_for(".wave", code=code))
-    questionnaires, frameworks = export.documents(db.session, wave,
-                                                  current_app.config["QUESTIONNAIRE_DIRS"])
+    found = export.documents(db.session, wave, current_app.config["QUESTIONNAIRE_DIRS"])
+    if found.unpinned:
+        flash(_("Đợt khảo sát chưa gắn với một phiên bản đã công bố của khung chỉ số %(frameworks)s; "
+                "báo cáo dùng phiên bản mới nhất.", frameworks=", ".join(found.unpinned)), "status")
     policy = QualityPolicy(exclude_speeders=form.exclude_speeders.data,
                            exclude_straightliners=form.exclude_straightliners.data)
     folder = report_dir(wave, units)
     shutil.rmtree(folder, ignore_errors=True)
-    write_report(responses, export.strata_frame(db.session, wave), questionnaires, frameworks,
-                 folder, policy=policy, wave=wave.code, units=units)
+    write_report(responses, export.strata_frame(db.session, wave), found.questionnaires,
+                 found.frameworks, folder, policy=policy, wave=wave.code, units=units)
     record(db.session, "analysis.report", target=f"wave:{wave.code}", user=current_user,
            policy=policy.to_dict(), responses=len(responses), units=units)
     db.session.commit()

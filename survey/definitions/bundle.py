@@ -14,7 +14,14 @@ def framework_folders(paths: list, fallback: list) -> list[Path]:
 
 
 def validate(paths: list, fallback_dirs: list) -> tuple[list[Questionnaire], list[str]]:
-    """Validate questionnaire files, the frameworks, and the links between them; one line a problem.
+    """Validate questionnaire files, the frameworks, and the links between them; one line a problem."""
+    good, _frameworks, problems = validate_with_frameworks(paths, fallback_dirs)
+    return good, problems
+
+
+def validate_with_frameworks(paths: list, fallback_dirs: list) -> tuple[
+        list[Questionnaire], dict[str, fw.Framework], list[str]]:
+    """Validate as `validate` does; also return the frameworks read (id -> Framework).
 
     When a whole folder is validated, every framework node measured by items must also have an item.
     """
@@ -43,4 +50,4 @@ def validate(paths: list, fallback_dirs: list) -> tuple[list[Questionnaire], lis
     if any(Path(p).is_dir() for p in paths):
         for framework in frameworks.values():
             problems += fw.survey_coverage(good, framework)
-    return good, problems
+    return good, frameworks, problems

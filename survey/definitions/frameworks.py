@@ -179,20 +179,25 @@ def _text(raw: dict | None) -> Text | None:
     return Text(raw["vi"], raw.get("en")) if raw else None
 
 
-def _node(raw: dict) -> Node:
-    """Build a Node (and its children) from its mapping."""
+def _node(raw: dict, default_weight: float | None = None) -> Node:
+    """Build a Node (and its children) from its mapping; a node without `weight` gets the default.
+
+    The default is the framework's `aggregation.default_weight` (the schema requires it whenever
+    there is an aggregation): `weighted_mean` weighs children by it unless they state their own.
+    """
     rule = raw.get("scoring_rule")
     params = {k: v for k, v in rule.items() if k != "type"} if rule else {}
     derived = raw.get("derived_from")
     return Node(
         code=raw["code"], level=raw["level"], name=_text(raw["name"]),
-        max_points=raw.get("max_points"), weight=raw.get("weight"), in_total=raw.get("in_total", True),
+        max_points=raw.get("max_points"), weight=raw.get("weight", default_weight),
+        in_total=raw.get("in_total", True),
         method=raw.get("method"),
         scoring_rule=ScoringRule(rule["type"], params) if rule else None,
         evidence=tuple(_text(t) for t in raw.get("evidence", ())), data_source=_text(raw.get("data_source")),
         derived_from=(derived["framework"], derived["node"]) if derived else None,
         status=raw.get("status"), source=raw.get("source"),
-        children=tuple(_node(c) for c in raw.get("children", ())),
+        children=tuple(_node(c, default_weight) for c in raw.get("children", ())),
     )
 
 
@@ -201,7 +206,9 @@ def build(document: dict) -> Framework:
     return Framework(
         id=document["id"], version=document["version"], index=document["index"], name=_text(document["name"]),
         status=document["status"], source=document["source"],
-        nodes=tuple(_node(n) for n in document["nodes"]), max_points=document.get("max_points"),
+        nodes=tuple(_node(n, (document.get("aggregation") or {}).get("default_weight"))
+                    for n in document["nodes"]),
+        max_points=document.get("max_points"),
         description=_text(document.get("description")), document=document,
     )
 
@@ -238,6 +245,11 @@ def semantic_problems(framework: Framework) -> list[str]:
             if node.method and child.method and child.method != node.method:
                 problems.append(f"node {child.code}: method {child.method!r} differs from its parent's "
                                 f"{node.method!r}")
+        rule = node.scoring_rule.type if node.scoring_rule else None
+        unweighted = [c.code for c in node.children if c.in_total and c.weight is None]
+        if rule == "weighted_mean" and unweighted:
+            problems.append(f"{owner}: weighted_mean over children without a weight "
+                            f"({', '.join(unweighted)}) and no aggregation.default_weight")
         if node.derived_from and node.method != "sipas":
             problems.append(f"{owner}: derived_from is only for sipas nodes")
         problems += _sum_problem(owner, node.max_points, node.children)

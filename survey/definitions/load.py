@@ -93,10 +93,14 @@ def normalise(document: dict) -> dict:
     return walk(document)
 
 
+def canonical_json(document: dict) -> str:
+    """Return the canonical JSON form of a document: sorted keys, no spaces, UTF-8 text kept."""
+    return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def checksum(document: dict) -> str:
     """Return the SHA-256 of the canonical JSON form: formatting and key order do not count."""
-    canonical = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
 
 
 def problems(document: dict) -> list[str]:

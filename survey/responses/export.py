@@ -4,15 +4,18 @@ One row per response with its design codes (stratum, cluster) and one column per
 that identifies a respondent is selected, because nothing of the kind is on a response.
 """
 
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from analysis.outputs import escape_formulas
-from survey.definitions.yamlfile import read_yaml
+from survey.definitions import frameworks as fw
+from survey.definitions import load
+from survey.instruments import frameworks as framework_service
 from survey.instruments.models import Questionnaire, QuestionnaireVersion
 from survey.responses.models import Answer, Response
 from survey.sampling.models import Invitation, InvitationUnit, RespondentGroup, Stratum, Unit, Wave
@@ -112,25 +115,71 @@ def strata_frame(session: Session, wave: Wave) -> pd.DataFrame:
     return pd.DataFrame(cells, columns=["stratum", "unit", "group", "population_size", "sample_size"])
 
 
-def documents(session: Session, wave: Wave, framework_dirs: list[str]) -> tuple[dict, dict]:
-    """Return the questionnaire documents the wave uses and the framework documents they name."""
+@dataclass(frozen=True)
+class Documents:
+    """The frozen documents a wave's results are computed with, and what had to be guessed."""
+
+    questionnaires: dict[str, dict]
+    frameworks: dict[str, dict]
+    fallbacks: dict[str, str] = field(default_factory=dict)  # unpinned framework -> what was used
+
+    @property
+    def unpinned(self) -> list[str]:
+        """Return the codes of the frameworks the wave is not pinned to."""
+        return sorted(self.fallbacks)
+
+    @property
+    def notes(self) -> list[str]:
+        """Return one line per framework the wave is not pinned to, saying what was used instead."""
+        return [f"framework {code}: wave not pinned to a version; using {used}"
+                for code, used in sorted(self.fallbacks.items())]
+
+
+def documents(session: Session, wave: Wave, framework_dirs: list[str]) -> Documents:
+    """Return the questionnaire versions the wave uses and the framework versions it is pinned to.
+
+    A wave assigned before its framework was stored has no pin: the newest published version is
+    used, else the validated file in `framework_dirs`, and `fallbacks` says so.
+    """
     questionnaires = {}
     for assignment in wave.groups:
         version = assignment.questionnaire_version
         questionnaires[version.definition["id"]] = version.definition
     wanted = {doc.get("framework") for doc in questionnaires.values()} - {None}
-    frameworks = {}
+    frozen = framework_service.pinned(session, wave.id)
+    found, fallbacks = {}, {}
+    for code in sorted(wanted):
+        version = frozen.get(code)
+        if version is not None:
+            found[code] = version.definition
+            continue
+        version = framework_service.latest(session, code)
+        if version is not None:
+            found[code], fallbacks[code] = version.definition, f"the newest published, {version.version}"
+            continue
+        files = _framework_files(framework_dirs)
+        if code in files:
+            found[code] = load.normalise(files[code].document)
+            fallbacks[code] = f"the unpublished file, version {files[code].version}"
+    return Documents(questionnaires, found, fallbacks)
+
+
+def _framework_files(framework_dirs: list[str]) -> dict[str, fw.Framework]:
+    """Return the validated frameworks in the folders' frameworks/ subfolders."""
+    found = {}
     for folder in framework_dirs:
-        for path in sorted(Path(folder).glob("frameworks/*.yaml")):
-            document = read_yaml(path)
-            if document.get("id") in wanted:
-                frameworks[document["id"]] = document
-    return questionnaires, frameworks
+        if (Path(folder) / "frameworks").is_dir():
+            found |= fw.load_frameworks(Path(folder) / "frameworks")
+    return found
 
 
-def write_export(session: Session, wave: Wave, out: Path, framework_dirs: list[str]) -> list[Path]:
-    """Write responses.csv, strata.csv and the YAML documents `python -m analysis` reads.
+def write_export(session: Session, wave: Wave, out: Path,
+                 framework_dirs: list[str]) -> tuple[list[Path], list[str]]:
+    """Write responses.csv, strata.csv and the frozen documents `python -m analysis` reads.
 
+    Each questionnaire and framework version is written as its canonical JSON (`<id>.json`, whose
+    SHA-256 is the stored checksum), and `versions.json` lists them with the notes of `documents`,
+    which are also returned.
     Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@` ...) gets a leading single
     quote (see analysis.outputs.escape_formula); numbers are written as they are.
     """
@@ -138,9 +187,15 @@ def write_export(session: Session, wave: Wave, out: Path, framework_dirs: list[s
     written = [out / "responses.csv", out / "strata.csv"]
     escape_formulas(responses_frame(session, wave)).to_csv(written[0], index=False)
     escape_formulas(strata_frame(session, wave)).to_csv(written[1], index=False)
-    questionnaires, frameworks = documents(session, wave, framework_dirs)
-    for name, document in list(questionnaires.items()) + list(frameworks.items()):
-        path = out / f"{name}.yaml"
-        path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    found = documents(session, wave, framework_dirs)
+    manifest = []
+    for name, document in list(found.questionnaires.items()) + list(found.frameworks.items()):
+        path = out / f"{name}.json"
+        path.write_text(load.canonical_json(document), encoding="utf-8")
         written.append(path)
-    return written
+        manifest.append({"file": path.name, "id": name, "version": document.get("version"),
+                         "checksum": load.checksum(document)})
+    (out / "versions.json").write_text(json.dumps({"wave": wave.code, "documents": manifest,
+                                                   "notes": found.notes}, ensure_ascii=False, indent=1),
+                                       encoding="utf-8")
+    return [*written, out / "versions.json"], found.notes

