@@ -9,13 +9,24 @@ import phonenumbers
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
                     r"[A-Za-z]{2,63}")
 MAX_EMAIL = 254
+_SEPARATORS = re.compile(r"[\s.()-]")
 
 
 def normalise_phone(raw: str) -> str | None:
-    """Return a Vietnamese phone number in E.164 (+84...), or None when it is not one."""
+    """Return a Vietnamese phone number in E.164 (+84...), or None when it is not one.
+
+    Numbers written the usual ways (0912 345 678, +84 912.345.678) are checked directly against
+    phonenumbers' Vietnamese metadata, which is several times faster than a full parse (a frame has
+    100,000 of them); anything else goes through phonenumbers.parse.
+    """
     text = raw.strip()
     if not text:
         return None
+    compact = _SEPARATORS.sub("", text)
+    national = compact[3:] if compact.startswith("+84") else compact[1:] if compact.startswith("0") else None
+    if national is not None and national.isdigit() and national[:1] not in ("", "0") and len(national) <= 12:
+        number = phonenumbers.PhoneNumber(country_code=84, national_number=int(national))
+        return f"+84{national}" if phonenumbers.is_valid_number_for_region(number, "VN") else None
     try:
         number = phonenumbers.parse(text, "VN")
     except phonenumbers.NumberParseException:

@@ -66,7 +66,7 @@ class FrameCipher:
         """Return the keyed digest of a normalised phone number or e-mail address (None stays None)."""
         if not value:
             return None
-        return hmac.new(self._digest_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.digest(self._digest_key, value.encode("utf-8"), "sha256").hex()
 
 
 def is_sealed(value: str | None) -> bool:

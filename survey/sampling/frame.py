@@ -171,6 +171,8 @@ class _Checker:
     def __init__(self, session: Session, wave: Wave, scope: set[int] | None, cipher: crypto.FrameCipher):
         self.session, self.wave, self.scope, self.cipher = session, wave, scope, cipher
         self.units = {u.code: u for u in session.scalars(select(Unit))}
+        self.valid = {code for code, u in self.units.items() if u.valid_on(wave.opens_on)}
+        self.unit_ids = {code: u.id for code, u in self.units.items()}
         self.groups = {g.code: g for g in session.scalars(
             select(RespondentGroup).join(WaveGroup, WaveGroup.group_id == RespondentGroup.id)
             .where(WaveGroup.wave_id == wave.id))}
@@ -205,14 +207,15 @@ class _Checker:
         stratum_code = row.get("stratum_code") or f"{row.get('unit_code')}:{row.get('group_code')}"
         if unit is not None and group is not None:
             self._stratum(number, stratum_code, unit, group)
-        phone = self._phone(number, row.get("phone", ""))
-        email = self._email(number, row.get("email", ""))
+        phone, phone_digest = self._phone(number, row.get("phone", ""))
+        email, email_digest = self._email(number, row.get("email", ""))
         if len(self.problems) == before:
             self.people.append(waves.Person(
                 stratum_code=stratum_code, unit_id=unit.id, group_id=group.id, full_name=row["full_name"],
                 phone=phone, email=email, position=row.get("position") or None,
                 cluster_code=row.get("cluster_code") or None,
-                workplace_unit_id=workplace.id if workplace else None))
+                workplace_unit_id=workplace.id if workplace else None,
+                phone_digest=phone_digest, email_digest=email_digest))
             if group.kind == "official":
                 self.census.add(group.id)
 
@@ -224,10 +227,10 @@ class _Checker:
         if unit is None:
             self.problem(number, _l("Không có đơn vị mã %(code)s (cột %(column)s).",
                                     code=code, column=column))
-        elif not unit.valid_on(self.wave.opens_on):
+        elif code not in self.valid:
             self.problem(number, _l("Đơn vị %(code)s không còn hiệu lực vào ngày %(day)s (cột %(column)s).",
                                     code=code, day=self.wave.opens_on.strftime("%d/%m/%Y"), column=column))
-        elif column == "unit_code" and self.scope is not None and unit.id not in self.scope:
+        elif column == "unit_code" and self.scope is not None and self.unit_ids[code] not in self.scope:
             self.problem(number, _l("Đơn vị %(code)s nằm ngoài phạm vi được giao cho bạn.", code=code))
         else:
             return unit
@@ -244,26 +247,28 @@ class _Checker:
             self.problem(number, _l("Tầng %(code)s đã gắn với đơn vị hoặc nhóm khác ở dòng %(row)s.",
                                     code=code, row=first[0]))
 
-    def _phone(self, number: int, raw: str) -> str | None:
+    def _phone(self, number: int, raw: str) -> tuple[str | None, str | None]:
+        """Return the phone number in E.164 and its digest (None, None when empty or wrong)."""
         if not raw:
-            return None
+            return None, None
         phone = normalise_phone(raw)
         if phone is None:
             self.problem(number, _l("Số điện thoại %(value)s không đúng dạng số Việt Nam.", value=raw))
-            return None
-        return self._once(number, phone, "phone")
+            return None, None
+        return phone, self._once(number, phone, "phone")
 
-    def _email(self, number: int, raw: str) -> str | None:
+    def _email(self, number: int, raw: str) -> tuple[str | None, str | None]:
+        """Return the e-mail address (domain in lower case) and its digest."""
         if not raw:
-            return None
+            return None, None
         email = normalise_email(raw)
         if email is None:
             self.problem(number, _l("Địa chỉ thư điện tử %(value)s không đúng cú pháp.", value=raw))
-            return None
-        return self._once(number, email, "email")
+            return None, None
+        return email, self._once(number, email, "email")
 
     def _once(self, number: int, value: str, kind: str) -> str:
-        """Note a phone number or address; a repeat within the file is a problem at once."""
+        """Note a phone number or address and return its digest; a repeat within the file is a problem."""
         digest = self.cipher.digest(value if kind == "phone" else email_key(value))
         first = self.seen.setdefault(digest, number)
         if first != number:
@@ -273,7 +278,7 @@ class _Checker:
             self.problem(number, message)
         else:
             self.rows_of.append((number, digest, kind))
-        return value
+        return digest
 
     def result(self) -> CheckedFrame:
         """Check against the people kept from other units and groups, then return or refuse."""

@@ -231,6 +231,8 @@ class Person:
     position: str | None = None
     cluster_code: str | None = None
     workplace_unit_id: int | None = None
+    phone_digest: str | None = None  # when the checker has computed them already
+    email_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -313,11 +315,11 @@ def replace_frame(session: Session, wave: Wave, people: list[Person], census_gro
     rows = [{"wave_id": wave.id, "stratum_id": strata[p.stratum_code].id, "cluster_code": p.cluster_code,
              "full_name": cipher.seal(p.full_name, "full_name"), "phone": cipher.seal(p.phone, "phone"),
              "email": cipher.seal(p.email, "email"), "position": cipher.seal(p.position, "position"),
-             "phone_digest": cipher.digest(p.phone),
-             "email_digest": cipher.digest(p.email and email_key(p.email)),
+             "phone_digest": p.phone_digest or cipher.digest(p.phone),
+             "email_digest": p.email_digest or cipher.digest(p.email and email_key(p.email)),
              "workplace_unit_id": p.workplace_unit_id} for p in people]
     if rows:
-        session.execute(insert(FrameEntry), rows)
+        session.execute(insert(FrameEntry.__table__), rows)  # Core executemany: 100,000 rows in seconds
     session.flush()
     return FrameWritten(len(rows), removed or 0, created, updated, len(stale))
 
