@@ -130,6 +130,8 @@ def check(session: Session, wave: Wave, rows: Iterable[list[str]],
     if header is None:
         raise FrameRefused([Problem(None, _l("Tệp trống."))])
     columns = [unicodedata.normalize("NFC", h or "").strip().lower() for h in header]
+    while columns and not columns[-1]:
+        columns.pop()  # spreadsheets report formatted but empty cells after the last column
     problems = _header_problems(columns)
     if problems:
         raise FrameRefused(problems)
