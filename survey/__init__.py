@@ -23,6 +23,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.setdefault("TOKEN_KEY", app.config["SECRET_KEY"])
     cfg.check_production(app.config)
     cfg.check_release_batch(app.config)
+    from survey.sampling import crypto
+
+    crypto.check_config(app.config)
     if app.config["ENV"] == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
@@ -60,6 +63,7 @@ def _register_blueprints(app: Flask) -> None:
     from survey.instruments.views import bp as instruments_bp
     from survey.respond.open_link import bp as open_link_bp
     from survey.respond.views import bp as respond_bp
+    from survey.sampling.frame_views import bp as frame_bp
     from survey.sampling.views import bp as waves_bp
     from survey.staff import navigation
     from survey.staff.views import bp as staff_bp
@@ -73,6 +77,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(instruments_bp)
     app.register_blueprint(waves_bp)
+    app.register_blueprint(frame_bp)
     navigation.init_app(app)
     from survey.auth.access import check_declared
 

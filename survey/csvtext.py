@@ -10,7 +10,14 @@ MAX_BYTES = 50 * 1024 * 1024
 
 
 class CsvFileError(ValueError):
-    """A CSV file that cannot be read as text; the message is `line N: problem` or `file: problem`."""
+    """A CSV file that cannot be read as text; the message is `line N: problem` or `file: problem`.
+
+    `line` is the line of the first byte that is not UTF-8 (None for the file as a whole).
+    """
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
 
 
 def decode(data: bytes) -> str:
@@ -20,8 +27,9 @@ def decode(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         start = data.rfind(b"\n", 0, exc.start) + 1
         line = data.count(b"\n", 0, exc.start) + 1
-        raise CsvFileError(f"line {line}: not UTF-8 (byte 0x{data[exc.start]:02x} at byte "
-                           f"{exc.start - start + 1} of the line); save the file as “CSV UTF-8”") from None
+        message = (f"line {line}: not UTF-8 (byte 0x{data[exc.start]:02x} at byte "
+                   f"{exc.start - start + 1} of the line); save the file as “CSV UTF-8”")
+        raise CsvFileError(message, line) from None
 
 
 def read_csv_text(path: Path | str) -> str:

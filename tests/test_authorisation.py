@@ -32,6 +32,7 @@ EXPECTED = {
     "auth.logout": PUBLIC,
     "staff.home": STAFF,
     "staff.poster": {"coordinator"},
+    "frame.upload": {"coordinator"},
     "entry.index": CLERKS,
     "entry.start": CLERKS,
     "entry.page": CLERKS,
@@ -136,6 +137,8 @@ PROBES = {
     "staff.home": (False, lambda c, w, u: classify(c.get("/staff/"))),
     "staff.poster": (False, lambda c, w, u: classify(
         c.get(f"/staff/waves/{w.wave.code}/{w.group.code}/poster"), present="/o/")),
+    "frame.upload": (False, lambda c, w, u: classify(
+        c.get(f"/staff/waves/{w.wave.code}/frame"), present=w.wave.code)),
     "entry.index": (True, lambda c, w, u: classify(c.get("/staff/entry/"), present=w.drafts[u])),
     "entry.start": (True, lambda c, w, u: classify(
         c.get(f"/staff/entry/{w.wave.code}/{w.group.code}"), present=w.units[u].name)),

@@ -71,7 +71,8 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
     # Staff: login, home, poster, data entry, analysis, questionnaires, errors, logout.
     get("GET", "/staff/login")
     log_in(client, session, "coordinator")
-    for path in ("/staff/", f"/staff/waves/{wave}/{group}/poster", "/staff/entry/",
+    for path in ("/staff/", f"/staff/waves/{wave}/{group}/poster", f"/staff/waves/{wave}/frame",
+                 "/staff/entry/",
                  f"/staff/entry/{wave}/{group}", "/staff/analysis/", f"/staff/analysis/{wave}",
                  "/staff/questionnaires", "/staff/questionnaires/small/1/print",
                  "/staff/questionnaires/small/1/xlsform", "/staff/analysis/NO-SUCH-WAVE", "/healthz"):

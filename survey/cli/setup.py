@@ -9,6 +9,7 @@ from survey.db import db
 from survey.definitions import bundle
 from survey.instruments import frameworks as framework_service
 from survey.instruments import service
+from survey.sampling import crypto
 
 
 @click.command("setup")
@@ -18,6 +19,9 @@ from survey.instruments import service
 def setup(port, with_demo):
     """Create or migrate the database, load the bundled questionnaires, seed the demo once."""
     migrate.upgrade(current_app)
+    if not current_app.config.get("FRAME_KEY") and crypto.ensure_key_file(current_app.instance_path):
+        click.echo(f"frame key: created {crypto.key_path(current_app.instance_path)} (mode 600); back it up: "
+                   "without it the sampling frame's contact details cannot be read")
     dirs = current_app.config["QUESTIONNAIRE_DIRS"]
     good, frameworks, errors = bundle.validate_with_frameworks(dirs, dirs)
     if errors:

@@ -1,5 +1,7 @@
 """`flask waves ...`: set up a survey wave and move it through draft → open → closed."""
 
+from pathlib import Path
+
 import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
@@ -106,3 +108,44 @@ def _move(code: str, status: str) -> None:
         raise _refused(exc) from None
     _commit(f"wave.{status}", wave)
     click.echo(f"wave {code} is {status}")
+
+@waves.command("frame-import")
+@click.argument("code")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def frame_import_command(code, path):
+    """Check a frame file (CSV UTF-8 or XLSX) and write it in one transaction, or nothing.
+
+    Columns: unit_code, group_code, full_name, phone, email (required), stratum_code, cluster_code,
+    position, workplace_code. It replaces the frame of each unit and group in the file.
+    """
+    from flask_babel import force_locale
+
+    from survey.sampling import frame
+
+    kind = frame.file_format(path.name)
+    if kind is None:
+        raise click.ClickException(f"{path}: give a .csv or .xlsx file; nothing imported")
+    try:
+        wave = service.find_wave(db.session, code)
+        written = frame.import_frame(db.session, wave, path.read_bytes(), kind)
+    except service.WaveError as exc:
+        raise _refused(exc) from None
+    except frame.FrameRefused as exc:
+        db.session.rollback()
+        with force_locale("en"):
+            for problem in exc.problems:
+                where = f"row {problem.row}" if problem.row else "file"
+                click.echo(f"{path}: {where}: {problem}", err=True)
+        raise click.ClickException(f"{len(exc.problems)} problem(s); nothing imported") from None
+    _commit("frame.imported", wave, source=path.name, added=written.added, removed=written.removed)
+    click.echo(f"wave {code}: {written.added} people written to the frame ({written.removed} replaced; "
+               f"strata: {written.strata_created} new, {written.strata_updated} updated, "
+               f"{written.strata_removed} removed)")
+
+@waves.command("frame-encrypt")
+def frame_encrypt_command():
+    """Encrypt frame entries still holding plaintext contact details (from before migration 0005)."""
+    changed = service.encrypt_legacy(db.session)
+    record(db.session, "frame.encrypted", entries=changed)
+    db.session.commit()
+    click.echo(f"{changed} frame entr{'y' if changed == 1 else 'ies'} encrypted")

@@ -117,7 +117,7 @@ def _invite(session, wave, stratum, group, commune, rated, token_key, label, rng
     dashboards and analysis have data; the printed links stay unanswered for you to try.
     """
     person = waves.add_person(session, wave, stratum, f"{rng.choice(FAMILY)} {rng.choice(GIVEN)}",
-                              phone=f"09{rng.randint(10_000_000, 99_999_999)}",
+                              phone=f"091{rng.randint(10_000_000, 99_999_999) % 10_000_000:07d}",
                               workplace=commune if group.kind == "official" else None)
     token = tokens.derived_token(token_key, label) if label else None
     invitation = waves.invite(session, wave, group, person, rated, token_key, token).invitation

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     false,
     func,
@@ -170,7 +171,13 @@ class Stratum(Base):
 
 
 class FrameEntry(Base):
-    """A person in the sampling frame: the only place where contact details are kept."""
+    """A person in the sampling frame: the only place where contact details are kept.
+
+    Name, phone, e-mail and position hold ciphertext (survey/sampling/crypto.py; rows from before
+    migration 0005 may still hold plaintext until `flask waves frame-encrypt`). The digests, keyed
+    hashes of the normalised phone number (E.164) and lower-cased e-mail address, find the same
+    person twice in a wave without decrypting.
+    """
 
     __tablename__ = "frame_entries"
     __table_args__ = (
@@ -179,16 +186,20 @@ class FrameEntry(Base):
             "(selection_probability > 0 AND selection_probability <= 1)",
             name="probability",
         ),
+        UniqueConstraint("wave_id", "phone_digest"),
+        UniqueConstraint("wave_id", "email_digest"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"), index=True)
-    stratum_id: Mapped[int] = mapped_column(ForeignKey("strata.id"))
+    stratum_id: Mapped[int] = mapped_column(ForeignKey("strata.id"), index=True)
     cluster_code: Mapped[str | None] = mapped_column(String(64))
-    full_name: Mapped[str] = mapped_column(String(255))
-    phone: Mapped[str | None] = mapped_column(String(20))
-    email: Mapped[str | None] = mapped_column(String(255))
-    position: Mapped[str | None] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[str | None] = mapped_column(Text)
+    phone_digest: Mapped[str | None] = mapped_column(String(64))
+    email_digest: Mapped[str | None] = mapped_column(String(64))
     workplace_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     selection_probability: Mapped[float | None] = mapped_column(Float)
 

@@ -4,17 +4,19 @@ The one place that writes them: the demo seeder, the `flask waves` commands and 
 call these functions. Like every service they flush and never commit; the caller commits once.
 """
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from survey.auth.models import User, UserUnit
 from survey.instruments.frameworks import pin as pin_framework
 from survey.instruments.models import Questionnaire, QuestionnaireVersion
 from survey.instruments.service import latest_version
-from survey.sampling import tokens
+from survey.sampling import crypto, tokens
+from survey.sampling.contact import email_key, normalise_email, normalise_phone
 from survey.sampling.models import (
     FrameEntry,
     Invitation,
@@ -236,15 +238,181 @@ def add_stratum(session: Session, wave: Wave, code: str, population_size: int, s
 def add_person(session: Session, wave: Wave, stratum: Stratum, full_name: str, *,
                phone: str | None = None, email: str | None = None, position: str | None = None,
                workplace: Unit | None = None, cluster_code: str | None = None,
-               selection_probability: float | None = None) -> FrameEntry:
-    """Add a person to the wave's sampling frame: the only row that holds contact details."""
-    person = FrameEntry(wave_id=wave.id, stratum_id=stratum.id, full_name=full_name, phone=phone,
-                        email=email, position=position, cluster_code=cluster_code,
+               selection_probability: float | None = None,
+               cipher: crypto.FrameCipher | None = None) -> FrameEntry:
+    """Add a person to the wave's sampling frame: the only row that holds contact details.
+
+    The phone number must be Vietnamese (stored in E.164) and the e-mail address well formed; the
+    contact details are stored encrypted (the app's frame key unless a cipher is given), and a
+    phone number or address already in the wave's frame is refused.
+    """
+    cipher = cipher or crypto.cipher()
+    if not full_name.strip():
+        raise WaveError("a person in the frame needs a name")
+    normal_phone = normalise_phone(phone) if phone else None
+    if phone and normal_phone is None:
+        raise WaveError(f"{phone!r} is not a Vietnamese phone number")
+    normal_email = normalise_email(email) if email else None
+    if email and normal_email is None:
+        raise WaveError(f"{email!r} is not an e-mail address")
+    digests = {"phone_digest": cipher.digest(normal_phone),
+               "email_digest": cipher.digest(normal_email and email_key(normal_email))}
+    for column, digest in digests.items():
+        if digest and session.scalar(select(FrameEntry.id).filter_by(wave_id=wave.id, **{column: digest})):
+            raise WaveError(f"wave {wave.code}: this {column.split('_')[0]} is in the frame already")
+    person = FrameEntry(wave_id=wave.id, stratum_id=stratum.id, cluster_code=cluster_code,
+                        full_name=cipher.seal(full_name.strip(), "full_name"),
+                        phone=cipher.seal(normal_phone, "phone"),
+                        email=cipher.seal(normal_email, "email"),
+                        position=cipher.seal(position, "position"), **digests,
                         workplace_unit_id=workplace.id if workplace else None,
                         selection_probability=selection_probability)
     session.add(person)
     session.flush()
     return person
+
+
+@dataclass(frozen=True)
+class Person:
+    """A checked row of a frame file: codes resolved to ids, phone in E.164, nothing encrypted yet."""
+
+    stratum_code: str
+    unit_id: int
+    group_id: int
+    full_name: str
+    phone: str | None = None
+    email: str | None = None
+    position: str | None = None
+    cluster_code: str | None = None
+    workplace_unit_id: int | None = None
+    phone_digest: str | None = None  # when the checker has computed them already
+    email_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class FrameWritten:
+    """What replacing part of a frame did."""
+
+    added: int
+    removed: int
+    strata_created: int
+    strata_updated: int
+    strata_removed: int
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A frame entry's contact details, decrypted for a coordinator who needs them."""
+
+    full_name: str
+    phone: str | None
+    email: str | None
+    position: str | None
+
+
+def contact(person: FrameEntry, cipher: crypto.FrameCipher | None = None) -> Contact:
+    """Decrypt a frame entry's contact details (legacy plaintext rows read as they are)."""
+    cipher = cipher or crypto.cipher()
+    return Contact(*(cipher.open(getattr(person, c), c) for c in ("full_name", "phone", "email", "position")))
+
+
+def frame_entries_in(session: Session, wave: Wave, pairs: set[tuple[int, int]]):
+    """Return a query of the ids of a wave's frame entries whose stratum is of these (unit, group) pairs."""
+    return (select(FrameEntry.id).join(Stratum, Stratum.id == FrameEntry.stratum_id)
+            .where(FrameEntry.wave_id == wave.id,
+                   tuple_(Stratum.unit_id, Stratum.group_id).in_(sorted(pairs))))
+
+
+def replace_frame(session: Session, wave: Wave, people: list[Person], census_groups: set[int],
+                  cipher: crypto.FrameCipher | None = None) -> FrameWritten:
+    """Replace the frame of every (unit, group) pair the people belong to; other pairs are kept.
+
+    The people must have been checked (survey/sampling/frame.py does). Strata are found by code or
+    created, each with its population set to its number of people; a census group's sample is its
+    whole population, other groups keep their sample size for the draw to set (0 when new). Strata of
+    the replaced pairs left without people are removed. Refused unless the wave is a draft and no
+    invitation was made for a replaced person.
+    """
+    _editable(wave)
+    cipher = cipher or crypto.cipher()
+    pairs = {(p.unit_id, p.group_id) for p in people}
+    replaced = frame_entries_in(session, wave, pairs)
+    invited = session.scalar(select(func.count()).select_from(Invitation)
+                             .where(Invitation.frame_entry_id.in_(replaced)))
+    if invited:
+        raise WaveError(f"wave {wave.code}: {invited} invitation(s) were made for people of this frame; "
+                        "it can no longer be replaced")
+    removed = session.execute(delete(FrameEntry).where(FrameEntry.id.in_(replaced))
+                              .execution_options(synchronize_session=False)).rowcount
+    strata = {s.code: s for s in session.scalars(select(Stratum).filter_by(wave_id=wave.id))}
+    sizes = Counter(p.stratum_code for p in people)
+    created = updated = 0
+    for person in people:
+        if person.stratum_code in strata:
+            continue
+        stratum = Stratum(wave_id=wave.id, code=person.stratum_code, unit_id=person.unit_id,
+                          group_id=person.group_id, population_size=1, sample_size=0)
+        session.add(stratum)
+        strata[stratum.code] = stratum
+        created += 1
+    for code, size in sizes.items():
+        stratum = strata[code]
+        updated += stratum.id is not None
+        stratum.population_size = size
+        stratum.sample_size = size if stratum.group_id in census_groups else min(stratum.sample_size, size)
+    session.flush()
+    stale = [s for s in strata.values()
+             if (s.unit_id, s.group_id) in pairs and s.code not in sizes
+             and not session.scalar(select(func.count()).select_from(Invitation).filter_by(stratum_id=s.id))]
+    for stratum in stale:
+        session.delete(stratum)
+    rows = [{"wave_id": wave.id, "stratum_id": strata[p.stratum_code].id, "cluster_code": p.cluster_code,
+             "full_name": cipher.seal(p.full_name, "full_name"), "phone": cipher.seal(p.phone, "phone"),
+             "email": cipher.seal(p.email, "email"), "position": cipher.seal(p.position, "position"),
+             "phone_digest": p.phone_digest or cipher.digest(p.phone),
+             "email_digest": p.email_digest or cipher.digest(p.email and email_key(p.email)),
+             "workplace_unit_id": p.workplace_unit_id} for p in people]
+    if rows:
+        session.execute(insert(FrameEntry.__table__), rows)  # Core executemany: 100,000 rows in seconds
+    session.flush()
+    return FrameWritten(len(rows), removed or 0, created, updated, len(stale))
+
+
+def encrypt_legacy(session: Session, cipher: crypto.FrameCipher | None = None) -> int:
+    """Encrypt frame entries still holding plaintext (from before migration 0005); return how many.
+
+    Their digests are filled too when the phone number or address is valid; a plaintext value that
+    is not (an old free-form phone number) is encrypted as it is, without a digest.
+    """
+    cipher = cipher or crypto.cipher()
+    columns = ("full_name", "phone", "email", "position")
+    changed = 0
+    taken = {(w, d) for w, *ds in session.execute(
+        select(FrameEntry.wave_id, FrameEntry.phone_digest, FrameEntry.email_digest)) for d in ds if d}
+
+    def digest(wave_id: int, value: str | None) -> str | None:
+        """Digest a legacy value unless another entry of the wave has it (a duplicate is kept, unmarked)."""
+        found = cipher.digest(value)
+        if found is None or (wave_id, found) in taken:
+            return None
+        taken.add((wave_id, found))
+        return found
+
+    for person in session.scalars(select(FrameEntry).order_by(FrameEntry.id)):
+        if all(crypto.is_sealed(getattr(person, c)) for c in columns):
+            continue
+        for column in columns:
+            value = getattr(person, column)
+            if not crypto.is_sealed(value):
+                setattr(person, column, cipher.seal(value, column))
+                if column == "phone" and person.phone_digest is None:
+                    person.phone_digest = digest(person.wave_id, normalise_phone(value))
+                if column == "email" and person.email_digest is None:
+                    normal = normalise_email(value)
+                    person.email_digest = digest(person.wave_id, normal and email_key(normal))
+        changed += 1
+    session.flush()
+    return changed
 
 
 def invite(session: Session, wave: Wave, group: RespondentGroup, person: FrameEntry | None,
