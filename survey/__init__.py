@@ -60,6 +60,7 @@ def _register_blueprints(app: Flask) -> None:
     from survey.instruments.views import bp as instruments_bp
     from survey.respond.open_link import bp as open_link_bp
     from survey.respond.views import bp as respond_bp
+    from survey.sampling.tracking_views import bp as tracking_bp
     from survey.staff.views import bp as staff_bp
 
     app.register_blueprint(health_bp)
@@ -70,6 +71,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(entry_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(instruments_bp)
+    app.register_blueprint(tracking_bp)
     from survey.auth.access import check_declared
 
     check_declared(app)
