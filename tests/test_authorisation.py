@@ -43,6 +43,10 @@ EXPECTED = {
     "instruments.import_view": {"coordinator"},
     "instruments.export": READERS,
     "instruments.print_form": READERS,
+    # Fieldwork tracking is the coordinators' job (theo dõi tiến độ, đôn đốc); analysts count
+    # responses on their own pages, clerks enter forms.
+    "tracking.progress": {"coordinator"},
+    "tracking.progress_csv": {"coordinator"},
 }
 # Endpoints for respondents and machines, reached without a staff login by design.
 NOT_STAFF_PREFIXES = ("respond.", "open_link.")
@@ -143,6 +147,11 @@ PROBES = {
     "instruments.export": (False, lambda c, w, u: classify(
         c.get("/staff/questionnaires/small/1/xlsform"))),
     "instruments.print_form": (False, lambda c, w, u: classify(c.get("/staff/questionnaires/small/1/print"))),
+    # Unit A has one invitation, B two: the unit's code must be on the page (or in the file) in scope only.
+    "tracking.progress": (True, lambda c, w, u: classify(
+        c.get(f"/staff/waves/{w.wave.code}/progress"), present=f"<code>{w.units[u].code}</code>")),
+    "tracking.progress_csv": (True, lambda c, w, u: classify(
+        c.get(f"/staff/waves/{w.wave.code}/progress.csv"), present=f"\r\n{w.units[u].code},")),
 }
 
 

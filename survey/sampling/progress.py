@@ -105,7 +105,7 @@ KEYS_CHANGED = ("OLD.wave_id IS NOT NEW.wave_id OR OLD.group_id IS NOT NEW.group
 SQLITE_TRIGGERS = [
     ("progress_invitation_insert", "AFTER INSERT ON invitations", [_person("NEW", 1)]),
     ("progress_invitation_update", "AFTER UPDATE ON invitations", [_person("OLD", -1), _person("NEW", 1)]),
-    ("progress_invitation_move", "AFTER UPDATE ON invitations", 
+    ("progress_invitation_move", "AFTER UPDATE ON invitations",
      [_forms_of("OLD", -1), _forms_of("NEW", 1)]),
     ("progress_invitation_delete", "BEFORE DELETE ON invitations",
      [_person("OLD", -1), _forms_of("OLD", -1)]),

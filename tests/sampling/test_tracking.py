@@ -12,7 +12,7 @@ from survey.responses import release
 from survey.responses.models import HeldSubmission, Response
 from survey.sampling import progress as counts
 from survey.sampling import tracking
-from survey.sampling.models import Invitation, InvitationUnit, WaveGroup
+from survey.sampling.models import Invitation, InvitationUnit
 from tests.conftest import TEST_SECRET
 from tests.factories import (
     STAFF_PASSWORD,
@@ -117,7 +117,8 @@ def test_counts_agree_with_the_rows(session, field):
     p = tracking.wave_progress(session, wave)
     joined = (select(InvitationUnit.unit_id, func.count())
               .join(Invitation, Invitation.id == InvitationUnit.invitation_id)
-              .where(Invitation.wave_id == wave.id, Invitation.source == "frame").group_by(InvitationUnit.unit_id))
+              .where(Invitation.wave_id == wave.id, Invitation.source == "frame")
+              .group_by(InvitationUnit.unit_id))
     assert dict(session.execute(joined).all()) == {u: r.invited for u, r in p.units.items() if r.invited}
     done = dict(session.execute(joined.where(InvitationUnit.status == "done")).all())
     assert done == {u: r.completed for u, r in p.units.items() if r.completed}
