@@ -69,8 +69,13 @@ class Row:
 
     def add(self, other: "Row") -> None:
         """Add another row's counts to this one."""
-        for name in ("invited", "started", "completed", "target", "walk_in", "released", "held"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.invited += other.invited
+        self.started += other.started
+        self.completed += other.completed
+        self.target += other.target
+        self.walk_in += other.walk_in
+        self.released += other.released
+        self.held += other.held
 
 
 @dataclass
@@ -154,8 +159,9 @@ def wave_progress(session: Session, wave: Wave, units: list[int] | None = None,
         .group_by(rc.submitted_on).order_by(rc.submitted_on)).all() if n]
 
     # Persons per stratum (and so per group), with the strata's targets.
-    strata = {s.id: s for s in session.scalars(
-        select(Stratum).where(Stratum.wave_id == wave.id, stratum_scope))}
+    strata = {s.id: s for s in session.execute(
+        select(Stratum.id, Stratum.code, Stratum.group_id, Stratum.sample_size)
+        .where(Stratum.wave_id == wave.id, stratum_scope)).all()}
     person_scope = True if units is None else pc.stratum_id.in_(list(strata) or [-1])
     by_stratum: dict[tuple[int, int], Row] = {}
     for group_id, stratum_id, invited, n_started, n_done in session.execute(
@@ -165,10 +171,12 @@ def wave_progress(session: Session, wave: Wave, units: list[int] | None = None,
         if invited or n_done:
             by_stratum[group_id, stratum_id] = Row((group_id, stratum_id), invited=invited,
                                                     started=n_started, completed=n_done)
-    for stratum in strata.values():  # a stratum's persons are normally of one group
-        found = [row for (_, stratum_id), row in by_stratum.items() if stratum_id == stratum.id]
-        row = found[0] if found else by_stratum.setdefault((stratum.group_id, stratum.id),
-                                                           Row((stratum.group_id, stratum.id)))
+    first_row = {}  # a stratum's persons are normally of one group: its target goes on the first
+    for (_, stratum_id), row in by_stratum.items():
+        first_row.setdefault(stratum_id, row)
+    for stratum in strata.values():
+        row = first_row.get(stratum.id) or by_stratum.setdefault((stratum.group_id, stratum.id),
+                                                                 Row((stratum.group_id, stratum.id)))
         row.target = stratum.sample_size
 
     held = release.held_counts(session, units)

@@ -22,6 +22,7 @@ from survey.sampling.models import Wave
 
 bp = Blueprint("tracking", __name__, url_prefix="/staff/waves")
 TRACKERS = ("coordinator",)
+PAGE = 50  # rows of the unit table per page, and strata shown (lagging first)
 MODE_LABELS = {"online": _l("Trực tuyến"), "paper": _l("Phiếu giấy"), "phone": _l("Điện thoại"),
                "face_to_face": _l("Phỏng vấn trực tiếp")}
 
@@ -77,7 +78,13 @@ def progress(code: str):
             path.insert(0, result.tree[current])
             info = result.unit_info.get(current)
             current = info.parent_id if info else None
-    return render_template("tracking/progress.html", wave=wave, p=result, level=result.level(parent),
+    level = result.level(parent)
+    pages = max(1, -(-len(level) // PAGE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    strata = sorted(result.strata, key=lambda r: (r.lag, r.code))
+    return render_template("tracking/progress.html", wave=wave, p=result,
+                           level=level[(page - 1) * PAGE:page * PAGE], page=page, pages=pages,
+                           strata=strata[:PAGE], more_strata=max(0, len(strata) - PAGE),
                            parent=result.units.get(parent) if parent is not None else None,
                            path=path, lagging=result.lagging(), chart=day_chart(result.days),
                            mode_label=mode_label, scoped=not current_user.sees_all_units)
