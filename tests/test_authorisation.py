@@ -53,6 +53,10 @@ EXPECTED = {
     "waves.remove_unit": {"coordinator"},
     "waves.open_link": {"coordinator"},
     "waves.move": {"coordinator"},
+    # Fieldwork tracking is the coordinators' job (theo dõi tiến độ, đôn đốc); analysts count
+    # responses on their own pages, clerks enter forms.
+    "tracking.progress": {"coordinator"},
+    "tracking.progress_csv": {"coordinator"},
 }
 # Endpoints for respondents and machines, reached without a staff login by design.
 NOT_STAFF_PREFIXES = ("respond.", "open_link.")
@@ -176,6 +180,11 @@ PROBES = {
                data={f"g{w.group.id}-enabled": "y"}))),
     "waves.move": (False, lambda c, w, u: classify(
         c.get(f"/staff/waves/{w.draft_wave.code}/status/open"), present="DRAFT")),
+    # Unit A has one invitation, B two: the unit's code must be on the page (or in the file) in scope only.
+    "tracking.progress": (True, lambda c, w, u: classify(
+        c.get(f"/staff/waves/{w.wave.code}/progress"), present=f"<code>{w.units[u].code}</code>")),
+    "tracking.progress_csv": (True, lambda c, w, u: classify(
+        c.get(f"/staff/waves/{w.wave.code}/progress.csv"), present=f"\r\n{w.units[u].code},")),
 }
 
 

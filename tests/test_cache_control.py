@@ -75,7 +75,8 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
                  "/staff/entry/",
                  f"/staff/entry/{wave}/{group}", "/staff/analysis/", f"/staff/analysis/{wave}",
                  "/staff/questionnaires", "/staff/questionnaires/small/1/print",
-                 "/staff/questionnaires/small/1/xlsform", "/staff/analysis/NO-SUCH-WAVE", "/healthz"):
+                 "/staff/questionnaires/small/1/xlsform", "/staff/analysis/NO-SUCH-WAVE", "/healthz",
+                 f"/staff/waves/{wave}/progress", f"/staff/waves/{wave}/progress.csv"):
         get("GET", path)
     entry = get("POST", f"/staff/entry/{wave}/{group}", data={
         "csrf_token": csrf_token(client, f"/staff/entry/{wave}/{group}"), "unit": unit, "mode": "paper"})

@@ -1,0 +1,195 @@
+"""Running counts for fieldwork tracking, kept exact by database triggers.
+
+The tracking page of a wave with a million invitations cannot count rows at each view within its
+budget (a GROUP BY over a million index entries alone takes about half a second on SQLite). So the
+database keeps two small tables of counts, changed by triggers in the same transaction as the rows
+they count, whatever code (or hand-typed SQL) writes them; the page runs GROUP BY queries over a
+few thousand count rows instead.
+
+- `progress_counts`: invitations per (wave, group, stratum, source, status) with ``kind='person'``
+  and ``unit_id=0``, and invitation units (one expected form per rated unit) per (wave, group,
+  stratum, unit, source, unit progress) with ``kind='form'``. A missing stratum is stored as 0.
+- `response_counts`: complete responses per (wave, group, stratum, unit, mode, submitted_on).
+
+Statuses only: no row names an invitation, a person or a response, and nothing is counted by time
+except the responses' submission day (the batch's day, see survey/responses/release.py). Every
+count row touched by a change is rewritten by it (a decrement then an increment, even when the
+status is unchanged), so that on PostgreSQL a release's rewrite of completed invitations also
+rewrites their count rows, as it rewrites the invitations themselves.
+
+Deleting an invitation: its BEFORE DELETE trigger takes its units off while they still exist; the
+cascade that then deletes the units finds no invitation and changes nothing.
+"""
+
+from datetime import date
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from survey.db import Base
+
+KINDS = ("person", "form")
+
+
+class ProgressCount(Base):
+    """How many invitations (persons) or invitation units (forms) of a cell are in a status."""
+
+    __tablename__ = "progress_counts"
+    __table_args__ = (CheckConstraint("kind IN ('person', 'form')", name="kind"),)
+
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(6), primary_key=True)
+    group_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stratum_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: no stratum
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0 on person rows
+    source: Mapped[str] = mapped_column(String(10), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class ResponseCount(Base):
+    """How many complete responses of a cell carry a submission day."""
+
+    __tablename__ = "response_counts"
+
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stratum_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: no stratum
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mode: Mapped[str] = mapped_column(String(12), primary_key=True)
+    submitted_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+PROGRESS_KEY = "wave_id, kind, group_id, stratum_id, unit_id, source, status"
+RESPONSE_KEY = "wave_id, group_id, stratum_id, unit_id, mode, submitted_on"
+
+
+def _bump(table: str, key: str, values: str, delta: int, where: str = "") -> str:
+    """An upsert adding `delta` to the count row of `values` (a SELECT list; `where` ends it)."""
+    return (f"INSERT INTO {table} ({key}, n) SELECT {values}, {delta} {where or 'WHERE 1 = 1'} "
+            f"ON CONFLICT ({key}) DO UPDATE SET n = {table}.n + excluded.n")
+
+
+def _person(row: str, delta: int) -> str:
+    return _bump("progress_counts", PROGRESS_KEY,
+                 f"{row}.wave_id, 'person', {row}.group_id, COALESCE({row}.stratum_id, 0), 0, "
+                 f"{row}.source, {row}.status", delta)
+
+
+def _forms_of(row: str, delta: int) -> str:
+    """Count the units of an invitation (`row` is OLD or NEW of invitations)."""
+    return _bump("progress_counts", PROGRESS_KEY,
+                 f"{row}.wave_id, 'form', {row}.group_id, COALESCE({row}.stratum_id, 0), iu.unit_id, "
+                 f"{row}.source, iu.status", delta,
+                 f"FROM invitation_units iu WHERE iu.invitation_id = {row}.id")
+
+
+def _form(row: str, delta: int) -> str:
+    """Count one invitation unit (`row` is OLD or NEW of invitation_units), if its invitation exists."""
+    return _bump("progress_counts", PROGRESS_KEY,
+                 f"i.wave_id, 'form', i.group_id, COALESCE(i.stratum_id, 0), {row}.unit_id, i.source, "
+                 f"{row}.status", delta, f"FROM invitations i WHERE i.id = {row}.invitation_id")
+
+
+def _response(row: str, delta: int) -> str:
+    return _bump("response_counts", RESPONSE_KEY,
+                 f"{row}.wave_id, {row}.group_id, COALESCE({row}.stratum_id, 0), {row}.unit_id, "
+                 f"{row}.mode, {row}.submitted_on", delta, f"WHERE {row}.status = 'complete'")
+
+
+KEYS_CHANGED = ("OLD.wave_id IS NOT NEW.wave_id OR OLD.group_id IS NOT NEW.group_id OR "
+                "OLD.stratum_id IS NOT NEW.stratum_id OR OLD.source IS NOT NEW.source")
+
+# SQLite: one trigger per table and operation; statements end with ';'.
+SQLITE_TRIGGERS = [
+    ("progress_invitation_insert", "AFTER INSERT ON invitations", [_person("NEW", 1)]),
+    ("progress_invitation_update", "AFTER UPDATE ON invitations", [_person("OLD", -1), _person("NEW", 1)]),
+    ("progress_invitation_move", "AFTER UPDATE ON invitations",
+     [_forms_of("OLD", -1), _forms_of("NEW", 1)]),
+    ("progress_invitation_delete", "BEFORE DELETE ON invitations",
+     [_person("OLD", -1), _forms_of("OLD", -1)]),
+    ("progress_unit_insert", "AFTER INSERT ON invitation_units", [_form("NEW", 1)]),
+    ("progress_unit_update", "AFTER UPDATE ON invitation_units", [_form("OLD", -1), _form("NEW", 1)]),
+    ("progress_unit_delete", "AFTER DELETE ON invitation_units", [_form("OLD", -1)]),
+    ("progress_response_insert", "AFTER INSERT ON responses", [_response("NEW", 1)]),
+    ("progress_response_update", "AFTER UPDATE ON responses", [_response("OLD", -1), _response("NEW", 1)]),
+    ("progress_response_delete", "AFTER DELETE ON responses", [_response("OLD", -1)]),
+]
+
+
+def sqlite_ddl() -> list[str]:
+    """CREATE TRIGGER statements for SQLite."""
+    return [f"CREATE TRIGGER {name} {when} FOR EACH ROW"
+            f"{' WHEN ' + KEYS_CHANGED if name == 'progress_invitation_move' else ''} "
+            f"BEGIN {' '.join(s + ';' for s in body)} END"
+            for name, when, body in SQLITE_TRIGGERS]
+
+
+def _plpgsql(name: str, body: str) -> str:
+    return (f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} "
+            "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $$")
+
+
+def postgresql_ddl() -> list[str]:
+    """Trigger functions and triggers for PostgreSQL (row triggers, the same statements)."""
+    pg_changed = ("(OLD.wave_id, OLD.group_id, OLD.stratum_id, OLD.source) IS DISTINCT FROM "
+                  "(NEW.wave_id, NEW.group_id, NEW.stratum_id, NEW.source)")
+    invitations = (
+        f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {_person('OLD', -1)}; END IF; "
+        f"IF TG_OP = 'DELETE' THEN {_forms_of('OLD', -1)}; END IF; "
+        f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {_person('NEW', 1)}; END IF; "
+        f"IF TG_OP = 'UPDATE' AND {pg_changed} THEN {_forms_of('OLD', -1)}; {_forms_of('NEW', 1)}; END IF;")
+    units = (f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {_form('OLD', -1)}; END IF; "
+             f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {_form('NEW', 1)}; END IF;")
+    responses = (f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {_response('OLD', -1)}; END IF; "
+                 f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {_response('NEW', 1)}; END IF;")
+    return [
+        _plpgsql("progress_invitations", invitations),
+        _plpgsql("progress_units", units),
+        _plpgsql("progress_responses", responses),
+        "CREATE TRIGGER progress_invitation_write AFTER INSERT OR UPDATE ON invitations "
+        "FOR EACH ROW EXECUTE FUNCTION progress_invitations()",
+        "CREATE TRIGGER progress_invitation_delete BEFORE DELETE ON invitations "
+        "FOR EACH ROW EXECUTE FUNCTION progress_invitations()",
+        "CREATE TRIGGER progress_unit_write AFTER INSERT OR UPDATE OR DELETE ON invitation_units "
+        "FOR EACH ROW EXECUTE FUNCTION progress_units()",
+        "CREATE TRIGGER progress_response_write AFTER INSERT OR UPDATE OR DELETE ON responses "
+        "FOR EACH ROW EXECUTE FUNCTION progress_responses()",
+    ]
+
+
+def drop_ddl(dialect: str) -> list[str]:
+    """Statements removing the triggers (and PostgreSQL's functions)."""
+    if dialect == "postgresql":
+        return [f"DROP FUNCTION IF EXISTS {name}() CASCADE"
+                for name in ("progress_invitations", "progress_units", "progress_responses")]
+    return [f"DROP TRIGGER IF EXISTS {name}" for name, _, _ in SQLITE_TRIGGERS]
+
+
+# The counts start from what is there (migration 0006 uses the same statements).
+BACKFILL = [
+    "INSERT INTO progress_counts (wave_id, kind, group_id, stratum_id, unit_id, source, status, n) "
+    "SELECT wave_id, 'person', group_id, COALESCE(stratum_id, 0), 0, source, status, COUNT(*) "
+    "FROM invitations GROUP BY wave_id, group_id, COALESCE(stratum_id, 0), source, status",
+    "INSERT INTO progress_counts (wave_id, kind, group_id, stratum_id, unit_id, source, status, n) "
+    "SELECT i.wave_id, 'form', i.group_id, COALESCE(i.stratum_id, 0), iu.unit_id, i.source, iu.status, "
+    "COUNT(*) FROM invitation_units iu JOIN invitations i ON i.id = iu.invitation_id "
+    "GROUP BY i.wave_id, i.group_id, COALESCE(i.stratum_id, 0), iu.unit_id, i.source, iu.status",
+    "INSERT INTO response_counts (wave_id, group_id, stratum_id, unit_id, mode, submitted_on, n) "
+    "SELECT wave_id, group_id, COALESCE(stratum_id, 0), unit_id, mode, submitted_on, COUNT(*) "
+    "FROM responses WHERE status = 'complete' "
+    "GROUP BY wave_id, group_id, COALESCE(stratum_id, 0), unit_id, mode, submitted_on",
+]
+
+
+def _create_triggers(target, connection, **_kw) -> None:
+    """After create_all made the counted tables (tests, `setup` uses the migrations)."""
+    dialect = connection.dialect.name
+    statements = postgresql_ddl() if dialect == "postgresql" else sqlite_ddl()
+    for statement in drop_ddl(dialect) + statements:
+        connection.exec_driver_sql(statement)
+
+
+# After the whole metadata is created: the triggers sit on invitations, invitation_units and responses.
+event.listen(Base.metadata, "after_create", _create_triggers)
