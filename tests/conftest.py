@@ -1,6 +1,8 @@
 """Fixtures: an app with a fresh database per test (SQLite, or PostgreSQL when DATABASE_URL is set)."""
 
 import os
+import uuid
+from contextlib import contextmanager
 
 import pytest
 from flask.testing import FlaskClient
@@ -146,3 +148,42 @@ def fresh(tmp_path, monkeypatch):
     with engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     engine.dispose()
+
+
+def redis_reachable(url: str) -> bool:
+    """Tell whether a Redis server answers at the URL."""
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.exceptions.ConnectionError:
+        return False
+
+
+@contextmanager
+def two_workers_on(url: str, tmp_path, monkeypatch):
+    """Two app instances (as two gunicorn workers) sharing one Redis store; its keys removed after.
+
+    Skipped without Redis, except in CI (or with REQUIRE_BROWSER=1), where Redis is required.
+    """
+    if not redis_reachable(url):
+        if os.environ.get("CI") or os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(f"Redis is required in CI and is not reachable at {url}")
+        pytest.skip(f"Redis is not running at {url}")
+    import redis
+
+    monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "instance"))
+    config = {"SECRET_KEY": TEST_SECRET, "DATABASE_URL": database_url(tmp_path),
+              "RATELIMIT_STORAGE_URI": url, "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex}
+    apps = create_app(config), create_app(config)
+    create_schema(apps[0])
+    try:
+        yield apps
+    finally:
+        drop_schema(apps[0])
+        for app in apps:
+            Database.engine(app).dispose()
+        client = redis.Redis.from_url(url)
+        for key in client.scan_iter(f"*{config['RATELIMIT_KEY_PREFIX']}*"):
+            client.delete(key)
+        client.close()

@@ -5,9 +5,8 @@ import uuid
 
 import pytest
 
-from survey import create_app
-from survey.db import Database, db
-from tests.conftest import TEST_SECRET, create_schema, database_url, drop_schema
+from survey.db import db
+from tests.conftest import TEST_SECRET, two_workers_on
 from tests.factories import make_group, make_invitation, make_version, make_wave
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -23,32 +22,12 @@ def fresh_address() -> dict:
     return {"REMOTE_ADDR": f"10.{a}.{b}.{c}"}
 
 
-def redis_available() -> bool:
-    """Tell whether a Redis server answers on the test URL."""
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except redis.exceptions.ConnectionError:
-        return False
-
 
 @pytest.fixture
 def two_workers(tmp_path, monkeypatch):
     """Two app instances (as two gunicorn workers) sharing one Redis limit store."""
-    if not redis_available():
-        if os.environ.get("CI") or os.environ.get("REQUIRE_BROWSER"):
-            pytest.fail("Redis is required in CI and is not reachable on 127.0.0.1:6379")
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
-    monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "instance"))
-    config = {"SECRET_KEY": TEST_SECRET, "DATABASE_URL": database_url(tmp_path),
-              "RATELIMIT_STORAGE_URI": REDIS_URL, "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex}
-    apps = create_app(config), create_app(config)
-    create_schema(apps[0])
-    yield apps
-    drop_schema(apps[0])
-    for app in apps:
-        Database.engine(app).dispose()
+    with two_workers_on(REDIS_URL, tmp_path, monkeypatch) as apps:
+        yield apps
 
 
 def test_token_guesses_are_limited_across_workers(two_workers):

@@ -98,6 +98,11 @@ class User(Base):
         """Tell whether the user's scope is every unit (all_units, or an administrator)."""
         return self.all_units or any(r.role == "admin" for r in self.roles)
 
+    @property
+    def unit_scope(self) -> list[int] | None:
+        """Return the ids of the units in the user's scope, or None for every unit (for queries)."""
+        return None if self.sees_all_units else sorted(s.unit_id for s in self.scopes)
+
     def may_see_unit(self, unit_id: int) -> bool:
         """Tell whether the unit is within the user's scope."""
         return self.sees_all_units or any(s.unit_id == unit_id for s in self.scopes)

@@ -103,8 +103,8 @@ def wave(code: str):
     files = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
     tables = {name: _table(folder / name) for name in files
               if name.endswith(".csv") and name.startswith(("sipas_", "ranking_", "par_"))}
-    ids = None if current_user.sees_all_units else [s.unit_id for s in current_user.scopes]
-    held = sum(n for (wave_id, _), n in release.held_counts(db.session, ids).items() if wave_id == wave.id)
+    held = sum(n for (wave_id, _), n in release.held_counts(db.session, current_user.unit_scope).items()
+               if wave_id == wave.id)
     return render_template("dashboard/wave.html", wave=wave, files=files, tables=tables,
                            form=RunForm(), provisional=provisional_frameworks(wave), scope=units,
                            held=held)

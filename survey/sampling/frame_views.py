@@ -29,11 +29,6 @@ class UploadForm(FlaskForm):
     submit = SubmitField(_l("Kiểm tra và tải lên"))
 
 
-def _scope() -> set[int] | None:
-    """Return the unit ids the user may touch, or None for every unit."""
-    return None if current_user.sees_all_units else {s.unit_id for s in current_user.scopes}
-
-
 def _summary(wave: Wave, scope: set[int] | None) -> list:
     """Count the frame's people per stratum, only of the user's units (no contact details)."""
     query = (select(Stratum.code, Unit.code, Unit.name, RespondentGroup.name, Stratum.population_size,
@@ -57,7 +52,7 @@ def upload(code: str):
     wave = db.session.scalar(select(Wave).filter_by(code=code))
     if wave is None:
         abort(404)
-    scope = _scope()
+    scope = None if current_user.unit_scope is None else set(current_user.unit_scope)
     form = UploadForm()
     problems, status = None, 200
     if form.validate_on_submit():

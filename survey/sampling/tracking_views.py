@@ -13,30 +13,17 @@ from datetime import date
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from survey.auth.access import roles_required
 from survey.db import db
 from survey.sampling import tracking
-from survey.sampling.models import Wave
+from survey.sampling.views import wave_or_404
 
 bp = Blueprint("tracking", __name__, url_prefix="/staff/waves")
 TRACKERS = ("coordinator",)
 PAGE = 50  # rows of the unit table per page, and strata shown (lagging first)
 MODE_LABELS = {"online": _l("Trực tuyến"), "paper": _l("Phiếu giấy"), "phone": _l("Điện thoại"),
                "face_to_face": _l("Phỏng vấn trực tiếp")}
-
-
-def _wave(code: str) -> Wave:
-    wave = db.session.scalar(select(Wave).filter_by(code=code))
-    if wave is None:
-        abort(404)
-    return wave
-
-
-def _scope() -> list[int] | None:
-    """The ids of the user's units, or None for every unit."""
-    return None if current_user.sees_all_units else [s.unit_id for s in current_user.scopes]
 
 
 def mode_label(mode: str) -> str:
@@ -64,8 +51,8 @@ def day_chart(days: list[tuple[date, int]], width: int = 640, height: int = 160)
 def progress(code: str):
     """The wave's progress: totals, the unit tree (drill down with ?unit=CODE), lagging units,
     strata, groups, modes and completions per day."""
-    wave = _wave(code)
-    result = tracking.wave_progress(db.session, wave, _scope())
+    wave = wave_or_404(code)
+    result = tracking.wave_progress(db.session, wave, current_user.unit_scope)
     parent = None
     path = []
     wanted = request.args.get("unit")
@@ -100,8 +87,8 @@ def progress_csv(code: str):
     """Every counted unit of the user's scope, one line each, lagging first, as a download."""
     from analysis.outputs import escape_formula
 
-    wave = _wave(code)
-    result = tracking.wave_progress(db.session, wave, _scope())
+    wave = wave_or_404(code)
+    result = tracking.wave_progress(db.session, wave, current_user.unit_scope)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)

@@ -122,7 +122,7 @@ class ConfirmForm(FlaskForm):
     """A button that only carries the form token (remove a unit, confirm a status change)."""
 
 
-def _wave(code: str) -> Wave:
+def wave_or_404(code: str) -> Wave:
     """Return the wave with this code, or 404."""
     wave = db.session.scalar(select(Wave).filter_by(code=code))
     if wave is None:
@@ -130,14 +130,10 @@ def _wave(code: str) -> Wave:
     return wave
 
 
-def _scope() -> list[int] | None:
-    """Return the ids of the units the user may see, or None for every unit."""
-    return None if current_user.sees_all_units else [s.unit_id for s in current_user.scopes]
-
 
 def _in_scope(query, column):
     """Limit a query to the user's units."""
-    scope = _scope()
+    scope = current_user.unit_scope
     return query if scope is None else query.where(column.in_(scope))
 
 
@@ -212,7 +208,7 @@ def _refused(code: str, exc: service.WaveError | None = None, **forms):
     """Undo whatever was flushed and show the wave page with the reason."""
     db.session.rollback()
     errors = [refusal(exc)] if exc is not None else [_("Xin sửa các ô được đánh dấu bên dưới.")]
-    return _page(_wave(code), 422, errors, **forms)
+    return _page(wave_or_404(code), 422, errors, **forms)
 
 
 def _done(wave: Wave, message: str):
@@ -234,7 +230,7 @@ def _index(form: WaveForm, status: int = 200):
     units = dict(db.session.execute(_in_scope(
         select(WaveUnit.wave_id, func.count()), WaveUnit.unit_id).group_by(WaveUnit.wave_id)).all())
     invitations = select(Invitation.wave_id, func.count()).where(Invitation.source == "frame")
-    scope = _scope()
+    scope = current_user.unit_scope
     if scope is not None:
         invitations = invitations.where(Invitation.id.in_(
             select(InvitationUnit.invitation_id).where(InvitationUnit.unit_id.in_(scope))))
@@ -268,14 +264,14 @@ def create():
 @roles_required(*COORDINATORS)
 def wave(code: str):
     """The wave's set-up: groups and questionnaires, units, open links and status."""
-    return _page(_wave(code))
+    return _page(wave_or_404(code))
 
 
 @bp.post("/<code>/groups")
 @roles_required(*COORDINATORS)
 def assign(code: str):
     """Give a respondent group a published questionnaire version (draft only)."""
-    wave = _wave(code)
+    wave = wave_or_404(code)
     form = _assign_form()
     if not form.validate_on_submit():
         return _refused(code, assign_form=form)
@@ -296,7 +292,7 @@ def assign(code: str):
 @roles_required(*COORDINATORS)
 def add_units(code: str):
     """Add a unit and the units under it (of the chosen kinds, within the user's scope) to a draft wave."""
-    wave = _wave(code)
+    wave = wave_or_404(code)
     form = _units_form(wave)
     if not form.validate_on_submit():
         return _refused(code, units_form=form)
@@ -317,7 +313,7 @@ def add_units(code: str):
 @roles_required(*COORDINATORS)
 def remove_unit(code: str, unit_id: int):
     """Take a unit out of a draft wave."""
-    wave = _wave(code)
+    wave = wave_or_404(code)
     unit = db.session.get(Unit, unit_id)
     if unit is None or not current_user.may_see_unit(unit.id):
         abort(404)
@@ -335,7 +331,7 @@ def remove_unit(code: str, unit_id: int):
 @roles_required(*COORDINATORS)
 def open_link(code: str, group_code: str):
     """Switch a group's open link on or off with its per-unit quota (draft or open)."""
-    wave = _wave(code)
+    wave = wave_or_404(code)
     group = db.session.scalar(select(RespondentGroup).filter_by(code=group_code))
     if group is None or service.assignment(db.session, wave.id, group.id) is None:
         abort(404)
@@ -356,7 +352,7 @@ def open_link(code: str, group_code: str):
 @roles_required(*COORDINATORS)
 def move(code: str, target: str):
     """Ask to confirm, then move the wave to open or closed."""
-    wave = _wave(code)
+    wave = wave_or_404(code)
     if target not in MOVES:
         abort(404)
     form = ConfirmForm()

@@ -35,7 +35,7 @@ def home():
     invited = _counts(invitations)
     finished = _counts(invitations.where(Invitation.status == "completed"))
     done = _counts(responses)
-    held = release.held_counts(db.session, None if current_user.sees_all_units else units)
+    held = release.held_counts(db.session, current_user.unit_scope)
     groups = db.session.scalars(select(RespondentGroup).order_by(RespondentGroup.id)).all()
     return render_template("staff/home.html", waves=waves, groups=groups, invited=invited,
                            finished=finished, done=done, held=held,

@@ -1,19 +1,15 @@
 """Per-account lock-out with back-off, shared through the limiter storage; constant-time login."""
 
-import os
 import statistics
 import time
-import uuid
 
 import pytest
 from limits.storage import MemoryStorage
 from sqlalchemy import select
 
-from survey import create_app
 from survey.auth.lockout import Lockout
 from survey.auth.models import AuditLog, User
-from survey.db import Database
-from tests.conftest import TEST_SECRET, create_schema, database_url, drop_schema
+from tests.conftest import two_workers_on
 from tests.factories import STAFF_PASSWORD, csrf_token, make_staff
 
 REDIS_URL = "redis://127.0.0.1:6379/6"
@@ -88,38 +84,12 @@ def test_unknown_email_takes_as_long_as_a_known_one(app, session, client):
     assert 1 / 3 < ratio < 3, (statistics.median(known), statistics.median(unknown))
 
 
-def redis_available() -> bool:
-    """Tell whether Redis answers on the test URL."""
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except redis.exceptions.ConnectionError:
-        return False
-
 
 @pytest.fixture
 def two_workers(tmp_path, monkeypatch):
     """Two app instances (as two gunicorn workers) sharing one Redis store (needs Redis on :6379, db 6)."""
-    if not redis_available():
-        if os.environ.get("CI") or os.environ.get("REQUIRE_BROWSER"):
-            pytest.fail("Redis is required in CI and is not reachable on 127.0.0.1:6379")
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
-    monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "instance"))
-    config = {"SECRET_KEY": TEST_SECRET, "DATABASE_URL": database_url(tmp_path),
-              "RATELIMIT_STORAGE_URI": REDIS_URL, "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex}
-    apps = create_app(config), create_app(config)
-    create_schema(apps[0])
-    yield apps
-    drop_schema(apps[0])
-    for app in apps:
-        Database.engine(app).dispose()
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(f"*{config['RATELIMIT_KEY_PREFIX']}*"):
-        client.delete(key)
-    client.close()
+    with two_workers_on(REDIS_URL, tmp_path, monkeypatch) as apps:
+        yield apps
 
 
 def test_lock_is_shared_across_workers(two_workers):
