@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from survey import create_app, migrate
@@ -187,3 +188,29 @@ def two_workers_on(url: str, tmp_path, monkeypatch):
         for key in client.scan_iter(f"*{config['RATELIMIT_KEY_PREFIX']}*"):
             client.delete(key)
         client.close()
+
+
+@pytest.fixture
+def empty_database_url(tmp_path):
+    """Yield the URL of a brand-new empty database on the suite's backend."""
+    if not on_postgresql():
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    name = f"migrate_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def empty_app(empty_database_url, tmp_path, monkeypatch):
+    """An app on the empty database."""
+    monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app({"SECRET_KEY": TEST_SECRET, "DATABASE_URL": empty_database_url})
+    yield app
+    Database.engine(app).dispose()

@@ -10,7 +10,6 @@ from survey.db import Database
 from survey.responses.models import Answer, HeldSubmission, Response
 from tests.conftest import TEST_SECRET, on_postgresql
 from tests.factories import make_invitation
-from tests.test_migrations import empty_app, empty_database_url  # noqa: F401 - fixtures
 
 
 def _answers(session) -> set[tuple]:

@@ -17,7 +17,6 @@ from survey.sampling import service as waves
 from survey.sampling.models import FrameEntry
 from tests.conftest import TEST_SECRET
 from tests.factories import make_stratum, make_wave
-from tests.test_migrations import empty_app, empty_database_url  # noqa: F401 - fixtures
 
 PRODUCTION = {"ENV": "production", "RATELIMIT_SINGLE_PROCESS": True, "RELEASE_BATCH": 5}
 
