@@ -417,8 +417,12 @@ def encrypt_legacy(session: Session, cipher: crypto.FrameCipher | None = None) -
 
 def invite(session: Session, wave: Wave, group: RespondentGroup, person: FrameEntry | None,
            rated: list[Unit], token_key: str, token: str | None = None,
-           language: str = "vi") -> NewInvitation:
-    """Make one invitation to rate the given units; only the keyed hash of its token is stored."""
+           language: str = "vi", source: str = "frame") -> NewInvitation:
+    """Make one invitation to rate the given units; only the keyed hash of its token is stored.
+
+    `source` is "frame" for a person of the sampling frame (or a demo respondent) and "open" for a
+    walk-in who started from an open link (survey.responses.service.start_walk_in).
+    """
     if wave.status == "closed":
         raise WaveError(f"wave {wave.code} is closed", "closed")
     if assignment(session, wave.id, group.id) is None:
@@ -431,7 +435,7 @@ def invite(session: Session, wave: Wave, group: RespondentGroup, person: FrameEn
         wave_id=wave.id, group_id=group.id, frame_entry_id=person.id if person else None,
         stratum_id=person.stratum_id if person else None,
         cluster_code=person.cluster_code if person else None,
-        token_hash=tokens.token_hash(token_key, token), language=language,
+        token_hash=tokens.token_hash(token_key, token), language=language, source=source,
     )
     invitation.units = [InvitationUnit(unit_id=u.id, position=i) for i, u in enumerate(rated)]
     session.add(invitation)
