@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import FloatField, IntegerField, SelectField, SubmitField
+from wtforms import FloatField, IntegerField, SelectChoice, SelectField, SubmitField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from survey.auth.access import roles_required
@@ -31,8 +31,8 @@ PARAMETERS = ("method", "size", "margin", "p", "deff", "clusters", "per_cluster"
 class DrawForm(FlaskForm):
     """How to draw: method, sample size or margin of error, optional village stage, seed."""
 
-    method = SelectField(_l("Cách chọn trong mỗi tầng"), choices=list(METHOD_NAMES.items()),
-                         validators=[InputRequired()])
+    method = SelectField(_l("Cách chọn trong mỗi tầng"), validators=[InputRequired()],
+                         choices=[SelectChoice(k, v) for k, v in METHOD_NAMES.items()])
     size = IntegerField(_l("Cỡ mẫu mỗi tầng (người)"), validators=[
         Optional(), NumberRange(min=1, message=_l("Cỡ mẫu phải từ 1 trở lên."))])
     margin = FloatField(_l("Hoặc: sai số tối đa (%, độ tin cậy 95%)"), validators=[
