@@ -342,3 +342,47 @@ def test_command_previews_and_draws(runner, session):
                                  f"nguoi_dan_{wave.code}", "--preview"])
     assert margin.exit_code == 0 and f"\t200\t{draw.sample_size(200, 0.05)}\t" in margin.output
     assert math.isclose(draw.margin_of_error(200, 200), 0)
+
+
+def test_export_carries_the_draw_probabilities_into_the_weights(session):
+    """Invited from a draw with a certainty village, respondents get weights 1/p scaled to N_h."""
+    from analysis.weights import wave_design
+    from survey.definitions import load
+    from survey.responses import export
+    from survey.responses import service as responses
+    from survey.responses.release import release
+    from tests.factories import SMALL_QUESTIONNAIRE
+
+    wave = service.create_wave(session, "PPS", 2026, "Đợt PPS", D1, D2)
+    group = make_group(session, kind="citizen")
+    version = make_version(session)
+    service.assign_group(session, wave, group.code, "small")
+    commune = make_unit(session)
+    sizes = {"T1": 120, "T2": 30, "T3": 30, "T4": 20}  # k=2: T1 (2 × 120 ≥ 200) is certain
+    service.replace_frame(session, wave, [service.Person("S", commune.id, group.id, f"Người {v} {i}",
+                                                         cluster_code=v)
+                                          for v, n in sizes.items() for i in range(n)], set())
+    draw.draw(session, wave, draw.DrawParameters(clusters=2, per_cluster=10), 8)
+    selected = session.scalars(select(FrameEntry).where(FrameEntry.selection_probability.is_not(None))
+                               .order_by(FrameEntry.id)).all()
+    other = next(e.cluster_code for e in selected if e.cluster_code != "T1")
+    assert {e.cluster_probability for e in selected if e.cluster_code == "T1"} == {1.0}
+    definition = load.from_document(SMALL_QUESTIONNAIRE)
+    answered = [e for e in selected if e.cluster_code == "T1"][:3] + [e for e in selected
+                                                                      if e.cluster_code == other][:3]
+    for person in selected:
+        invitation = service.invite(session, wave, group, person, [commune], TEST_SECRET).invitation
+        if person in answered:
+            draft = responses.start_draft(session, invitation, commune.id, version.id)
+            responses.save_answers(session, draft, definition, {"used": "n", "age": 40.0})
+            responses.submit(session, draft, invitation, today=D1)
+    release(session, 1, force=True)
+    session.commit()
+    frame = export.responses_frame(session, wave)
+    probability = dict(zip(frame["cluster"], frame["selection_probability"], strict=False))
+    assert probability["T1"] == pytest.approx(10 / 120)
+    assert probability[other] == pytest.approx(sizes[other] / 80 * 10 / sizes[other])  # 1/8
+    weights = wave_design(frame, export.strata_frame(session, wave)).data
+    by_village = weights.groupby("cluster")["weight"].first()
+    assert by_village["T1"] / by_village[other] == pytest.approx(12 / 8)
+    assert weights["weight"].sum() == pytest.approx(200)
