@@ -157,6 +157,8 @@ def frame_encrypt_command():
 @click.option("--size", type=int, default=None, help="People per stratum (capped at its population).")
 @click.option("--margin", type=float, default=None,
               help="Or: target 95% margin of error of a proportion, e.g. 0.05 (sizes computed per stratum).")
+@click.option("--formula", type=click.Choice(["cochran", "yamane"]), default="cochran", show_default=True,
+              help="Size from --margin: Cochran with fpc, or n = N / (1 + N e²) (QĐ 1001/QĐ-BNV).")
 @click.option("--p", "proportion", type=float, default=0.5, show_default=True,
               help="Expected proportion for --margin.")
 @click.option("--deff", type=float, default=1.0, show_default=True, help="Design effect for --margin.")
@@ -165,7 +167,8 @@ def frame_encrypt_command():
 @click.option("--group", "groups", multiple=True, help="Only strata of this respondent group (repeatable).")
 @click.option("--seed", type=int, default=None, help="Seed (a new one is chosen and printed when absent).")
 @click.option("--preview", is_flag=True, help="Show what the draw would select; write nothing.")
-def draw_command(code, method, size, margin, proportion, deff, clusters, per_cluster, groups, seed, preview):
+def draw_command(code, method, size, margin, formula, proportion, deff, clusters, per_cluster, groups, seed,
+                 preview):
     """Draw the wave's sample: census of officials, SRS or systematic sampling of the others.
 
     The same frame, options and seed always select the same people. A draw replaces an earlier one
@@ -174,7 +177,7 @@ def draw_command(code, method, size, margin, proportion, deff, clusters, per_clu
     from survey.sampling import draw
 
     parameters = draw.DrawParameters(method=method, size=size, margin=margin, p=proportion, deff=deff,
-                                     clusters=clusters, per_cluster=per_cluster)
+                                     clusters=clusters, per_cluster=per_cluster, formula=formula)
     seed = draw.new_seed() if seed is None else seed
     try:
         wave = service.find_wave(db.session, code)

@@ -38,7 +38,8 @@ from survey.sampling.service import WaveError, _editable
 
 Z95 = NormalDist().inv_cdf(0.975)  # 1.959963984540054
 SEED_LIMIT = 2**63  # seeds are stored in a BIGINT
-ORDER = "cluster_code, frame row"  # the order systematic sampling walks along (recorded with the draw)
+ORDER = "cluster_code, frame row"
+FORMULAS = ("cochran", "yamane")  # the order systematic sampling walks along (recorded with the draw)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class DrawParameters:
     deff: float = 1.0
     clusters: int | None = None
     per_cluster: int | None = None
+    formula: str = "cochran"  # or "yamane": n = N / (1 + N e²), the rule of QĐ 1001/QĐ-BNV for SIPAS
 
     def check(self) -> None:
         """Raise WaveError (reason `draw_parameters`, naming the `field`) unless the parameters hold."""
@@ -65,6 +67,8 @@ class DrawParameters:
 
         if self.method not in DRAW_METHODS:
             refuse("method", f"method must be one of {', '.join(DRAW_METHODS)}")
+        if self.formula not in FORMULAS:
+            refuse("formula", f"formula must be one of {', '.join(FORMULAS)}")
         given = [name for name in ("size", "margin", "clusters") if getattr(self, name) is not None]
         if self.clusters is not None and self.per_cluster is None:
             refuse("per_cluster", "a number of villages needs a number of people per village")
@@ -175,11 +179,17 @@ def check_seed(seed: int) -> int:
     return seed
 
 
-def sample_size(population: int, margin: float, p: float = 0.5, deff: float = 1.0) -> int:
+def sample_size(population: int, margin: float, p: float = 0.5, deff: float = 1.0,
+                formula: str = "cochran") -> int:
     """People needed for a proportion's 95% margin of error in a population (Cochran, with fpc).
 
     n0 = z² p (1 - p) deff / e², then n = n0 / (1 + (n0 - 1) / N), rounded up, at most N.
+    `yamane` is the simplified rule of the SIPAS method (QĐ 1001/QĐ-BNV): n = N / (1 + N e²), times
+    the design effect (z taken as 2, p as 0.5).
     """
+    if formula == "yamane":
+        n = deff * population / (1 + population * margin * margin)
+        return max(1, min(population, math.ceil(n - 1e-9)))
     n0 = Z95 * Z95 * p * (1 - p) * deff / (margin * margin)
     n = n0 / (1 + (n0 - 1) / population)
     return max(1, min(population, math.ceil(n - 1e-9)))
@@ -258,7 +268,8 @@ def _stratum_plan(stratum: FrameStratum, params: DrawParameters, seed: int) -> S
                            tuple(Selected(i, None, 1.0) for i, _ in stratum.entries), 0.0)
     rng = _stream(seed, stratum.code)
     wanted = params.size if params.size is not None else (
-        sample_size(population, params.margin, params.p, params.deff) if params.margin is not None else None)
+        sample_size(population, params.margin, params.p, params.deff, params.formula)
+        if params.margin is not None else None)
     if params.per_cluster is None:
         n = min(wanted, population)
         ordered = sorted(stratum.entries, key=lambda e: (e[1] or "", e[0])) \

@@ -25,7 +25,9 @@ from survey.sampling.views import _named, refusal, wave_or_404
 
 bp = Blueprint("draw", __name__, url_prefix="/staff/waves")
 METHOD_NAMES = {"srs": _l("Ngẫu nhiên đơn giản"), "systematic": _l("Hệ thống (khoảng cách đều)")}
-PARAMETERS = ("method", "size", "margin", "p", "deff", "clusters", "per_cluster", "seed")
+FORMULA_NAMES = {"cochran": _l("Cochran: z = 1,96, tỷ lệ dự kiến, hiệu chỉnh tổng thể hữu hạn"),
+                 "yamane": _l("n = N/(1 + N·e²) (cách tính của QĐ 1001/QĐ-BNV cho SIPAS)")}
+PARAMETERS = ("method", "size", "margin", "formula", "p", "deff", "clusters", "per_cluster", "seed")
 
 
 class DrawForm(FlaskForm):
@@ -37,6 +39,8 @@ class DrawForm(FlaskForm):
         Optional(), NumberRange(min=1, message=_l("Cỡ mẫu phải từ 1 trở lên."))])
     margin = FloatField(_l("Hoặc: sai số tối đa (%, độ tin cậy 95%)"), validators=[
         Optional(), NumberRange(min=0.1, max=50, message=_l("Sai số từ 0,1% đến 50%."))])
+    formula = SelectField(_l("Cách tính cỡ mẫu từ sai số"), default="cochran",
+                          choices=[SelectChoice(k, v) for k, v in FORMULA_NAMES.items()])
     p = FloatField(_l("Tỷ lệ dự kiến (%)"), default=50, validators=[
         Optional(), NumberRange(min=1, max=99, message=_l("Tỷ lệ dự kiến từ 1% đến 99%."))])
     deff = FloatField(_l("Hệ số thiết kế (design effect)"), default=1, validators=[
@@ -58,7 +62,7 @@ class DrawForm(FlaskForm):
             margin=self.margin.data / 100 if self.margin.data is not None else None,
             p=(self.p.data if self.p.data is not None else 50) / 100,
             deff=self.deff.data if self.deff.data is not None else 1.0,
-            clusters=self.clusters.data, per_cluster=self.per_cluster.data)
+            clusters=self.clusters.data, per_cluster=self.per_cluster.data, formula=self.formula.data)
 
 
 def _scope() -> set[int] | None:

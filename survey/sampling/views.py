@@ -46,6 +46,7 @@ DRAW_PARAMETERS = {
                "người mỗi thôn)."),
     "per_cluster": _l("Khi chọn số thôn, hãy nhập cả số người chọn trong mỗi thôn."),
     "method": _l("Cách chọn mẫu không hợp lệ."),
+    "formula": _l("Cách tính cỡ mẫu không hợp lệ."),
     "margin": _l("Sai số tối đa phải lớn hơn 0 và nhỏ hơn 100%."),
     "p": _l("Tỷ lệ dự kiến phải lớn hơn 0 và nhỏ hơn 100%."),
     "deff": _l("Hệ số thiết kế phải lớn hơn 0."),

@@ -107,6 +107,8 @@ def test_sizes_from_a_margin_of_error_match_the_hand_computed_value():
     assert draw.sample_size(1000, 0.05, deff=2) == 435  # n0 = 768.3: 768.3 / 1.7673 = 434.7
     assert draw.sample_size(1000, 0.05, p=0.2) == 198  # n0 = 245.9: 245.9 / 1.2449 = 197.5
     assert draw.sample_size(30, 0.01) == 30  # capped at the population
+    assert draw.sample_size(1000, 0.05, formula="yamane") == 286  # 1000 / (1 + 1000 × 0.0025) = 285.7
+    assert draw.sample_size(2500, 0.05, formula="yamane") == 345  # 2500 / 7.25 = 344.8
     assert draw.margin_of_error(1000, 278) == pytest.approx(0.05, abs=2e-4)
     planned = draw.plan([stratum(size=1000)], draw.DrawParameters(margin=0.05), 1)
     assert planned.strata[0].sample_size == 278 and planned.strata[0].margin <= 0.05
@@ -341,6 +343,9 @@ def test_command_previews_and_draws(runner, session):
     margin = runner.invoke(args=["waves", "draw", wave.code, "--margin", "0.05", "--group",
                                  f"nguoi_dan_{wave.code}", "--preview"])
     assert margin.exit_code == 0 and f"\t200\t{draw.sample_size(200, 0.05)}\t" in margin.output
+    yamane = runner.invoke(args=["waves", "draw", wave.code, "--margin", "0.05", "--formula", "yamane",
+                                 "--preview"])
+    assert yamane.exit_code == 0 and "\t200\t134\t" in yamane.output  # 200 / (1 + 200 × 0.0025) = 133.3
     assert math.isclose(draw.margin_of_error(200, 200), 0)
 
 
