@@ -38,8 +38,9 @@ from survey.sampling.service import WaveError, _editable
 
 Z95 = NormalDist().inv_cdf(0.975)  # 1.959963984540054
 SEED_LIMIT = 2**63  # seeds are stored in a BIGINT
-ORDER = "cluster_code, frame row"
-FORMULAS = ("cochran", "yamane")  # the order systematic sampling walks along (recorded with the draw)
+ORDER = "cluster_code, frame row"  # the order systematic sampling walks along (recorded with the draw)
+FORMULAS = ("cochran", "yamane")
+CHUNK = 1000  # frame entry ids per UPDATE statement
 
 
 @dataclass(frozen=True)
@@ -310,9 +311,8 @@ def plan(strata: Sequence[FrameStratum], params: DrawParameters, seed: int) -> P
 def strata_in_scope(session: Session, wave: Wave, scope: set[int] | None = None,
                     groups: set[str] | None = None) -> list[Stratum]:
     """The wave's strata with people in the frame, of the user's units (and of some groups), by code."""
-    query = (select(Stratum).where(Stratum.wave_id == wave.id,
-                                   Stratum.id.in_(select(FrameEntry.stratum_id).filter_by(wave_id=wave.id)))
-             .order_by(Stratum.code))
+    people = select(FrameEntry.id).where(FrameEntry.stratum_id == Stratum.id).exists()
+    query = select(Stratum).where(Stratum.wave_id == wave.id, people).order_by(Stratum.code)
     if scope is not None:
         query = query.where(Stratum.unit_id.in_(scope))
     if groups:
@@ -375,14 +375,23 @@ def draw(session: Session, wave: Wave, params: DrawParameters, seed: int, user=N
                   strata=[s.summary() for s in planned.strata])
     session.add(record)
     session.flush()
-    session.execute(update(FrameEntry).where(FrameEntry.stratum_id.in_(drawn_ids))
+    session.execute(update(FrameEntry).where(FrameEntry.stratum_id.in_(drawn_ids),
+                                             or_(FrameEntry.selection_probability.is_not(None),
+                                                 FrameEntry.draw_id.is_not(None)))
                     .values(selection_probability=None, cluster_probability=None, within_probability=None,
                             draw_id=None).execution_options(synchronize_session=False))
-    rows = [{"id": s.entry_id, "selection_probability": s.probability,
-             "cluster_probability": s.cluster_probability, "within_probability": s.within_probability,
-             "draw_id": record.id} for stratum in planned.strata for s in stratum.selected]
-    if rows:
-        session.execute(update(FrameEntry), rows)  # bulk UPDATE by primary key (executemany)
+    # One UPDATE per set of equal probabilities (a stratum, or a village of it), in chunks of ids:
+    # far fewer statements than one per person.
+    alike: dict[tuple[float | None, float], list[int]] = {}
+    for stratum in planned.strata:
+        for s in stratum.selected:
+            alike.setdefault((s.cluster_probability, s.within_probability), []).append(s.entry_id)
+    for (cluster_p, within_p), entry_ids in alike.items():
+        for start in range(0, len(entry_ids), CHUNK):
+            session.execute(update(FrameEntry).where(FrameEntry.id.in_(entry_ids[start:start + CHUNK]))
+                            .values(selection_probability=(cluster_p or 1.0) * within_p,
+                                    cluster_probability=cluster_p, within_probability=within_p,
+                                    draw_id=record.id).execution_options(synchronize_session=False))
     sizes = {s.stratum_id: s for s in planned.strata}
     for stratum in session.scalars(select(Stratum).where(Stratum.id.in_(drawn_ids))):
         stratum.population_size = sizes[stratum.id].population
