@@ -290,6 +290,11 @@ def test_page_previews_then_keeps_the_same_draw(client, session):
     refused = client.post(f"/staff/waves/{wave.code}/draw",
                           data=form(client, wave, size="5", margin="5", preview="y"))
     assert refused.status_code == 422 and "Chọn đúng một cách xác định cỡ mẫu" in refused.text
+    english = client.post(f"/staff/waves/{wave.code}/draw?lang=en",
+                          data=form(client, wave, clusters="2", per_cluster="10", seed="3", preview="y"))
+    assert english.status_code == 200
+    assert "Preview of the draw" in english.text and "2 of 4" in english.text
+    assert "Expected margin of error (95%)" in english.text
 
 
 def test_scoped_coordinator_sees_and_draws_only_their_units(client, session):
