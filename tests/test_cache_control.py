@@ -76,7 +76,8 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
                  f"/staff/entry/{wave}/{group}", "/staff/analysis/", f"/staff/analysis/{wave}",
                  "/staff/questionnaires", "/staff/questionnaires/small/1/print",
                  "/staff/questionnaires/small/1/xlsform", "/staff/analysis/NO-SUCH-WAVE", "/healthz",
-                 f"/staff/waves/{wave}/progress", f"/staff/waves/{wave}/progress.csv"):
+                 f"/staff/waves/{wave}/progress", f"/staff/waves/{wave}/progress.csv",
+                 f"/staff/waves/{wave}/draw"):
         get("GET", path)
     entry = get("POST", f"/staff/entry/{wave}/{group}", data={
         "csrf_token": csrf_token(client, f"/staff/entry/{wave}/{group}"), "unit": unit, "mode": "paper"})
@@ -97,6 +98,10 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
     refused = get("POST", f"/staff/waves/{wave}/units", data={
         "csrf_token": csrf_token(client, f"/staff/waves/{wave}"), "root": unit})
     assert refused.status_code == 422  # the wave is open: its units no longer change
+    previewed = get("POST", f"/staff/waves/{wave}/draw", data={
+        "csrf_token": csrf_token(client, f"/staff/waves/{wave}/draw"), "method": "srs", "size": "5",
+        "preview": "y"})
+    assert previewed.status_code == 422  # the wave is open: its sample is no longer drawn
     for path in ("/staff/analysis/X/run", "/staff/questionnaires/import", "/staff/waves/",
                  f"/staff/waves/{wave}/groups", f"/staff/waves/{wave}/units/{unit}/remove",
                  f"/staff/waves/{wave}/status/closed", "/staff/logout"):
