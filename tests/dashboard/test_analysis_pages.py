@@ -34,8 +34,13 @@ def test_run_show_and_download(logged_in, session):
     assert "Tính báo cáo" in page.text
     assert "Khung chỉ số tạm thời" in page.text and "par-province-2024" in page.text
     token = CSRF.search(page.text).group(1)
-    done = client.post(f"/staff/analysis/{demo.WAVE_CODE}/run",
-                       data={"csrf_token": token, "exclude_speeders": "y"}, follow_redirects=True)
+    started = client.post(f"/staff/analysis/{demo.WAVE_CODE}/run",
+                          data={"csrf_token": token, "exclude_speeders": "y"})
+    assert started.status_code == 302 and "/staff/jobs/" in started.headers["Location"]
+    job = client.get(started.headers["Location"])  # a job, run right after the commit in tests
+    assert "Hoàn thành" in job.text and 'http-equiv="refresh"' not in job.text
+    assert f'href="/staff/analysis/{demo.WAVE_CODE}">Xem báo cáo' in job.text
+    done = client.get(f"/staff/analysis/{demo.WAVE_CODE}")
     assert done.status_code == 200 and "ci_low" in done.text and "responses.sav" in done.text
     entry = session.scalars(select(AuditLog).filter_by(action="analysis.report")).one()
     assert entry.details["policy"]["exclude_speeders"] is True
