@@ -46,6 +46,14 @@ def refuse(params: dict, progress) -> dict:
     raise JobRefused(_l("Không có đợt khảo sát %(code)s.", code=params["code"]))
 
 
+def enqueue_in(app, kind: str, params: dict) -> int:
+    """Enqueue a job (by nobody) in another app's context and commit, as its request would; return its id."""
+    with app.app_context():
+        started = enqueue(kind, params, None)
+        db.session.commit()
+        return started.id
+
+
 def fetch(session, job_id: int) -> JobRecord:
     """Read a job row as it is in the database now."""
     session.expire_all()
@@ -168,11 +176,7 @@ def test_progress_writes_at_most_once_a_second(app, session):
 
 def test_thread_mode_runs_in_the_background(configured, session):
     """Without Redis (and outside tests) a job runs in a thread of the web process; the row reaches done."""
-    threaded = configured(JOBS_MODE="thread")
-    with threaded.app_context():
-        started = enqueue("test.count", {"n": 40}, None)
-        db.session.commit()
-        job_id = started.id
+    job_id = enqueue_in(configured(JOBS_MODE="thread"), "test.count", {"n": 40})
     deadline = time.monotonic() + 30
     while fetch(session, job_id).status in ("queued", "running") and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -225,10 +229,7 @@ def test_rq_worker_runs_the_job_and_records_its_progress(rq_app, session):
 
 def test_rq_worker_command_runs_queued_jobs(rq_app, session):
     """`flask jobs worker --burst` runs the waiting jobs in forked work horses; `jobs list` shows them."""
-    with rq_app.app_context():
-        started = enqueue("test.count", {"n": 5}, None)
-        db.session.commit()
-        job_id = started.id
+    job_id = enqueue_in(rq_app, "test.count", {"n": 5})
     runner = rq_app.test_cli_runner()
     with rq_app.app_context():  # commands use the current app (the test's otherwise)
         result = runner.invoke(args=["jobs", "worker", "--burst"])
@@ -240,11 +241,7 @@ def test_rq_worker_command_runs_queued_jobs(rq_app, session):
 
 def test_unreachable_redis_fails_the_job(configured, session):
     """A queue that cannot be reached: the job is recorded as failed at once, not left queued forever."""
-    broken = configured(JOBS_REDIS_URL="redis://127.0.0.1:9/9")
-    with broken.app_context():
-        started = enqueue("test.count", {"n": 1}, None)
-        db.session.commit()
-        job_id = started.id
+    job_id = enqueue_in(configured(JOBS_REDIS_URL="redis://127.0.0.1:9/9"), "test.count", {"n": 1})
     failed = fetch(session, job_id)
     assert failed.status == "failed" and "Redis" in failed.error
 
