@@ -50,6 +50,7 @@ def swap_in(new: Path, folder: Path) -> None:
 @job(REPORT_JOB, label=_l("Tính báo cáo phân tích"), back=lambda p: ("dashboard.wave", {"code": p["wave"]}))
 def compute_report(params: dict, progress) -> dict:
     """Compute a wave's report for a scope (``units``: codes, or None for every unit) under a policy."""
+    progress(0, STEPS, _l("Đang đọc các phiếu hoàn thành"))
     from analysis.quality import QualityPolicy
     from analysis.report import write_report
     from survey.dashboard.views import report_dir
@@ -59,7 +60,6 @@ def compute_report(params: dict, progress) -> dict:
     if wave is None:
         raise JobRefused(_l("Không có đợt khảo sát %(code)s.", code=params["wave"]))
     units = params.get("units")
-    progress(0, STEPS, _l("Đang đọc các phiếu hoàn thành"))
     responses = export.responses_frame(db.session, wave)
     if responses.empty or (units is not None and not responses["unit"].isin(units).any()):
         raise JobRefused(_l("Đợt khảo sát chưa có phiếu hoàn thành."))

@@ -64,8 +64,9 @@ def _now() -> datetime:
 class Progress:
     """What a running job reports: done out of total and a short message; ``progress(done, total)`` works.
 
-    Each write is its own short transaction on its own session (the job's work stays uncommitted in
-    ``db.session``), at most one a second; ``flush()`` writes the latest values now. On SQLite a write
+    Each write is its own short transaction on its own connection (the job's work stays uncommitted
+    in ``db.session``): figures at most once a second, a new message (a new phase of the job) at
+    once; ``flush()`` writes the latest values now. On SQLite a write
     that finds the database locked by the job's own pending work is skipped and retried at the next
     update (the final figures are written with the job's outcome).
     """
@@ -81,14 +82,17 @@ class Progress:
         self.update(done, total, message)
 
     def update(self, done: int | None = None, total: int | None = None, message=None) -> None:
-        """Note new figures (None keeps a value) and write them when the last write is a second old."""
+        """Note new figures (None keeps a value); write them if the last write is a second old or the
+        message is new."""
         if done is not None:
             self.done = max(0, int(done))
         if total is not None:
             self.total = max(0, int(total))
+        new_phase = False
         if message is not None:
-            self.message = msgid(message)[:255]
-        if time.monotonic() - self._written >= self.interval:
+            text = msgid(message)[:255]
+            new_phase, self.message = text != self.message, text
+        if new_phase or time.monotonic() - self._written >= self.interval:
             self.flush()
 
     def step(self, count: int = 1) -> None:

@@ -153,7 +153,8 @@ def test_only_the_owner_and_administrators_see_a_job(app, session, client):
 
 
 def test_progress_writes_at_most_once_a_second(app, session):
-    """A thousand updates within a second make one write, in its own committed transaction."""
+    """A thousand updates within a second make one write, in its own committed transaction; a new
+    message (a new phase) is written at once."""
     started = enqueue("test.count", {"n": 1}, None)
     session.commit()
     writes = []
@@ -168,10 +169,15 @@ def test_progress_writes_at_most_once_a_second(app, session):
         progress = Progress(app, fetch(session, started.id))
         for done in range(1000):
             progress(done, 1000)
+        assert len(writes) == 1
+        assert (fetch(session, started.id).done, fetch(session, started.id).total) == (0, 1000)
+        progress(1000, message=_l("Đang kiểm tra từng dòng"))  # a new phase is written at once
+        progress(1000, message=_l("Đang kiểm tra từng dòng"))
     finally:
         event.remove(engine, "before_cursor_execute", note)
-    assert len(writes) == 1
-    assert (fetch(session, started.id).done, fetch(session, started.id).total) == (0, 1000)
+    assert len(writes) == 2
+    row = fetch(session, started.id)
+    assert (row.done, row.message) == (1000, "Đang kiểm tra từng dòng")
 
 
 def test_thread_mode_runs_in_the_background(configured, session):
