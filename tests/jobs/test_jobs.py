@@ -14,7 +14,7 @@ from survey.auth.models import UserRole
 from survey.db import Database, db
 from survey.jobs import JobRecord, JobRefused, Progress, enqueue, job, message
 from tests.conftest import redis_reachable
-from tests.factories import log_in, log_out, make_staff
+from tests.factories import log_in, log_out, make_staff, make_wave
 
 REDIS_URL = "redis://127.0.0.1:6379/9"
 
@@ -46,6 +46,18 @@ def refuse(params: dict, progress) -> dict:
     raise JobRefused(_l("Không có đợt khảo sát %(code)s.", code=params["code"]))
 
 
+def deliver(session, wave, channel: str, progress=None) -> dict:
+    """A service as other packages write them (session and wave first, a progress callable)."""
+    for done in range(1, 4):
+        progress(done, 3)
+    return {"sent": 3, "channel": channel, "wave": wave.code}
+
+
+# Registering such a service as a job takes two lines:
+@job("test.deliver", back=lambda params: ("staff.home", {}))
+def deliver_job(params, progress): return deliver(db.session, progress.wave, progress=progress, **params)
+
+
 def enqueue_in(app, kind: str, params: dict) -> int:
     """Enqueue a job (by nobody) in another app's context and commit, as its request would; return its id."""
     with app.app_context():
@@ -71,6 +83,18 @@ def test_sync_job_runs_after_commit_and_records_progress_and_result(app, session
     assert done.result["counted"] == 25 and done.result["seen"] == [25, 25]
     assert done.result["summary"] == {"msgid": "Hoàn thành", "params": {}}
     assert done.created_by == user.id and done.started_at is not None and done.finished_at is not None
+
+
+def test_a_service_registered_in_two_lines_runs_on_its_wave(app, session, client):
+    """A service taking (session, wave, ..., progress) runs as a job; its result is listed on the page."""
+    user = log_in(client, session, "coordinator")
+    started = enqueue("test.deliver", {"channel": "email"}, user, wave=make_wave(session))
+    session.commit()
+    done = fetch(session, started.id)
+    assert (done.status, done.done, done.total) == ("done", 3, 3)
+    page = client.get(f"/staff/jobs/{started.id}").text
+    assert "<dt><code>sent</code></dt><dd>3</dd>" in page and "<dd>email</dd>" in page
+    assert 'href="/staff/">Quay lại' in page
 
 
 def test_rolled_back_job_never_runs(app, session):
