@@ -155,7 +155,10 @@ def enqueue(kind: str, params: dict, user, wave=None) -> JobRecord:
 def _start_after_commit(session: Session) -> None:
     """Start the jobs a session added, now that their rows are committed."""
     for app, job_id in session.info.pop(PENDING, ()):
-        dispatch(app, job_id)
+        try:
+            dispatch(app, job_id)
+        except Exception:  # the caller's work is committed: never turn that into an error page
+            log.exception("job %s could not be started", job_id)
 
 
 @event.listens_for(Session, "after_soft_rollback")
