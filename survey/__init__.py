@@ -23,6 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.setdefault("TOKEN_KEY", app.config["SECRET_KEY"])
     cfg.check_production(app.config)
     cfg.check_release_batch(app.config)
+    cfg.jobs_mode(app.config)
     from survey.sampling import crypto
 
     crypto.check_config(app.config)
@@ -61,6 +62,7 @@ def _register_blueprints(app: Flask) -> None:
     from survey.entry.views import bp as entry_bp
     from survey.health import bp as health_bp
     from survey.instruments.views import bp as instruments_bp
+    from survey.jobs.views import bp as jobs_bp
     from survey.respond.open_link import bp as open_link_bp
     from survey.respond.views import bp as respond_bp
     from survey.sampling.draw_views import bp as draw_bp
@@ -82,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(frame_bp)
     app.register_blueprint(draw_bp)
     app.register_blueprint(tracking_bp)
+    app.register_blueprint(jobs_bp)
     navigation.init_app(app)
     from survey.auth.access import check_declared
 

@@ -62,6 +62,15 @@ def defaults(instance_path: str) -> dict:
         "RELEASE_BATCH": 5,
         # VACUUM the tables holding traces of submissions after each release (PostgreSQL).
         "RELEASE_VACUUM": True,
+        # Long work (survey/jobs): with a Redis URL, jobs go to an RQ queue that `flask jobs worker`
+        # runs; without one, to a thread of the web process. JOBS_MODE forces "rq", "thread" or "sync"
+        # (run right after the commit, in the request: what tests use).
+        "JOBS_REDIS_URL": None,
+        "JOBS_MODE": None,
+        "JOBS_QUEUE": "survey",
+        "JOBS_TIMEOUT": 3600,  # seconds an RQ worker lets one job run
+        # A sampling-frame file larger than this is checked and written by a job, with progress.
+        "FRAME_JOB_BYTES": 1024 * 1024,
     }
 
 
@@ -168,6 +177,25 @@ def check_production(config: dict) -> None:
         raise ConfigError("production needs SURVEY_RATELIMIT_STORAGE_URI=redis://...: with memory:// "
                           "every worker counts logins and lock-outs on its own (set "
                           "SURVEY_RATELIMIT_SINGLE_PROCESS=true when only one process serves)")
+
+
+JOBS_MODES = ("rq", "thread", "sync")
+
+
+def jobs_mode(config) -> str:
+    """Return how jobs run: JOBS_MODE when set, else "rq" with a Redis URL, "sync" in tests, else "thread"."""
+    mode = config.get("JOBS_MODE")
+    if mode:
+        if mode not in JOBS_MODES:
+            raise ConfigError(f"JOBS_MODE must be one of {', '.join(JOBS_MODES)}, not {mode!r}")
+        if mode == "rq" and not config.get("JOBS_REDIS_URL"):
+            raise ConfigError("JOBS_MODE=rq needs SURVEY_JOBS_REDIS_URL=redis://...")
+        return mode
+    if config.get("JOBS_REDIS_URL"):
+        return "rq"
+    return "sync" if config.get("TESTING") else "thread"
+
+
 def check_release_batch(config: dict) -> int:
     """Return the release batch size k: at least 1, and at least 2 in production."""
     batch = config.get("RELEASE_BATCH")

@@ -13,6 +13,7 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+SQLITE_BUSY_MS = 5000  # how long a SQLite connection waits for another's write lock
 
 
 class Base(DeclarativeBase):
@@ -30,7 +31,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     """
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 

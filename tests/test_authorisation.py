@@ -15,7 +15,10 @@ from sqlalchemy import select
 
 from survey.auth.access import declared_access
 from survey.auth.models import ROLES, UserUnit
+from survey.dashboard.jobs import REPORT_JOB
 from survey.dashboard.views import report_dir
+from survey.db import db
+from survey.jobs.models import JobRecord
 from survey.responses.models import Response
 from survey.sampling import service as waves
 from survey.sampling.models import WaveGroup, WaveUnit
@@ -58,6 +61,9 @@ EXPECTED = {
     # responses on their own pages, clerks enter forms.
     "tracking.progress": {"coordinator"},
     "tracking.progress_csv": {"coordinator"},
+    # Every staff member may follow the jobs they started (an administrator: every job).
+    "jobs.index": STAFF,
+    "jobs.job": STAFF,
 }
 # Endpoints for respondents and machines, reached without a staff login by design.
 NOT_STAFF_PREFIXES = ("respond.", "open_link.")
@@ -191,6 +197,24 @@ PROBES = {
         c.get(f"/staff/waves/{w.wave.code}/progress"), present=f"<code>{w.units[u].code}</code>")),
     "tracking.progress_csv": (True, lambda c, w, u: classify(
         c.get(f"/staff/waves/{w.wave.code}/progress.csv"), present=f"\r\n{w.units[u].code},")),
+}
+
+
+def _own_job(client, w, u):
+    """Open a job started by the logged-in user (by nobody for an anonymous visitor): its page links back."""
+    with client.session_transaction() as cookie:
+        logged_in = cookie.get("_user_id")
+    owner = int(logged_in.split(".")[0]) if logged_in else None
+    job = JobRecord(kind=REPORT_JOB, parameters={"wave": w.wave.code}, status="done", done=0,
+                    created_by=owner, wave_id=w.wave.id)
+    db.session.add(job)
+    db.session.commit()
+    return classify(client.get(f"/staff/jobs/{job.id}"), present=f'href="/staff/analysis/{w.wave.code}"')
+
+
+PROBES |= {
+    "jobs.index": (False, lambda c, w, u: classify(c.get("/staff/jobs/"))),
+    "jobs.job": (False, _own_job),
 }
 
 

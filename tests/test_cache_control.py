@@ -9,7 +9,9 @@ import re
 import pytest
 from sqlalchemy import select
 
+from survey.dashboard.jobs import REPORT_JOB
 from survey.dashboard.views import report_dir
+from survey.jobs.models import JobRecord
 from survey.sampling.models import WaveGroup, WaveUnit
 from tests.conftest import TEST_SECRET
 from tests.factories import csrf_token, log_in, make_invitation
@@ -70,7 +72,7 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
 
     # Staff: login, home, poster, data entry, analysis, questionnaires, errors, logout.
     get("GET", "/staff/login")
-    log_in(client, session, "coordinator")
+    coordinator = log_in(client, session, "coordinator")
     for path in ("/staff/", f"/staff/waves/{wave}/{group}/poster", f"/staff/waves/{wave}/frame",
                  "/staff/entry/",
                  f"/staff/entry/{wave}/{group}", "/staff/analysis/", f"/staff/analysis/{wave}",
@@ -89,6 +91,15 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
     reports.mkdir(parents=True)
     (reports / "responses.csv").write_text("response_id,used\nabc,n\n", encoding="utf-8")
     assert get("GET", f"/staff/analysis/{wave}/files/responses.csv").status_code == 200
+    # Jobs: the list, a job of the user's, another user's (404).
+    own = JobRecord(kind=REPORT_JOB, parameters={"wave": wave}, status="running", done=1, total=4,
+                    created_by=coordinator.id)
+    other = JobRecord(kind=REPORT_JOB, parameters={"wave": wave}, status="done", done=0)
+    session.add_all([own, other])
+    session.commit()
+    for path in ("/staff/jobs/", f"/staff/jobs/{own.id}"):
+        assert get("GET", path).status_code == 200
+    assert get("GET", f"/staff/jobs/{other.id}").status_code == 404
     # Wave set-up: the list, the wave page, a confirmation, then a post that works and a refused one.
     for path in ("/staff/waves/", f"/staff/waves/{wave}", f"/staff/waves/{wave}/status/closed"):
         get("GET", path)

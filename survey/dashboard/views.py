@@ -10,7 +10,6 @@ logged-in user's scope, so no URL reaches another scope's files.
 
 import csv
 import hashlib
-import shutil
 from pathlib import Path
 
 from flask import (
@@ -31,10 +30,13 @@ from sqlalchemy import select
 from wtforms import BooleanField
 
 from survey.auth.access import roles_required
-from survey.auth.models import record
+from survey.dashboard.jobs import REPORT_JOB
 from survey.db import db
 from survey.definitions import frameworks as fw
+from survey.jobs import enqueue
+from survey.jobs.views import unfinished
 from survey.responses import release
+from survey.responses.models import Response
 from survey.sampling.models import Unit, Wave
 
 bp = Blueprint("dashboard", __name__, url_prefix="/staff/analysis")
@@ -100,14 +102,14 @@ def wave(code: str):
     wave = _wave(code)
     units = scope_units(current_user)
     folder = report_dir(wave, units)
-    files = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    files = sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
     tables = {name: _table(folder / name) for name in files
               if name.endswith(".csv") and name.startswith(("sipas_", "ranking_", "par_"))}
     held = sum(n for (wave_id, _), n in release.held_counts(db.session, current_user.unit_scope).items()
                if wave_id == wave.id)
     return render_template("dashboard/wave.html", wave=wave, files=files, tables=tables,
                            form=RunForm(), provisional=provisional_frameworks(wave), scope=units,
-                           held=held)
+                           held=held, running=unfinished(current_user, REPORT_JOB, wave))
 
 
 def provisional_frameworks(wave: Wave) -> list[str]:
@@ -122,35 +124,31 @@ def provisional_frameworks(wave: Wave) -> list[str]:
 @bp.post("/<code>/run")
 @roles_required(*ANALYSTS)
 def run(code: str):
-    """Compute the report now under the chosen quality policy."""
-    from analysis.quality import QualityPolicy
-    from analysis.report import write_report
-    from survey.responses import export
+    """Start computing the report under the chosen quality policy, as a job; show the job's page.
 
+    The previous report stays until the new one is complete (survey/dashboard/jobs.py).
+    """
     wave = _wave(code)
     form = RunForm()
     if not form.validate_on_submit():
         abort(400)
-    responses = export.responses_frame(db.session, wave)
-    units = scope_units(current_user)
-    if responses.empty or (units is not None and not responses["unit"].isin(units).any()):
+    if not _has_responses(wave, current_user.unit_scope):
         flash(_("Đợt khảo sát chưa có phiếu hoàn thành."), "error")
         return redirect(url_for(".wave", code=code))
-    found = export.documents(db.session, wave, current_app.config["QUESTIONNAIRE_DIRS"])
-    if found.unpinned:
-        flash(_("Đợt khảo sát chưa gắn với một phiên bản đã công bố của khung chỉ số %(frameworks)s; "
-                "báo cáo dùng phiên bản mới nhất.", frameworks=", ".join(found.unpinned)), "status")
-    policy = QualityPolicy(exclude_speeders=form.exclude_speeders.data,
-                           exclude_straightliners=form.exclude_straightliners.data)
-    folder = report_dir(wave, units)
-    shutil.rmtree(folder, ignore_errors=True)
-    write_report(responses, export.strata_frame(db.session, wave), found.questionnaires,
-                 found.frameworks, folder, policy=policy, wave=wave.code, units=units)
-    record(db.session, "analysis.report", target=f"wave:{wave.code}", user=current_user,
-           policy=policy.to_dict(), responses=len(responses), units=units)
+    started = enqueue(REPORT_JOB, {"wave": wave.code, "units": scope_units(current_user),
+                                   "exclude_speeders": form.exclude_speeders.data,
+                                   "exclude_straightliners": form.exclude_straightliners.data},
+                      current_user, wave=wave)
     db.session.commit()
-    flash(_("Đã tính xong báo cáo."), "status")
-    return redirect(url_for(".wave", code=code))
+    return redirect(url_for("jobs.job", job_id=started.id))
+
+
+def _has_responses(wave: Wave, scope: list[int] | None) -> bool:
+    """Tell whether the wave has a complete response in the scope (None: any unit): a cheap count."""
+    query = select(Response.id).where(Response.wave_id == wave.id, Response.status == "complete")
+    if scope is not None:
+        query = query.where(Response.unit_id.in_(scope))
+    return db.session.scalar(query.limit(1)) is not None
 
 
 @bp.get("/<code>/files/<name>")

@@ -62,6 +62,15 @@ class FrameCipher:
         raw = base64.urlsafe_b64decode(value[len(PREFIX):])
         return self._aead.decrypt(raw[:12], raw[12:], column.encode("ascii")).decode("utf-8")
 
+    def seal_bytes(self, data: bytes, label: str) -> bytes:
+        """Encrypt a file's bytes (an uploaded frame waiting for its job) bound to a label (its name)."""
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, data, label.encode("ascii"))
+
+    def open_bytes(self, sealed: bytes, label: str) -> bytes:
+        """Decrypt what ``seal_bytes`` returned for the same label."""
+        return self._aead.decrypt(sealed[:12], sealed[12:], label.encode("ascii"))
+
     def digest(self, value: str | None) -> str | None:
         """Return the keyed digest of a normalised phone number or e-mail address (None stays None)."""
         if not value:

@@ -120,21 +120,9 @@ def check(session: Session, wave: Wave, rows: Iterable[list[str]],
 
     `scope` is the set of unit ids the uploading user may touch (None: every unit).
     """
-    if wave.status != "draft":
-        raise FrameRefused([Problem(None, _l(
-            "Đợt khảo sát %(code)s không còn ở trạng thái nháp: không thể thay danh sách mẫu.",
-            code=wave.code))])
     cipher = cipher or crypto.cipher()
     rows = iter(rows)
-    header = next(rows, None)
-    if header is None:
-        raise FrameRefused([Problem(None, _l("Tệp trống."))])
-    columns = [unicodedata.normalize("NFC", h or "").strip().lower() for h in header]
-    while columns and not columns[-1]:
-        columns.pop()  # spreadsheets report formatted but empty cells after the last column
-    problems = _header_problems(columns)
-    if problems:
-        raise FrameRefused(problems)
+    columns = _columns(wave, rows)
     checker = _Checker(session, wave, scope, cipher)
     index = {name: columns.index(name) for name in COLUMNS if name in columns}
     width = len(columns)
@@ -146,6 +134,30 @@ def check(session: Session, wave: Wave, rows: Iterable[list[str]],
             checker.problem(number, _l("Dòng có nhiều ô hơn tiêu đề."))
         checker.row(number, {name: clean(values[i]).strip() for name, i in index.items()})
     return checker.result()
+
+
+def _columns(wave: Wave, rows: Iterator[list[str]]) -> list[str]:
+    """Take the header row and return its column names; raise FrameRefused if the wave or header is wrong."""
+    if wave.status != "draft":
+        raise FrameRefused([Problem(None, _l(
+            "Đợt khảo sát %(code)s không còn ở trạng thái nháp: không thể thay danh sách mẫu.",
+            code=wave.code))])
+    header = next(rows, None)
+    if header is None:
+        raise FrameRefused([Problem(None, _l("Tệp trống."))])
+    columns = [unicodedata.normalize("NFC", h or "").strip().lower() for h in header]
+    while columns and not columns[-1]:
+        columns.pop()  # spreadsheets report formatted but empty cells after the last column
+    problems = _header_problems(columns)
+    if problems:
+        raise FrameRefused(problems)
+    return columns
+
+
+def check_file(wave: Wave, data: bytes, kind: str) -> None:
+    """The quick checks of a file, before a job checks its rows: the wave takes a frame, the file can be
+    read (strict UTF-8, a real XLSX), the header has the right columns. Raises FrameRefused."""
+    _columns(wave, iter(read_table(data, kind)))
 
 
 def _header_problems(columns: list[str]) -> list[Problem]:
@@ -313,11 +325,30 @@ class _Checker:
 
 
 def import_frame(session: Session, wave: Wave, data: bytes, kind: str, scope: set[int] | None = None,
-                 cipher: crypto.FrameCipher | None = None) -> waves.FrameWritten:
-    """Read, check and write a frame file in the caller's transaction; raise FrameRefused, writing nothing."""
+                 cipher: crypto.FrameCipher | None = None, progress=None) -> waves.FrameWritten:
+    """Read, check and write a frame file in the caller's transaction; raise FrameRefused, writing nothing.
+
+    `progress`, when given, is called as ``progress(rows read)`` every few hundred rows, then with a
+    message before the write (the ``progress(done, total, message)`` of survey/jobs).
+    """
     cipher = cipher or crypto.cipher()
-    checked = check(session, wave, read_table(data, kind), scope, cipher)
+    rows = read_table(data, kind)
+    if progress is not None:
+        rows = _counted(rows, progress)
+    checked = check(session, wave, rows, scope, cipher)
+    if progress is not None:
+        progress(None, None, _l("Đang mã hóa và ghi danh sách vào cơ sở dữ liệu"))
     try:
         return waves.replace_frame(session, wave, checked.people, checked.census_groups, cipher)
     except waves.WaveError as exc:
         raise FrameRefused([Problem(None, str(exc))]) from None
+
+
+def _counted(rows: Iterable[list[str]], progress, every: int = 500) -> Iterator[list[str]]:
+    """Yield the rows, reporting how many were read every `every` rows (the header not counted)."""
+    count = -1
+    for count, row in enumerate(rows):
+        if count and count % every == 0:
+            progress(count)
+        yield row
+    progress(max(count, 0))

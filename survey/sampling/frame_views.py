@@ -1,6 +1,6 @@
 """The coordinator's sampling-frame page of a wave: what the frame holds, and the upload that replaces it."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,11 +13,12 @@ from wtforms import SubmitField
 from survey.auth.access import roles_required
 from survey.auth.models import record
 from survey.db import db
-from survey.sampling import frame
+from survey.jobs.views import unfinished
+from survey.sampling import frame, frame_jobs
 from survey.sampling.models import FrameEntry, RespondentGroup, Stratum, Unit, Wave
 
 bp = Blueprint("frame", __name__, url_prefix="/staff/waves")
-SHOWN_PROBLEMS = 1000  # a page lists at most this many problems; the count says how many there are
+SHOWN_PROBLEMS = frame_jobs.SHOWN_PROBLEMS  # a page lists at most this many; the count says how many
 
 
 class UploadForm(FlaskForm):
@@ -57,9 +58,11 @@ def upload(code: str):
     problems, status = None, 200
     if form.validate_on_submit():
         upload = form.file.data
+        data, kind = upload.read(), frame.file_format(upload.filename)
+        if len(data) > current_app.config["FRAME_JOB_BYTES"]:
+            return _start_job(wave, data, upload.filename, kind, scope, form)
         try:
-            written = frame.import_frame(db.session, wave, upload.read(), frame.file_format(upload.filename),
-                                         scope=scope)
+            written = frame.import_frame(db.session, wave, data, kind, scope=scope)
         except frame.FrameRefused as exc:
             db.session.rollback()
             problems, status = exc.problems, 422
@@ -76,6 +79,23 @@ def upload(code: str):
             return redirect(url_for(".upload", code=wave.code))
     elif form.is_submitted():
         status = 422
+    return _page(wave, form, scope, problems), status
+
+
+def _page(wave: Wave, form, scope: set[int] | None, problems=None) -> str:
+    """Render the frame page: the upload form, the problems of a refused file, the frame by stratum."""
     return render_template("frame/upload.html", wave=wave, form=form, problems=problems,
                            shown=SHOWN_PROBLEMS, strata=_summary(wave, scope),
-                           columns=frame.COLUMNS, required=frame.REQUIRED_COLUMNS), status
+                           columns=frame.COLUMNS, required=frame.REQUIRED_COLUMNS,
+                           running=unfinished(current_user, frame_jobs.FRAME_JOB, wave))
+
+
+def _start_job(wave: Wave, data: bytes, filename: str, kind: str, scope: set[int] | None, form):
+    """A large file: show the quick problems here, else check and write it in a job and show its page."""
+    try:
+        frame.check_file(wave, data, kind)
+    except frame.FrameRefused as exc:
+        return _page(wave, form, scope, exc.problems), 422
+    started = frame_jobs.start(wave, data, filename, kind, scope, current_user)
+    db.session.commit()
+    return redirect(url_for("jobs.job", job_id=started.id))

@@ -34,8 +34,13 @@ def test_run_show_and_download(logged_in, session):
     assert "Tính báo cáo" in page.text
     assert "Khung chỉ số tạm thời" in page.text and "par-province-2024" in page.text
     token = CSRF.search(page.text).group(1)
-    done = client.post(f"/staff/analysis/{demo.WAVE_CODE}/run",
-                       data={"csrf_token": token, "exclude_speeders": "y"}, follow_redirects=True)
+    started = client.post(f"/staff/analysis/{demo.WAVE_CODE}/run",
+                          data={"csrf_token": token, "exclude_speeders": "y"})
+    assert started.status_code == 302 and "/staff/jobs/" in started.headers["Location"]
+    job = client.get(started.headers["Location"])  # a job, run right after the commit in tests
+    assert "Hoàn thành" in job.text and 'http-equiv="refresh"' not in job.text
+    assert f'href="/staff/analysis/{demo.WAVE_CODE}">Xem báo cáo' in job.text
+    done = client.get(f"/staff/analysis/{demo.WAVE_CODE}")
     assert done.status_code == 200 and "ci_low" in done.text and "responses.sav" in done.text
     entry = session.scalars(select(AuditLog).filter_by(action="analysis.report")).one()
     assert entry.details["policy"]["exclude_speeders"] is True
@@ -56,3 +61,53 @@ def test_files_outside_the_report_are_not_served(logged_in):
 def test_analysis_needs_login(client):
     """Anonymous visitors are sent to the login page."""
     assert client.get("/staff/analysis/").status_code == 302
+
+
+def test_previous_report_stays_until_the_new_one_is_complete(app, logged_in, session, monkeypatch):
+    """The report is computed by a job into a new folder: while it runs, and when it fails, the page
+    serves the previous report; a complete one replaces it whole."""
+    import analysis.report
+    from survey.dashboard.views import report_dir
+    from survey.jobs.models import JobRecord
+    from survey.sampling.models import Wave
+
+    client = logged_in
+    wave = session.scalar(select(Wave).filter_by(code=demo.WAVE_CODE))
+
+    def run_report():
+        token = CSRF.search(client.get(f"/staff/analysis/{demo.WAVE_CODE}").text).group(1)
+        started = client.post(f"/staff/analysis/{demo.WAVE_CODE}/run", data={"csrf_token": token})
+        assert started.status_code == 302
+        return client.get(started.headers["Location"])
+
+    assert "Hoàn thành" in run_report().text
+    folder = report_dir(wave, None)
+    (folder / "earlier.txt").write_text("the previous report", encoding="utf-8")
+    before = sorted(p.name for p in folder.iterdir())
+
+    real = analysis.report.write_report
+
+    def half_then_crash(responses, strata, questionnaires, frameworks, out, **options):
+        out.mkdir(parents=True)
+        (out / "index.html").write_text("half a report", encoding="utf-8")
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(analysis.report, "write_report", half_then_crash)
+    failed = run_report()
+    assert "Không thành công" in failed.text and "MemoryError" in failed.text
+    assert sorted(p.name for p in folder.iterdir()) == before
+    assert (folder / "index.html").read_text(encoding="utf-8") != "half a report"
+    assert [p.name for p in folder.parent.iterdir()] == ["all"]  # no half-written folder left
+
+    user_id = session.scalars(select(JobRecord.created_by)).first()
+    session.add(JobRecord(kind="analysis.report", parameters={"wave": wave.code}, status="running",
+                          done=1, total=4, created_by=user_id, wave_id=wave.id))
+    session.commit()
+    page = client.get(f"/staff/analysis/{demo.WAVE_CODE}").text
+    assert "Báo cáo mới đang được tính" in page and "earlier.txt" in page
+
+    monkeypatch.setattr(analysis.report, "write_report", real)
+    assert "Hoàn thành" in run_report().text
+    after = sorted(p.name for p in folder.iterdir())
+    assert "earlier.txt" not in after and "responses.sav" in after
+    assert [p.name for p in folder.parent.iterdir()] == ["all"]

@@ -8,8 +8,9 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, inspect, select, text
 
-from survey.auth.models import UserUnit
+from survey.auth.models import AuditLog, UserUnit
 from survey.db import Database
+from survey.jobs.models import JobRecord
 from survey.sampling import frame
 from survey.sampling import service as waves
 from survey.sampling.models import FrameEntry, Invitation, RespondentGroup, Stratum, Unit
@@ -297,3 +298,46 @@ def test_check_reports_header_problems_together(session, draft):
         frame.check(session, draft, iter([["unit_code", "group_code", "full_name", "phone", "phone", "sdt"]]))
     assert [p.row for p in refused.value.problems] == [1, 1, 1]
     assert "email" in str(refused.value.problems[0]) and "sdt" in str(refused.value.problems[1])
+
+
+def test_large_frame_is_checked_and_written_by_a_job(app, client, session, draft):
+    """A file over FRAME_JOB_BYTES goes to a job: the page shows its progress, then what was written;
+    the file waited encrypted in the instance folder and is gone afterwards."""
+    app.config["FRAME_JOB_BYTES"] = 1000
+    log_in(client, session, "coordinator")
+    answer = upload(client, draft, csv_bytes(good_rows()))
+    assert answer.status_code == 302 and "/staff/jobs/" in answer.headers["Location"]
+    page = client.get(answer.headers["Location"]).text  # tests run the job right after the commit
+    assert "Hoàn thành" in page and "Đã ghi 1000 người vào danh sách mẫu" in page
+    assert f'href="/staff/waves/{draft.code}/frame"' in page and '<progress max="1000" value="1000">' in page
+    assert counts(session) == (1000, 20)
+    job = session.scalars(select(JobRecord)).one()
+    assert (job.kind, job.status, job.wave_id) == ("frame.import", "done", draft.id)
+    audit = session.scalars(select(AuditLog).filter_by(action="frame.imported")).one()
+    assert audit.details["added"] == 1000 and audit.details["job"] == job.id
+    assert list((Path(app.instance_path) / "uploads").iterdir()) == []
+
+
+def test_large_frame_with_problems_lists_them_on_the_job_page_or_the_upload_page(app, client, session, draft):
+    """Row problems are found by the job and listed by row on its page; a wrong header or encoding is
+    said on the upload page at once, with no job. Nothing is written either way."""
+    app.config["FRAME_JOB_BYTES"] = 1000
+    log_in(client, session, "coordinator")
+    rows, expected = ten_bad(good_rows(1000))
+    answer = upload(client, draft, csv_bytes(rows))
+    assert answer.status_code == 302
+    page = client.get(answer.headers["Location"]).text
+    assert "Không thành công" in page and "tệp có 10 lỗi" in page
+    reported = [line for line in page.splitlines() if line.strip().startswith("<li>Dòng ")]
+    assert len(reported) == 10
+    for row, word in expected.items():
+        line = next(line for line in reported if line.strip().startswith(f"<li>Dòng {row}:"))
+        assert word in line, (row, line)
+    english = client.get(answer.headers["Location"] + "?lang=en").text
+    assert "There is no unit with code Z99 (column unit_code)." in english  # in the reader's language
+    client.get("/staff/?lang=vi")
+    answer = upload(client, draft, csv_bytes(good_rows(1000), header=HEADER.replace(",phone", "")))
+    assert answer.status_code == 422 and "Dòng 1: Thiếu cột: phone" in answer.text
+    assert counts(session) == (0, 0)
+    assert session.scalar(select(func.count()).select_from(JobRecord)) == 1
+    assert list((Path(app.instance_path) / "uploads").iterdir()) == []
