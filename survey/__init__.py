@@ -64,6 +64,7 @@ def _register_blueprints(app: Flask) -> None:
     from survey.respond.open_link import bp as open_link_bp
     from survey.respond.views import bp as respond_bp
     from survey.sampling.frame_views import bp as frame_bp
+    from survey.sampling.invitation_views import bp as invitations_bp
     from survey.sampling.tracking_views import bp as tracking_bp
     from survey.sampling.views import bp as waves_bp
     from survey.staff import navigation
@@ -80,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(waves_bp)
     app.register_blueprint(frame_bp)
     app.register_blueprint(tracking_bp)
+    app.register_blueprint(invitations_bp)
     navigation.init_app(app)
     from survey.auth.access import check_declared
 

@@ -62,6 +62,25 @@ def defaults(instance_path: str) -> dict:
         "RELEASE_BATCH": 5,
         # VACUUM the tables holding traces of submissions after each release (PostgreSQL).
         "RELEASE_VACUUM": True,
+        # The public address of the site (https://khaosat.example.gov.vn), for links in e-mails,
+        # letters, the links CSV and posters; in a request without it, the address the request came to.
+        "PUBLIC_URL": None,
+        # E-mail: "smtp" through MAIL_SERVER, or "console" (instance/outbox/*.eml and the log), the
+        # default when no server is set.
+        "MAIL_BACKEND": None,
+        "MAIL_SERVER": None,
+        "MAIL_PORT": 587,
+        "MAIL_USERNAME": None,
+        "MAIL_PASSWORD": None,
+        "MAIL_USE_TLS": True,  # STARTTLS
+        "MAIL_SENDER": "khaosat@localhost",
+        "MAIL_TIMEOUT": 30,
+        # Reminders: at most this many per invitation, at least this many days after the previous e-mail.
+        "REMINDER_MAX": 3,
+        "REMINDER_INTERVAL_DAYS": 3,
+        # Officials who rate units of the other tier (commune leaders rate provincial agencies) get this
+        # many of them each, in rotation so that every unit is rated about as often.
+        "RATED_UNITS_PER_PERSON": 3,
     }
 
 

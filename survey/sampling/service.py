@@ -418,7 +418,11 @@ def encrypt_legacy(session: Session, cipher: crypto.FrameCipher | None = None) -
 def invite(session: Session, wave: Wave, group: RespondentGroup, person: FrameEntry | None,
            rated: list[Unit], token_key: str, token: str | None = None,
            language: str = "vi") -> NewInvitation:
-    """Make one invitation to rate the given units; only the keyed hash of its token is stored."""
+    """Make one invitation to rate the given units; only the keyed hash of its token is stored.
+
+    Without a given token, the token is derived from the key and a random salt kept in the row, so
+    that its link can be made again (survey/sampling/invitations.py); a given token cannot.
+    """
     if wave.status == "closed":
         raise WaveError(f"wave {wave.code} is closed", "closed")
     if assignment(session, wave.id, group.id) is None:
@@ -426,12 +430,13 @@ def invite(session: Session, wave: Wave, group: RespondentGroup, person: FrameEn
                         group=group.code)
     if not rated:
         raise WaveError("an invitation rates at least one unit", "no_rated_units")
-    token = token or tokens.new_token()
+    salt = None if token else tokens.new_salt()
+    token = token or tokens.link_token(token_key, wave.id, salt)
     invitation = Invitation(
         wave_id=wave.id, group_id=group.id, frame_entry_id=person.id if person else None,
         stratum_id=person.stratum_id if person else None,
         cluster_code=person.cluster_code if person else None,
-        token_hash=tokens.token_hash(token_key, token), language=language,
+        token_hash=tokens.token_hash(token_key, token), language=language, link_salt=salt,
     )
     invitation.units = [InvitationUnit(unit_id=u.id, position=i) for i, u in enumerate(rated)]
     session.add(invitation)

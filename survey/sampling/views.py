@@ -74,6 +74,7 @@ def refusal(exc: service.WaveError) -> str:
         "stratum_sizes": lambda: _("Tầng mẫu %(stratum)s: cỡ mẫu không thể lớn hơn tổng thể.",
                                    stratum=p["stratum"]),
         "no_rated_units": lambda: _("Thư mời cần ít nhất một đơn vị được đánh giá."),
+        "not_open_for_mail": lambda: _("Chỉ gửi được thư điện tử khi đợt khảo sát đang mở."),
     }
     return messages.get(exc.reason, lambda: _("Không thực hiện được thay đổi này."))()
 
