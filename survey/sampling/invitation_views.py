@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import SelectField
+from wtforms import SelectChoice, SelectField
 
 from survey.auth.access import roles_required
 from survey.auth.models import record
@@ -35,7 +35,8 @@ LANGUAGE_NAMES = {"vi": _l("Tiếng Việt"), "en": _l("Tiếng Anh")}
 class IssueForm(FlaskForm):
     """The language of the invitations to make."""
 
-    language = SelectField(_l("Ngôn ngữ của thư mời"), choices=list(LANGUAGE_NAMES.items()), default="vi")
+    language = SelectField(_l("Ngôn ngữ của thư mời"), default="vi",
+                           choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()])
 
 
 def _scope_units(codes: list[str]) -> list[int] | None:
