@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from survey.sampling import progress
+
 revision: str = '0009'
 down_revision: str | Sequence[str] | None = '0006'
 branch_labels: str | Sequence[str] | None = None
@@ -31,9 +33,20 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Revert this revision."""
+    """Revert this revision.
+
+    SQLite drops columns by copying the table, which the count triggers (survey/sampling/progress.py,
+    some on invitation_units naming invitations) would stop: they are removed first and made again.
+    """
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        for statement in progress.drop_ddl("sqlite"):
+            op.execute(statement)
     with op.batch_alter_table('invitations', schema=None) as batch_op:
         batch_op.drop_column('opted_out_at')
         batch_op.drop_column('last_sent_at')
         batch_op.drop_column('sent_count')
         batch_op.drop_column('link_salt')
+    if sqlite:
+        for statement in progress.sqlite_ddl():
+            op.execute(statement)
