@@ -103,7 +103,8 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
                  f"/staff/waves/{wave}/{group}/poster?unit={invitation.units[0].unit.code}"):
         assert get("GET", path).status_code == 200, path
     for path in (invitations, f"{invitations}/send", f"/staff/waves/{wave}/reminders"):
-        assert get("POST", path, data={"csrf_token": csrf_token(client, invitations)}).status_code in (200, 303)
+        posted = get("POST", path, data={"csrf_token": csrf_token(client, invitations)})
+        assert posted.status_code in (200, 303), path
     # A respondent stops the e-mails.
     get("GET", f"/r/{token}/opt-out")
     get("POST", f"/r/{token}/opt-out", data={"csrf_token": csrf_token(client, f"/r/{token}/opt-out")})
