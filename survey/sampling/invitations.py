@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app, has_request_context, render_template, request
 from flask_babel import force_locale
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from survey.config import ConfigError
 from survey.mail import Mailer, message, named
@@ -195,7 +195,8 @@ def people(session: Session, wave: Wave, token_key: str, *, unit_ids: list[int] 
     query = (select(Invitation, FrameEntry, Stratum)
              .join(FrameEntry, FrameEntry.id == Invitation.frame_entry_id)
              .join(Stratum, Stratum.id == FrameEntry.stratum_id)
-             .where(Invitation.wave_id == wave.id, Invitation.source == "frame"))
+             .where(Invitation.wave_id == wave.id, Invitation.source == "frame")
+             .options(selectinload(Invitation.units)))
     if unit_ids is not None:
         query = query.where(Stratum.unit_id.in_(unit_ids))
     if group_id is not None:

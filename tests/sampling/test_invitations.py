@@ -255,11 +255,12 @@ def test_emails_reach_the_smtp_server_with_links_that_open_the_questionnaire(cli
 
 
 def test_english_invitation_is_in_english(session, world, smtp):
-    """An invitation made in English is e-mailed in English."""
+    """An invitation made in English is e-mailed in English; progress is reported after each e-mail."""
     issue(session, world, language="en", unit_ids=[world.units["B"].id])
-    counts = invitations.send_invitations(session, world.wave)
+    steps = []
+    counts = invitations.send_invitations(session, world.wave, progress=lambda *step: steps.append(step))
     session.commit()
-    assert counts.sent == 2
+    assert counts.sent == 2 and steps == [(1, 2), (2, 2)]
     _, msg = smtp.messages[0]
     assert msg["Subject"] == "Invitation to answer PAR survey 2026"
     assert "Dear" in msg.get_body(("plain",)).get_content()
@@ -377,3 +378,31 @@ def test_unit_poster_chooses_the_unit(client, session, world):
     chosen = client.get(f"/o/{code}/{group}?unit={unit.code}")
     assert re.search(rf'<option selected value="{unit.id}">|<option value="{unit.id}" selected', chosen.text)
     assert client.get(f"/staff/waves/{code}/{group}/poster?unit=NOPE").status_code == 404
+
+
+class Refusing(Collector):
+    """A server that refuses one mailbox."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address == "dan3@example.vn":
+            return "550 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_refused_address_is_tried_again_and_a_dead_server_stops_sending(app, session, world, smtp):
+    """A refused mailbox counts as failed (not sent); a server that is gone stops sending, nothing lost."""
+    issue(session, world, unit_ids=[world.units["B"].id])
+    refusing = Controller(Refusing(), hostname="127.0.0.1", port=free_port())
+    refusing.start()
+    app.config["MAIL_PORT"] = refusing.port
+    try:
+        counts = invitations.send_invitations(session, world.wave)
+    finally:
+        refusing.stop()
+    session.commit()
+    assert (counts.sent, counts.failed) == (1, 1)
+    assert sorted(i.sent_count for i in session.scalars(select(Invitation))) == [0, 1]
+    app.config["MAIL_PORT"] = free_port()  # nobody listens
+    stopped = invitations.send_invitations(session, world.wave)
+    assert stopped.sent == 0 and stopped.stopped and "Connection" in stopped.stopped
