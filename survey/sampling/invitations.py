@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app, has_request_context, render_template, request
 from flask_babel import force_locale
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from survey.config import ConfigError
@@ -100,7 +100,7 @@ def issue(session: Session, wave: Wave, token_key: str, *, language: str = "vi",
         select(Invitation.group_id, func.count()).where(Invitation.wave_id == wave.id,
                                                         Invitation.source == "frame")
         .group_by(Invitation.group_id)).all()))
-    made = []
+    rows, rated_ids = [], []
     for person, stratum in session.execute(query).all():
         if person.id in invited:
             result.already += 1
@@ -115,17 +115,20 @@ def issue(session: Session, wave: Wave, token_key: str, *, language: str = "vi",
         size = min(per_person, len(pool))
         offset = turns[stratum.group_id] * size
         turns[stratum.group_id] += 1
-        rated = [pool[(offset + j) % len(pool)] for j in range(size)]
+        rated_ids.append([pool[(offset + j) % len(pool)].id for j in range(size)])
         salt = tokens.new_salt()
-        invitation = Invitation(
-            wave_id=wave.id, group_id=stratum.group_id, frame_entry_id=person.id, stratum_id=stratum.id,
-            cluster_code=person.cluster_code, language=language, link_salt=salt, source="frame",
-            token_hash=tokens.token_hash(token_key, tokens.link_token(token_key, wave.id, salt)))
-        invitation.units = [InvitationUnit(unit_id=u.id, position=i) for i, u in enumerate(rated)]
-        made.append(invitation)
-    session.add_all(made)
+        rows.append({"wave_id": wave.id, "group_id": stratum.group_id, "frame_entry_id": person.id,
+                     "stratum_id": stratum.id, "cluster_code": person.cluster_code, "language": language,
+                     "link_salt": salt, "source": "frame", "status": "pending", "sent_count": 0,
+                     "token_hash": tokens.token_hash(token_key, tokens.link_token(token_key, wave.id, salt))})
+    if rows:  # Bulk statements (insertmanyvalues): 20,000 invitations in seconds, not minutes
+        made = insert(Invitation).returning(Invitation.id, sort_by_parameter_order=True)
+        ids = session.scalars(made, rows).all()
+        session.execute(insert(InvitationUnit), [
+            {"invitation_id": id_, "unit_id": unit_id, "position": i, "status": "not_started"}
+            for id_, rated in zip(ids, rated_ids, strict=True) for i, unit_id in enumerate(rated)])
     session.flush()
-    result.created = len(made)
+    result.created = len(rows)
     return result
 
 
