@@ -26,6 +26,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from survey.sampling import crypto
 
     crypto.check_config(app.config)
+    from survey import mail
+
+    mail.check_config(app.config)
     if app.config["ENV"] == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True

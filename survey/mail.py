@@ -23,7 +23,10 @@ BACKENDS = ("smtp", "console")
 
 
 def backend(config) -> str:
-    """Return the backend the configuration chooses."""
+    """Return the backend the configuration chooses; production never falls back to the outbox."""
+    if not config.get("MAIL_BACKEND") and not config.get("MAIL_SERVER") and config.get("ENV") == "production":
+        raise ConfigError("production sends e-mail only through SURVEY_MAIL_SERVER (or set "
+                          "SURVEY_MAIL_BACKEND=console on purpose)")
     chosen = config.get("MAIL_BACKEND") or ("smtp" if config.get("MAIL_SERVER") else "console")
     if chosen not in BACKENDS:
         raise ConfigError(f"MAIL_BACKEND must be one of {', '.join(BACKENDS)}, not {chosen!r}")
@@ -96,3 +99,9 @@ class Mailer:
         path = self.outbox / f"{stamp}-{uuid.uuid4().hex[:12]}.eml"
         path.write_bytes(bytes(msg))
         log.info("mail written to %s: %s", path, msg["Subject"])
+
+
+def check_config(config) -> None:
+    """Refuse a mail backend that is set but unusable when the app starts (a missing one at use)."""
+    if config.get("MAIL_BACKEND"):
+        backend(config)

@@ -7,6 +7,7 @@ from flask import current_app
 
 from survey.auth.models import record
 from survey.cli.waves import _refused, waves
+from survey.config import ConfigError
 from survey.db import db
 from survey.sampling import invitations, service
 from survey.sampling.models import Unit
@@ -55,7 +56,11 @@ def links_command(code, out, units):
     except service.WaveError as exc:
         raise _refused(exc) from None
     found = invitations.people(db.session, wave, current_app.config["TOKEN_KEY"], unit_ids=_unit_ids(units))
-    out.write_text(invitations.links_csv(found, invitations.public_base()), encoding="utf-8", newline="")
+    try:
+        base = invitations.public_base()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    out.write_text(invitations.links_csv(found, base), encoding="utf-8", newline="")
     record(db.session, "invitations.links_downloaded", target=f"wave:{wave.code}", people=len(found))
     db.session.commit()
     click.echo(f"wave {code}: {len(found)} link(s) written to {out}")
@@ -73,6 +78,9 @@ def send_command(code, reminders, units):
         result = invitations.send_invitations(db.session, wave, kind=kind, unit_ids=_unit_ids(units))
     except service.WaveError as exc:
         raise _refused(exc) from None
+    except ConfigError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
     record(db.session, f"invitations.{'reminded' if reminders else 'emailed'}", target=f"wave:{wave.code}",
            sent=result.sent, failed=result.failed, units=list(units) or None, stopped=result.stopped)
     db.session.commit()

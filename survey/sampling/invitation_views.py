@@ -18,6 +18,7 @@ from wtforms import SelectChoice, SelectField
 
 from survey.auth.access import roles_required
 from survey.auth.models import record
+from survey.config import ConfigError
 from survey.db import db
 from survey.respond import limits
 from survey.respond.views import find_invitation, province
@@ -108,7 +109,7 @@ def _mail_backend() -> str:
 
     try:
         return backend(current_app.config)
-    except Exception as exc:  # noqa: BLE001 - shown to the coordinator instead of a 500
+    except ConfigError as exc:  # shown to the coordinator instead of a 500
         return str(exc)
 
 
@@ -226,6 +227,10 @@ def _mail(code: str, kind: str):
     except WaveError as exc:
         db.session.rollback()
         return _page(wave, status=422, errors=[refusal(exc)])
+    except ConfigError as exc:
+        db.session.rollback()
+        return _page(wave, status=422, errors=[_("Chưa cấu hình máy chủ thư điện tử: %(problem)s",
+                                                   problem=str(exc))])
     record(db.session, f"invitations.{'reminded' if kind == 'reminder' else 'emailed'}",
            target=f"wave:{wave.code}", user=current_user, sent=result.sent, failed=result.failed,
            units=codes or None, stopped=result.stopped)

@@ -406,3 +406,33 @@ def test_refused_address_is_tried_again_and_a_dead_server_stops_sending(app, ses
     app.config["MAIL_PORT"] = free_port()  # nobody listens
     stopped = invitations.send_invitations(session, world.wave)
     assert stopped.sent == 0 and stopped.stopped and "Connection" in stopped.stopped
+
+
+def test_scoped_coordinator_issues_only_for_their_units(client, session, world):
+    """Issuing from the page of a coordinator of unit B invites B's people only."""
+    user = log_in(client, session, "coordinator", all_units=False)
+    session.add(UserUnit(user_id=user.id, unit_id=world.units["B"].id))
+    session.commit()
+    page = f"/staff/waves/{world.wave.code}/invitations"
+    assert _post(client, page, page, language="en").status_code == 303
+    made = session.scalars(select(Invitation)).all()
+    assert len(made) == 2 and {i.stratum.unit_id for i in made} == {world.units["B"].id}
+    assert {i.language for i in made} == {"en"}
+
+
+def test_mail_configuration_is_checked(app, runner, session, world, configured):
+    """A backend that cannot work stops the app; production without a server sends nothing, says why."""
+    from survey.config import ConfigError
+
+    with pytest.raises(ConfigError, match="SURVEY_MAIL_SERVER"):
+        configured(MAIL_BACKEND="smtp")
+    with pytest.raises(ConfigError, match="MAIL_BACKEND"):
+        configured(MAIL_BACKEND="pigeon")
+    issue(session, world)
+    app.config.update(ENV="production", MAIL_SERVER=None, MAIL_BACKEND=None)
+    result = runner.invoke(args=["waves", "send", world.wave.code])
+    assert result.exit_code == 1 and "SURVEY_PUBLIC_URL" in result.output
+    app.config["PUBLIC_URL"] = "https://khaosat.example.vn"
+    result = runner.invoke(args=["waves", "send", world.wave.code])
+    assert result.exit_code == 1 and "SURVEY_MAIL_SERVER" in result.output
+    assert all(i.sent_count == 0 for i in session.scalars(select(Invitation)))
