@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from survey.sampling.models import Invitation
 from tests.browser.conftest import PHONE
+from tests.browser.helpers import staff_log_in, submit
 from tests.factories import STAFF_PASSWORD, make_staff
 from tests.sampling.test_invitations import LINK, smtp, world  # noqa: F401 - fixtures
 
@@ -14,21 +15,12 @@ PAGES = re.compile(rb"/Type\s*/Page[^s]")
 SIDEWAYS = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
-def submit(page, label: str) -> None:
-    """Press the button with this label and wait for the next page."""
-    with page.expect_navigation():
-        page.get_by_role("button", name=label).click()
-
-
 def test_issue_send_and_print_without_javascript(browser, live_server, session, world, smtp):  # noqa: F811
     """Issue, preview and send the e-mails, open a link; print letters (7 pages) and slips (1 page)."""
     make_staff(session, "coordinator")
     context = browser.new_context(viewport=PHONE, locale="vi-VN", java_script_enabled=False)
     page = context.new_page()
-    page.goto(f"{live_server.url}/staff/login")
-    page.fill("input[name=email]", "coordinator@example.vn")
-    page.fill("input[name=password]", STAFF_PASSWORD)
-    submit(page, "Đăng nhập")
+    staff_log_in(page, live_server, "coordinator@example.vn", STAFF_PASSWORD)
     page.goto(f"{live_server.url}/staff/waves/{world.wave.code}/invitations")
     assert page.evaluate(SIDEWAYS) <= 0
     submit(page, "Tạo thư mời cho người chưa có")
