@@ -7,8 +7,14 @@ invited, the inverse inclusion probability of a simple random sample within
 the stratum); the weighting-class non-response adjustment within the stratum
 scales the respondents' weights to sum to ``N_h``, so the final weight is
 ``N_h / r_h`` with ``r_h`` respondents (Kalton & Flores-Cervantes 2003;
-Valliant, Dever & Kreuter 2018, ch. 13).  Without clusters the stratum
-population ``N_h`` is the finite population correction; with clusters the
+Valliant, Dever & Kreuter 2018, ch. 13).  Where the draw recorded selection
+probabilities (``selection_probability`` of each response's stratum and
+village: the product of the village stage, drawn with probability
+proportional to size, and the stage within the village), the base weight is
+1/p instead and the adjustment scales the respondents' base weights to
+``N_h``, so that unequal probabilities (villages taken with certainty) are
+followed.  Without clusters the stratum population ``N_h`` is the finite
+population correction; with clusters the
 first stage is treated as with replacement (no fpc, conservative), since the
 strata table gives persons, not clusters.  Only stratum and cluster codes are
 used: nothing identifies a respondent.
@@ -99,7 +105,8 @@ def wave_design(responses: pd.DataFrame, strata: pd.DataFrame | None = None, wav
     Parameters
     ----------
     responses : pandas.DataFrame
-        Export rows (``stratum`` and ``cluster`` columns; ``wave`` when several).
+        Export rows (``stratum`` and ``cluster`` columns; ``wave`` when several;
+        ``selection_probability`` where the draw recorded it).
     strata : pandas.DataFrame, optional
         ``stratum, unit, group, population_size, sample_size``.  ``None``, empty,
         or responses without stratum codes give an unweighted design and a notice.
@@ -161,6 +168,7 @@ def wave_design(responses: pd.DataFrame, strata: pd.DataFrame | None = None, wav
     row = position[stratum_code]
     data["base_weight"] = summary["base_weight"].to_numpy()[row]
     data["weight"] = summary["weight"].to_numpy()[row]
+    _stage_weights(data, stratum_code, len(stratum_text), summary["population_size"].to_numpy()[row])
     data["fpc_population"] = summary["population_size"].to_numpy()[row]
     fpc = None if ids is not None else "fpc_population"
     # the design's stratum codes: the distinct texts in sorted order, as Design would find them
@@ -176,6 +184,34 @@ def wave_design(responses: pd.DataFrame, strata: pd.DataFrame | None = None, wav
                         "en": f"{len(empty)} strata have no respondents; their population is not "
                               "represented."})
     return WaveDesign(_calibrate(design, calibration), True, summary.reset_index(), notices)
+
+
+def _stage_weights(data: pd.DataFrame, stratum_code: np.ndarray, n_strata: int,
+                   population: np.ndarray) -> None:
+    """Base weights 1/p from the responses' selection probabilities, where the draw recorded them.
+
+    A probability is the product of the draw's stages (village drawn with probability proportional
+    to size, then people within it), the same for everyone of a (stratum, village) cell. In a
+    stratum where any response has one, the base weight is 1/p (N_h/n_h for a response without
+    one) and the non-response adjustment scales the respondents' base weights to sum to N_h:
+    weight = base x N_h / sum of the respondents' base weights. With equal probabilities in a
+    stratum this is N_h / r_h, as without probabilities; with unequal ones (a village taken with
+    certainty, a village smaller than the number drawn in it) the weights follow 1/p.
+    """
+    if "selection_probability" not in data.columns:
+        return
+    p = pd.to_numeric(data["selection_probability"], errors="coerce").to_numpy(dtype=float)
+    known = np.isfinite(p) & (p > 0)
+    if not known.any():
+        return
+    if (p[known] > 1).any():
+        raise ValueError("a selection probability is above 1")
+    staged = np.bincount(stratum_code, weights=known, minlength=n_strata) > 0
+    rows = staged[stratum_code]
+    base = np.where(known, 1.0 / np.where(known, p, 1.0), data["base_weight"].to_numpy(dtype=float))
+    total = np.bincount(stratum_code, weights=base, minlength=n_strata)[stratum_code]
+    data.loc[rows, "base_weight"] = base[rows]
+    data.loc[rows, "weight"] = (base * population / total)[rows]
 
 
 def _clusters(data: pd.DataFrame) -> str | None:

@@ -66,6 +66,20 @@ def file_bytes(count: int, units: int, xlsx: bool) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
+def draft_wave(session, units: int):
+    """A draft wave over `units` communes (X000 ...) with citizens (dan) and officials (cb); committed."""
+    wave = waves.create_wave(session, "BENCH", 2026, "Benchmark", date(2026, 9, 1), date(2026, 10, 31))
+    session.add_all([Unit(code=f"X{n:03d}", name=f"Xã {n}", kind="commune", valid_from=date(2025, 7, 1))
+                     for n in range(units)])
+    session.add_all([RespondentGroup(code="dan", name="Người dân", kind="citizen"),
+                     RespondentGroup(code="cb", name="Cán bộ", kind="official")])
+    make_version(session)
+    for code in ("dan", "cb"):
+        waves.assign_group(session, wave, code, "small")
+    session.commit()
+    return wave
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -79,17 +93,7 @@ def main() -> None:
         Base.metadata.create_all(Database.engine(app))
         with app.app_context():
             session = db.session
-            wave = waves.create_wave(session, "BENCH", 2026, "Benchmark", date(2026, 9, 1),
-                                     date(2026, 10, 31))
-            session.add_all([Unit(code=f"X{n:03d}", name=f"Xã {n}", kind="commune",
-                                  valid_from=date(2025, 7, 1))
-                             for n in range(args.units)])
-            session.add_all([RespondentGroup(code="dan", name="Người dân", kind="citizen"),
-                             RespondentGroup(code="cb", name="Cán bộ", kind="official")])
-            make_version(session)
-            for code in ("dan", "cb"):
-                waves.assign_group(session, wave, code, "small")
-            session.commit()
+            wave = draft_wave(session, args.units)
             data = file_bytes(args.rows, args.units, args.xlsx)
             started, cpu = time.perf_counter(), time.process_time()
             written = frame.import_frame(session, wave, data, "xlsx" if args.xlsx else "csv")

@@ -66,6 +66,7 @@ def _register_blueprints(app: Flask) -> None:
     from survey.instruments.views import bp as instruments_bp
     from survey.respond.open_link import bp as open_link_bp
     from survey.respond.views import bp as respond_bp
+    from survey.sampling.draw_views import bp as draw_bp
     from survey.sampling.frame_views import bp as frame_bp
     from survey.sampling.invitation_views import bp as invitations_bp
     from survey.sampling.tracking_views import bp as tracking_bp
@@ -83,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(instruments_bp)
     app.register_blueprint(waves_bp)
     app.register_blueprint(frame_bp)
+    app.register_blueprint(draw_bp)
     app.register_blueprint(tracking_bp)
     app.register_blueprint(invitations_bp)
     navigation.init_app(app)

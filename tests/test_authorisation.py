@@ -21,7 +21,7 @@ from survey.sampling import invitations
 from survey.sampling import service as waves
 from survey.sampling.models import WaveGroup, WaveUnit
 from tests.conftest import TEST_SECRET
-from tests.factories import STAFF_PASSWORD, make_invitation, make_staff, make_unit
+from tests.factories import STAFF_PASSWORD, make_invitation, make_staff, make_stratum, make_unit
 
 PUBLIC = "public"
 ANALYSTS = {"analyst", "coordinator"}
@@ -34,6 +34,7 @@ EXPECTED = {
     "staff.home": STAFF,
     "staff.poster": {"coordinator"},
     "frame.upload": {"coordinator"},
+    "draw.page": {"coordinator"},
     "entry.index": CLERKS,
     "entry.start": CLERKS,
     "entry.page": CLERKS,
@@ -105,6 +106,8 @@ def world(app, session):
         drafts[label] = draft.id
     draft_wave = waves.create_wave(session, "DRAFT", wave.year, "Đợt đang chuẩn bị", wave.opens_on,
                                    wave.closes_on)
+    for label, unit in (("A", unit_a), ("B", unit_b)):
+        make_stratum(session, draft_wave, code=f"S-{label}", unit_id=unit.id)
     invited_wave = _invited_wave(session, wave, group, {"A": unit_a, "B": unit_b})
     session.commit()
     # A report file in each scope's folder: "A.txt" only for scope A, both in the all-units folder.
@@ -170,6 +173,9 @@ PROBES = {
         c.get(f"/staff/waves/{w.wave.code}/{w.group.code}/poster"), present="/o/")),
     "frame.upload": (False, lambda c, w, u: classify(
         c.get(f"/staff/waves/{w.wave.code}/frame"), present=w.wave.code)),
+    # The draft wave has a stratum of each unit: the draw page lists only the strata in scope.
+    "draw.page": (True, lambda c, w, u: classify(
+        c.get(f"/staff/waves/{w.draft_wave.code}/draw"), present=f"<code>{w.units[u].code}</code>")),
     "entry.index": (True, lambda c, w, u: classify(c.get("/staff/entry/"), present=w.drafts[u])),
     "entry.start": (True, lambda c, w, u: classify(
         c.get(f"/staff/entry/{w.wave.code}/{w.group.code}"), present=w.units[u].name)),

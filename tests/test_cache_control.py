@@ -76,7 +76,8 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
                  f"/staff/entry/{wave}/{group}", "/staff/analysis/", f"/staff/analysis/{wave}",
                  "/staff/questionnaires", "/staff/questionnaires/small/1/print",
                  "/staff/questionnaires/small/1/xlsform", "/staff/analysis/NO-SUCH-WAVE", "/healthz",
-                 f"/staff/waves/{wave}/progress", f"/staff/waves/{wave}/progress.csv"):
+                 f"/staff/waves/{wave}/progress", f"/staff/waves/{wave}/progress.csv",
+                 f"/staff/waves/{wave}/draw"):
         get("GET", path)
     entry = get("POST", f"/staff/entry/{wave}/{group}", data={
         "csrf_token": csrf_token(client, f"/staff/entry/{wave}/{group}"), "unit": unit, "mode": "paper"})
@@ -97,6 +98,10 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
     refused = get("POST", f"/staff/waves/{wave}/units", data={
         "csrf_token": csrf_token(client, f"/staff/waves/{wave}"), "root": unit})
     assert refused.status_code == 422  # the wave is open: its units no longer change
+    previewed = get("POST", f"/staff/waves/{wave}/draw", data={
+        "csrf_token": csrf_token(client, f"/staff/waves/{wave}/draw"), "method": "srs", "size": "5",
+        "preview": "y"})
+    assert previewed.status_code == 422  # the wave is open: its sample is no longer drawn
     # Invitations: the page, issuing, the links file, letters, slips, previews of e-mails, a poster of a unit.
     invitations = f"/staff/waves/{wave}/invitations"
     for path in (invitations, f"{invitations}/links.csv", f"{invitations}/letters", f"{invitations}/slips",

@@ -149,3 +149,54 @@ def frame_encrypt_command():
     record(db.session, "frame.encrypted", entries=changed)
     db.session.commit()
     click.echo(f"{changed} frame entr{'y' if changed == 1 else 'ies'} encrypted")
+
+@waves.command("draw")
+@click.argument("code")
+@click.option("--method", type=click.Choice(["srs", "systematic"]), default="srs", show_default=True,
+              help="Simple random sampling, or systematic (random start, fixed interval) within strata.")
+@click.option("--size", type=int, default=None, help="People per stratum (capped at its population).")
+@click.option("--margin", type=float, default=None,
+              help="Or: target 95% margin of error of a proportion, e.g. 0.05 (sizes computed per stratum).")
+@click.option("--formula", type=click.Choice(["cochran", "yamane"]), default="cochran", show_default=True,
+              help="Size from --margin: Cochran with fpc, or n = N / (1 + N e²) (QĐ 1001/QĐ-BNV).")
+@click.option("--p", "proportion", type=float, default=0.5, show_default=True,
+              help="Expected proportion for --margin.")
+@click.option("--deff", type=float, default=1.0, show_default=True, help="Design effect for --margin.")
+@click.option("--clusters", type=int, default=None, help="Villages drawn per stratum (PPS by size).")
+@click.option("--per-cluster", type=int, default=None, help="People drawn in each village drawn.")
+@click.option("--group", "groups", multiple=True, help="Only strata of this respondent group (repeatable).")
+@click.option("--seed", type=int, default=None, help="Seed (a new one is chosen and printed when absent).")
+@click.option("--preview", is_flag=True, help="Show what the draw would select; write nothing.")
+def draw_command(code, method, size, margin, formula, proportion, deff, clusters, per_cluster, groups, seed,
+                 preview):
+    """Draw the wave's sample: census of officials, SRS or systematic sampling of the others.
+
+    The same frame, options and seed always select the same people. A draw replaces an earlier one
+    of the same strata; it is refused once invitations exist for them or the wave is no longer a draft.
+    """
+    from survey.sampling import draw
+
+    parameters = draw.DrawParameters(method=method, size=size, margin=margin, p=proportion, deff=deff,
+                                     clusters=clusters, per_cluster=per_cluster, formula=formula)
+    seed = draw.new_seed() if seed is None else seed
+    try:
+        wave = service.find_wave(db.session, code)
+        if preview:
+            planned = draw.preview(db.session, wave, parameters, seed, groups=set(groups))
+        else:
+            kept, planned = draw.draw(db.session, wave, parameters, seed, groups=set(groups))
+    except service.WaveError as exc:
+        raise _refused(exc) from None
+    click.echo("stratum\tpopulation\tsample\tmargin\tclusters")
+    for s in planned.strata:
+        villages = "-" if s.clusters_drawn is None else f"{s.clusters_drawn}/{s.clusters_total}"
+        kind = " (census)" if s.census else ""
+        click.echo(f"{s.code}\t{s.population}\t{s.sample_size}{kind}\t±{100 * s.margin:.1f}%\t{villages}")
+    total = f"{planned.selected} of {planned.population} people in {len(planned.strata)} strata, seed {seed}"
+    if preview:
+        db.session.rollback()
+        click.echo(f"preview: {total}; nothing written")
+        return
+    _commit("wave.drawn", wave, draw=kept.id, method=kept.method, seed=seed, strata=kept.strata_count,
+            selected=kept.selected)
+    click.echo(f"wave {code}: drawn {total} (draw {kept.id})")

@@ -22,7 +22,7 @@ from survey.respond import pages
 from survey.responses import service
 from survey.responses.models import DraftLink, Response
 from survey.sampling import service as waves
-from survey.sampling.models import RespondentGroup, Stratum, Unit, Wave, WaveGroup, WaveUnit
+from survey.sampling.models import RespondentGroup, Unit, Wave, WaveGroup, WaveUnit
 
 bp = Blueprint("entry", __name__, url_prefix="/staff/entry")
 CLERKS = ("data_entry", "coordinator")
@@ -73,14 +73,8 @@ def start(wave_code: str, group_code: str):
     form.unit.choices = [SelectChoice(u.id, u.name) for u in units if current_user.may_see_unit(u.id)]
     if not form.validate_on_submit():
         return render_template("entry/start.html", wave=wave, assignment=assignment, form=form)
-    stratum = db.session.scalar(select(Stratum).filter_by(
-        wave_id=wave.id, unit_id=form.unit.data, group_id=assignment.group_id))
-    draft = Response(wave_id=wave.id, questionnaire_version_id=assignment.questionnaire_version_id,
-                     unit_id=form.unit.data, group_id=assignment.group_id,
-                     stratum_id=stratum.id if stratum else None,
-                     cluster_code=form.cluster.data or None, mode=form.mode.data, status="draft")
-    db.session.add(draft)
-    db.session.flush()
+    draft = service.start_entry_draft(db.session, assignment, form.unit.data, form.mode.data,
+                                      form.cluster.data)
     record(db.session, "entry.started", target=f"draft:{draft.id}", user=current_user,
            mode=draft.mode)
     db.session.commit()

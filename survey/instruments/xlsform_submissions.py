@@ -18,10 +18,9 @@ from sqlalchemy.orm import Session
 from survey.definitions import engine
 from survey.definitions.model import Questionnaire
 from survey.instruments.service import definition_of
-from survey.responses.models import Response
-from survey.responses.service import save_answers
+from survey.responses.service import add_complete
 from survey.sampling import service as waves
-from survey.sampling.models import RespondentGroup, Stratum, Unit, Wave, WaveUnit
+from survey.sampling.models import RespondentGroup, Stratum, Unit, Wave, WaveGroup, WaveUnit
 
 # Columns giving the interview's day, best first; only the date part is ever read.
 DAY_COLUMNS = ("end", "today", "start", "SubmissionDate", "_submission_time")
@@ -54,7 +53,7 @@ class _Target:
 
     wave: Wave
     group: RespondentGroup
-    version_id: int
+    assignment: WaveGroup
     definition: Questionnaire
 
 
@@ -67,8 +66,7 @@ def _target(session: Session, wave_code: str, group_code: str) -> _Target:
     assigned = waves.assignment(session, wave.id, group.id)
     if assigned is None:
         raise SubmissionsError(f"group {group_code} has no questionnaire in wave {wave_code}")
-    return _Target(wave, group, assigned.questionnaire_version_id,
-                   definition_of(assigned.questionnaire_version))
+    return _Target(wave, group, assigned, definition_of(assigned.questionnaire_version))
 
 
 def column_items(headers: list[str], definition: Questionnaire) -> dict[str, str]:
@@ -160,11 +158,7 @@ def import_csv(session: Session, text: str, wave_code: str, group_code: str, uni
     # about the order of the CSV, which follows the order of the interviews.
     random.SystemRandom().shuffle(ready)
     for unit, stratum, answers, day in ready:
-        response = Response(wave_id=target.wave.id, questionnaire_version_id=target.version_id,
-                            unit_id=unit.id, group_id=target.group.id,
-                            stratum_id=stratum.id if stratum else None, mode="face_to_face",
-                            language="vi", status="complete", submitted_on=day, current_page=0)
-        session.add(response)
-        save_answers(session, response, target.definition, answers)
+        add_complete(session, target.assignment, target.definition, unit.id,
+                     stratum.id if stratum else None, answers, day)
     report.added = len(ready)
     return report

@@ -113,16 +113,8 @@ def open_link(wave_code: str, group_code: str):
         if quota_reached(db.session, assignment, form.unit.data):
             db.session.rollback()
             return render_template("respond/quota.html", wave=wave), 200
-    token = tokens.new_token()
-    invitation = Invitation(wave_id=wave.id, group_id=assignment.group_id, source="open",
-                            language=language(),
-                            token_hash=tokens.token_hash(current_app.config["TOKEN_KEY"], token),
-                            units=[InvitationUnit(unit_id=form.unit.data)])
-    db.session.add(invitation)
-    db.session.flush()
-    draft = service.start_draft(db.session, invitation, form.unit.data,
-                                assignment.questionnaire_version_id)
-    draft.language = language()
+    token, _draft = service.start_walk_in(db.session, assignment, form.unit.data,
+                                          current_app.config["TOKEN_KEY"], language())
     db.session.commit()
     started = dict(browser_session.get(SESSION_KEY) or {})
     started[f"{assignment.id}:{form.unit.data}"] = token

@@ -18,11 +18,19 @@ from survey.definitions import load
 from survey.instruments import frameworks as framework_service
 from survey.instruments.models import Questionnaire, QuestionnaireVersion
 from survey.responses.models import Answer, Response
-from survey.sampling.models import Invitation, InvitationUnit, RespondentGroup, Stratum, Unit, Wave
+from survey.sampling.models import (
+    FrameEntry,
+    Invitation,
+    InvitationUnit,
+    RespondentGroup,
+    Stratum,
+    Unit,
+    Wave,
+)
 
 DESIGN_COLUMNS = ["response_id", "wave", "questionnaire", "questionnaire_version", "unit",
-                  "unit_name", "group", "stratum", "cluster", "mode", "language", "submitted_on",
-                  "device_class"]
+                  "unit_name", "group", "stratum", "cluster", "selection_probability", "mode", "language",
+                  "submitted_on", "device_class"]
 
 
 def _value(answer) -> object:
@@ -48,12 +56,14 @@ def responses_frame(session: Session, wave: Wave) -> pd.DataFrame:
         .join(Questionnaire, Questionnaire.id == QuestionnaireVersion.questionnaire_id)
         .where(Response.wave_id == wave.id, Response.status == "complete")
         .order_by(Response.id)).all()
+    probability = cell_probabilities(session, wave)
     records = []
     for response, unit, unit_name, group, stratum, stratum_unit, code, version in rows:
         record = {"response_id": response.id, "wave": wave.code, "questionnaire": code,
                   "questionnaire_version": version, "unit": unit, "unit_name": unit_name,
                   "group": group, "stratum": cell_code(stratum, stratum_unit, unit),
                   "cluster": response.cluster_code,
+                  "selection_probability": probability.get((response.stratum_id, response.cluster_code)),
                   "mode": response.mode, "language": response.language,
                   "submitted_on": response.submitted_on.isoformat(),
                   "device_class": response.device_class}
@@ -61,6 +71,23 @@ def responses_frame(session: Session, wave: Wave) -> pd.DataFrame:
         records.append(record)
     frame = pd.DataFrame.from_records(records, columns=None if records else DESIGN_COLUMNS)
     return frame.join(_answers_wide(session, wave), on="response_id") if records else frame
+
+
+def cell_probabilities(session: Session, wave: Wave) -> dict[tuple[int, str | None], float]:
+    """Return the selection probability of each (stratum, village) cell of the people invited from the frame.
+
+    The draw (survey/sampling/draw.py) gives everyone of a cell the same probability; should they
+    differ, the cell's probability is the harmonic mean (its base weight the mean of 1/p). Only cells
+    are described, never a person: a response carries its stratum and village already.
+    """
+    rows = session.execute(
+        select(Invitation.stratum_id, Invitation.cluster_code, func.count(),
+               func.sum(1.0 / FrameEntry.selection_probability))
+        .join(FrameEntry, FrameEntry.id == Invitation.frame_entry_id)
+        .where(Invitation.wave_id == wave.id, Invitation.source == "frame",
+               FrameEntry.selection_probability.is_not(None))
+        .group_by(Invitation.stratum_id, Invitation.cluster_code)).all()
+    return {(stratum, cluster): count / float(inverse) for stratum, cluster, count, inverse in rows}
 
 
 def _answers_wide(session: Session, wave: Wave) -> pd.DataFrame:

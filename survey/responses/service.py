@@ -1,5 +1,9 @@
 """Drafts, answers and the submission that cuts every link between a response and its invitation.
 
+Every response is created here: an invited respondent's draft (`start_draft`), a walk-in's from an
+open link (`start_walk_in`), a clerk's paper form or phone interview (`start_entry_draft`) and a
+complete response imported from ODK or Kobo (`add_complete`).
+
 A submission is held (`held_submissions`) and released into `responses` later, in batches, by
 `survey.responses.release`.
 
@@ -14,7 +18,8 @@ from sqlalchemy.orm import Session
 from survey.definitions.model import Questionnaire
 from survey.definitions.types import item_type
 from survey.responses.models import Answer, DraftLink, HeldSubmission, Response
-from survey.sampling.models import Invitation, InvitationUnit
+from survey.sampling import service as waves
+from survey.sampling.models import Invitation, InvitationUnit, Stratum, Unit, WaveGroup
 
 # Page durations are kept in steps of this many seconds (see coarse_seconds).
 PARADATA_STEP = 5
@@ -50,6 +55,52 @@ def start_draft(session: Session, invitation: Invitation, unit_id: int, version_
         invitation.status = "started"
     session.flush()
     return draft
+
+
+def start_walk_in(session: Session, assignment: WaveGroup, unit_id: int, token_key: str,
+                  language: str = "vi") -> tuple[str, Response]:
+    """Make an open-link invitation for one unit and its draft; return the new token and the draft.
+
+    The walk-in's invitation is like any other (source "open"), so that answering, resuming and
+    progress work the same way; the token is shown to this browser only.
+    """
+    made = waves.invite(session, assignment.wave, assignment.group, None, [session.get(Unit, unit_id)],
+                        token_key, language=language, source="open")
+    draft = start_draft(session, made.invitation, unit_id, assignment.questionnaire_version_id)
+    return made.token, draft
+
+
+def start_entry_draft(session: Session, assignment: WaveGroup, unit_id: int, mode: str,
+                      cluster_code: str | None = None) -> Response:
+    """Open a clerk's draft (a paper form or a phone interview) for a unit, in the unit's stratum.
+
+    A clerk's draft has no invitation: the person interviewed is not in the database.
+    """
+    stratum_id = session.scalar(select(Stratum.id).filter_by(
+        wave_id=assignment.wave_id, unit_id=unit_id, group_id=assignment.group_id))
+    draft = Response(wave_id=assignment.wave_id,
+                     questionnaire_version_id=assignment.questionnaire_version_id, unit_id=unit_id,
+                     group_id=assignment.group_id, stratum_id=stratum_id,
+                     cluster_code=cluster_code or None, mode=mode, status="draft")
+    session.add(draft)
+    session.flush()
+    return draft
+
+
+def add_complete(session: Session, assignment: WaveGroup, definition: Questionnaire, unit_id: int,
+                 stratum_id: int | None, answers: dict, submitted_on: date, mode: str = "face_to_face",
+                 language: str = "vi") -> Response:
+    """Store a complete response collected elsewhere (an ODK or Kobo submission), answers checked.
+
+    The caller adds a batch in random order: the insertion order must not follow the interviews.
+    """
+    response = Response(wave_id=assignment.wave_id,
+                        questionnaire_version_id=assignment.questionnaire_version_id, unit_id=unit_id,
+                        group_id=assignment.group_id, stratum_id=stratum_id, mode=mode,
+                        language=language, status="complete", submitted_on=submitted_on, current_page=0)
+    session.add(response)
+    save_answers(session, response, definition, answers)
+    return response
 
 
 def _progress(invitation: Invitation, unit_id: int) -> InvitationUnit:

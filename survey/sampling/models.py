@@ -3,6 +3,8 @@
 from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -29,6 +31,7 @@ INVITATION_STATUSES = ("pending", "started", "completed")
 INVITATION_SOURCES = ("frame", "open")  # sampled from the frame, or self-made from an open link
 UNIT_PROGRESS = ("not_started", "in_progress", "done")
 LANGUAGES = ("vi", "en")
+DRAW_METHODS = ("srs", "systematic")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -201,7 +204,36 @@ class FrameEntry(Base):
     phone_digest: Mapped[str | None] = mapped_column(String(64))
     email_digest: Mapped[str | None] = mapped_column(String(64))
     workplace_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    # A person is in the sample iff selection_probability is not NULL: the product of the stage
+    # probabilities below (cluster_probability NULL when the draw had no cluster stage).
     selection_probability: Mapped[float | None] = mapped_column(Float)
+    cluster_probability: Mapped[float | None] = mapped_column(Float)
+    within_probability: Mapped[float | None] = mapped_column(Float)
+    draw_id: Mapped[int | None] = mapped_column(ForeignKey("draws.id"), index=True)
+
+
+class Draw(Base):
+    """How a wave's sample was drawn (survey/sampling/draw.py): method, parameters, seed, who, when.
+
+    `strata` keeps one summary per stratum drawn (code, population, sample, clusters, margin of
+    error), so that a report can say how the sample was drawn; the selected people point here.
+    """
+
+    __tablename__ = "draws"
+    __table_args__ = (CheckConstraint(_in("method", DRAW_METHODS), name="method"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"), index=True)
+    method: Mapped[str] = mapped_column(String(12))
+    parameters: Mapped[dict] = mapped_column(JSON)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    drawn_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    drawn_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    strata_count: Mapped[int] = mapped_column(Integer)
+    population: Mapped[int] = mapped_column(Integer)
+    selected: Mapped[int] = mapped_column(Integer)
+    clusters: Mapped[int | None] = mapped_column(Integer)
+    strata: Mapped[list] = mapped_column(JSON)
 
 
 class Invitation(Base):

@@ -417,11 +417,13 @@ def encrypt_legacy(session: Session, cipher: crypto.FrameCipher | None = None) -
 
 def invite(session: Session, wave: Wave, group: RespondentGroup, person: FrameEntry | None,
            rated: list[Unit], token_key: str, token: str | None = None,
-           language: str = "vi") -> NewInvitation:
+           language: str = "vi", source: str = "frame") -> NewInvitation:
     """Make one invitation to rate the given units; only the keyed hash of its token is stored.
 
-    Without a given token, the token is derived from the key and a random salt kept in the row, so
-    that its link can be made again (survey/sampling/invitations.py); a given token cannot.
+    `source` is "frame" for a person of the sampling frame (or a demo respondent) and "open" for a
+    walk-in who started from an open link (survey.responses.service.start_walk_in). Without a given
+    token, the token is derived from the key and a random salt kept in the row, so that its link can
+    be made again (survey/sampling/invitations.py); a given token cannot.
     """
     if wave.status == "closed":
         raise WaveError(f"wave {wave.code} is closed", "closed")
@@ -436,7 +438,7 @@ def invite(session: Session, wave: Wave, group: RespondentGroup, person: FrameEn
         wave_id=wave.id, group_id=group.id, frame_entry_id=person.id if person else None,
         stratum_id=person.stratum_id if person else None,
         cluster_code=person.cluster_code if person else None,
-        token_hash=tokens.token_hash(token_key, token), language=language, link_salt=salt,
+        token_hash=tokens.token_hash(token_key, token), language=language, source=source, link_salt=salt,
     )
     invitation.units = [InvitationUnit(unit_id=u.id, position=i) for i, u in enumerate(rated)]
     session.add(invitation)

@@ -40,6 +40,20 @@ MOVES = {
                   "được.")),
 }
 
+# Why the draw's parameters were refused, by the parameter at fault.
+DRAW_PARAMETERS = {
+    "size": _l("Chọn đúng một cách xác định cỡ mẫu: cỡ mẫu mỗi tầng, sai số tối đa, hoặc số thôn (cùng số "
+               "người mỗi thôn)."),
+    "per_cluster": _l("Khi chọn số thôn, hãy nhập cả số người chọn trong mỗi thôn."),
+    "method": _l("Cách chọn mẫu không hợp lệ."),
+    "formula": _l("Cách tính cỡ mẫu không hợp lệ."),
+    "margin": _l("Sai số tối đa phải lớn hơn 0 và nhỏ hơn 100%."),
+    "p": _l("Tỷ lệ dự kiến phải lớn hơn 0 và nhỏ hơn 100%."),
+    "deff": _l("Hệ số thiết kế phải lớn hơn 0."),
+    "clusters": _l("Số thôn phải từ 1 trở lên."),
+    "seed": _l("Hạt giống là số nguyên không âm."),
+}
+
 
 def refusal(exc: service.WaveError) -> str:
     """Say in the user's language why the service refused a change (never its English text)."""
@@ -74,6 +88,12 @@ def refusal(exc: service.WaveError) -> str:
         "stratum_sizes": lambda: _("Tầng mẫu %(stratum)s: cỡ mẫu không thể lớn hơn tổng thể.",
                                    stratum=p["stratum"]),
         "no_rated_units": lambda: _("Thư mời cần ít nhất một đơn vị được đánh giá."),
+        "draw_parameters": lambda: str(DRAW_PARAMETERS.get(p["field"], DRAW_PARAMETERS["size"])),
+        "draw_no_cluster": lambda: _("Tầng %(stratum)s có người chưa có mã thôn (cluster_code): không chọn "
+                                     "mẫu theo thôn được.", stratum=p["stratum"]),
+        "draw_invited": lambda: _("Đã có %(count)s thư mời cho các tầng này: không rút mẫu lại được.",
+                                  count=p["count"]),
+        "draw_nothing": lambda: _("Chưa có tầng nào có người trong danh sách mẫu để rút mẫu."),
         "not_open_for_mail": lambda: _("Chỉ gửi được thư điện tử khi đợt khảo sát đang mở."),
     }
     return messages.get(exc.reason, lambda: _("Không thực hiện được thay đổi này."))()

@@ -69,3 +69,26 @@ def test_calibration_poststratifies_to_known_totals():
     """One calibration margin post-stratifies the weights to its totals."""
     wd = wave_design(responses(), STRATA, calibration={"unit": {"u1": 90, "u2": 60}})
     assert wd.data.assign(w=wd.design.weights).groupby("unit")["w"].sum().tolist() == pytest.approx([90, 60])
+
+
+def test_stage_probabilities_give_base_weights_one_over_p():
+    """With recorded probabilities (a certainty village in A), base weights are 1/p and the final
+    weights follow them, scaled to the stratum population; B (no probabilities) keeps N_h / r_h."""
+    data = responses(clusters=("T1", "T2", "T2", "", ""))
+    data["selection_probability"] = [0.5, 0.1, 0.1, None, None]
+    wd = wave_design(data, STRATA)
+    assert wd.data["base_weight"].tolist() == pytest.approx([2.0, 10.0, 10.0, 10.0, 10.0])
+    a = [100 * w / 22 for w in (2, 10, 10)]  # base weights 2 + 10 + 10 = 22 scaled to N_A = 100
+    assert wd.data["weight"].tolist() == pytest.approx([*a, 20.0, 20.0])
+    assert wd.data.groupby("stratum")["weight"].sum().tolist() == pytest.approx([100.0, 40.0])
+
+
+def test_equal_stage_probabilities_change_nothing():
+    """Equal probabilities within each stratum give exactly the weights N_h / r_h."""
+    data = responses()
+    data["selection_probability"] = [0.1, 0.1, 0.1, 0.25, 0.25]
+    weighted = wave_design(data, STRATA).data["weight"].tolist()
+    assert weighted == pytest.approx(wave_design(responses(), STRATA).data["weight"].tolist())
+    data["selection_probability"] = [1.5, 0.1, 0.1, 0.25, 0.25]
+    with pytest.raises(ValueError, match="above 1"):
+        wave_design(data, STRATA)

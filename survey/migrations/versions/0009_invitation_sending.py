@@ -6,7 +6,7 @@ reminders' maximum count and minimum interval), and when the person opted out. N
 (sent_count with a server default) are added in place: the count triggers on invitations stay.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-30 06:45:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from survey.sampling import progress
 
 revision: str = '0009'
-down_revision: str | Sequence[str] | None = '0006'
+down_revision: str | Sequence[str] | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
