@@ -14,9 +14,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select, text
 
 from survey.auth.models import AuditLog, UserUnit
-from survey.sampling import invitations, tokens
+from survey.sampling import draw, invitations, tokens
 from survey.sampling import service as waves
-from survey.sampling.models import Invitation, InvitationUnit, WaveGroup, WaveUnit
+from survey.sampling.models import FrameEntry, Invitation, InvitationUnit, WaveGroup, WaveUnit
 from tests.conftest import TEST_SECRET
 from tests.factories import (
     csrf_token,
@@ -436,3 +436,14 @@ def test_mail_configuration_is_checked(app, runner, session, world, configured):
     result = runner.invoke(args=["waves", "send", world.wave.code])
     assert result.exit_code == 1 and "SURVEY_MAIL_SERVER" in result.output
     assert all(i.sent_count == 0 for i in session.scalars(select(Invitation)))
+
+
+def test_the_drawn_sample_is_invited(session, world):
+    """After the draw (census of officials, 2 citizens a stratum), exactly the selected people are invited."""
+    world.wave.status = "draft"
+    draw.draw(session, world.wave, draw.DrawParameters(method="srs", size=2), seed=7)
+    session.commit()
+    chosen = select(FrameEntry.id).where(FrameEntry.selection_probability.is_not(None))
+    selected = set(session.scalars(chosen))
+    assert issue(session, world).created == len(selected) == 6
+    assert set(session.scalars(select(Invitation.frame_entry_id))) == selected
