@@ -27,6 +27,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from survey.sampling import crypto
 
     crypto.check_config(app.config)
+    from survey import mail
+
+    mail.check_config(app.config)
     if app.config["ENV"] == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
@@ -67,6 +70,7 @@ def _register_blueprints(app: Flask) -> None:
     from survey.respond.views import bp as respond_bp
     from survey.sampling.draw_views import bp as draw_bp
     from survey.sampling.frame_views import bp as frame_bp
+    from survey.sampling.invitation_views import bp as invitations_bp
     from survey.sampling.tracking_views import bp as tracking_bp
     from survey.sampling.views import bp as waves_bp
     from survey.staff import navigation
@@ -85,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(draw_bp)
     app.register_blueprint(tracking_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(invitations_bp)
     navigation.init_app(app)
     from survey.auth.access import check_declared
 

@@ -71,6 +71,25 @@ def defaults(instance_path: str) -> dict:
         "JOBS_TIMEOUT": 3600,  # seconds an RQ worker lets one job run
         # A sampling-frame file larger than this is checked and written by a job, with progress.
         "FRAME_JOB_BYTES": 1024 * 1024,
+        # The public address of the site (https://khaosat.example.gov.vn), for links in e-mails,
+        # letters, the links CSV and posters; in a request without it, the address the request came to.
+        "PUBLIC_URL": None,
+        # E-mail: "smtp" through MAIL_SERVER, or "console" (instance/outbox/*.eml and the log), the
+        # default when no server is set.
+        "MAIL_BACKEND": None,
+        "MAIL_SERVER": None,
+        "MAIL_PORT": 587,
+        "MAIL_USERNAME": None,
+        "MAIL_PASSWORD": None,
+        "MAIL_USE_TLS": True,  # STARTTLS
+        "MAIL_SENDER": "khaosat@localhost",
+        "MAIL_TIMEOUT": 30,
+        # Reminders: at most this many per invitation, at least this many days after the previous e-mail.
+        "REMINDER_MAX": 3,
+        "REMINDER_INTERVAL_DAYS": 3,
+        # Officials who rate units of the other tier (commune leaders rate provincial agencies) get this
+        # many of them each, in rotation so that every unit is rated about as often.
+        "RATED_UNITS_PER_PERSON": 3,
     }
 
 

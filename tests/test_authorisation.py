@@ -20,6 +20,7 @@ from survey.dashboard.views import report_dir
 from survey.db import db
 from survey.jobs.models import JobRecord
 from survey.responses.models import Response
+from survey.sampling import invitations
 from survey.sampling import service as waves
 from survey.sampling.models import WaveGroup, WaveUnit
 from tests.conftest import TEST_SECRET
@@ -64,10 +65,18 @@ EXPECTED = {
     # Every staff member may follow the jobs they started (an administrator: every job).
     "jobs.index": STAFF,
     "jobs.job": STAFF,
+    # Invitations hold contact details: the coordinators' (of the people's units) alone.
+    "invitations.index": {"coordinator"},
+    "invitations.issue": {"coordinator"},
+    "invitations.links_csv": {"coordinator"},
+    "invitations.letters": {"coordinator"},
+    "invitations.slips": {"coordinator"},
+    "invitations.send": {"coordinator"},
+    "invitations.remind": {"coordinator"},
 }
 # Endpoints for respondents and machines, reached without a staff login by design.
 NOT_STAFF_PREFIXES = ("respond.", "open_link.")
-NOT_STAFF = {"static", "health.healthz"}
+NOT_STAFF = {"static", "health.healthz", "invitations.opt_out"}
 
 
 @dataclass
@@ -79,6 +88,7 @@ class World:
     units: dict
     drafts: dict
     draft_wave: object
+    invited_wave: object  # an open wave with one selected, invited person in each of A and B
 
 
 @pytest.fixture
@@ -104,6 +114,7 @@ def world(app, session):
                                    wave.closes_on)
     for label, unit in (("A", unit_a), ("B", unit_b)):
         make_stratum(session, draft_wave, code=f"S-{label}", unit_id=unit.id)
+    invited_wave = _invited_wave(session, wave, group, {"A": unit_a, "B": unit_b})
     session.commit()
     # A report file in each scope's folder: "A.txt" only for scope A, both in the all-units folder.
     for scope, names in ((None, ["A", "B"]), ([unit_a.code], ["A"]), ([unit_b.code], ["B"])):
@@ -111,7 +122,23 @@ def world(app, session):
         folder.mkdir(parents=True)
         for name in names:
             (folder / f"{name}.txt").write_text(name, encoding="utf-8")
-    return World(wave, group, {"A": unit_a, "B": unit_b}, drafts, draft_wave)
+    return World(wave, group, {"A": unit_a, "B": unit_b}, drafts, draft_wave, invited_wave)
+
+
+def _invited_wave(session, wave, group, units):
+    """Another open wave of the group over A and B, with "Người A" and "Người B" selected and invited."""
+    other = waves.create_wave(session, "INVITED", wave.year, "Đợt có thư mời", wave.opens_on, wave.closes_on)
+    assigned = session.scalars(select(WaveGroup).filter_by(wave_id=wave.id, group_id=group.id)).one()
+    session.add(WaveGroup(wave_id=other.id, group_id=group.id,
+                          questionnaire_version_id=assigned.questionnaire_version_id))
+    for label, unit in units.items():
+        session.add(WaveUnit(wave_id=other.id, unit_id=unit.id))
+        stratum = waves.add_stratum(session, other, f"S{label}", 10, 1, unit=unit, group=group)
+        waves.add_person(session, other, stratum, f"Người {label}", email=f"nguoi.{label.lower()}@example.vn",
+                         selection_probability=0.1)
+    invitations.issue(session, other, TEST_SECRET)
+    other.status = "open"
+    return other
 
 
 def classify(response, present: str | None = None, absent_status: int | None = None,
@@ -197,6 +224,22 @@ PROBES = {
         c.get(f"/staff/waves/{w.wave.code}/progress"), present=f"<code>{w.units[u].code}</code>")),
     "tracking.progress_csv": (True, lambda c, w, u: classify(
         c.get(f"/staff/waves/{w.wave.code}/progress.csv"), present=f"\r\n{w.units[u].code},")),
+    # The people of unit u, by name, in scope only; a unit out of scope asked for by code is 404.
+    "invitations.index": (True, lambda c, w, u: classify(
+        c.get(f"/staff/waves/{w.invited_wave.code}/invitations"), present=w.units[u].name)),
+    "invitations.issue": (False, lambda c, w, u: classify(
+        c.post(f"/staff/waves/{w.invited_wave.code}/invitations", data={"language": "vi"}))),
+    "invitations.links_csv": (True, lambda c, w, u: classify(
+        c.get(f"/staff/waves/{w.invited_wave.code}/invitations/links.csv"), present=f"Người {u}")),
+    "invitations.letters": (True, lambda c, w, u: classify(
+        c.get(f"/staff/waves/{w.invited_wave.code}/invitations/letters"), present=f"Người {u}")),
+    "invitations.slips": (True, lambda c, w, u: classify(
+        c.get(f"/staff/waves/{w.invited_wave.code}/invitations/slips"), present=f"Người {u}")),
+    "invitations.send": (False, lambda c, w, u: classify(
+        c.post(f"/staff/waves/{w.invited_wave.code}/invitations/send"))),  # the preview
+    "invitations.remind": (True, lambda c, w, u: classify(
+        c.post(f"/staff/waves/{w.invited_wave.code}/reminders", data={"unit": w.units[u].code}),
+        absent_status=404)),
 }
 
 

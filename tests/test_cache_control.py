@@ -113,6 +113,17 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
         "csrf_token": csrf_token(client, f"/staff/waves/{wave}/draw"), "method": "srs", "size": "5",
         "preview": "y"})
     assert previewed.status_code == 422  # the wave is open: its sample is no longer drawn
+    # Invitations: the page, issuing, the links file, letters, slips, previews of e-mails, a poster of a unit.
+    invitations = f"/staff/waves/{wave}/invitations"
+    for path in (invitations, f"{invitations}/links.csv", f"{invitations}/letters", f"{invitations}/slips",
+                 f"/staff/waves/{wave}/{group}/poster?unit={invitation.units[0].unit.code}"):
+        assert get("GET", path).status_code == 200, path
+    for path in (invitations, f"{invitations}/send", f"/staff/waves/{wave}/reminders"):
+        posted = get("POST", path, data={"csrf_token": csrf_token(client, invitations)})
+        assert posted.status_code in (200, 303), path
+    # A respondent stops the e-mails.
+    get("GET", f"/r/{token}/opt-out")
+    get("POST", f"/r/{token}/opt-out", data={"csrf_token": csrf_token(client, f"/r/{token}/opt-out")})
     for path in ("/staff/analysis/X/run", "/staff/questionnaires/import", "/staff/waves/",
                  f"/staff/waves/{wave}/groups", f"/staff/waves/{wave}/units/{unit}/remove",
                  f"/staff/waves/{wave}/status/closed", "/staff/logout"):

@@ -17,7 +17,18 @@ NO_DATABASE_WITH = {"questionnaires import-xlsform": "out"}  # --out writes YAML
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app, each command behind the schema check."""
-    from survey.cli import analysis, database, jobs, questionnaires, responses, setup, units, users, waves
+    from survey.cli import (  # invitations adds invite, links and send to `waves`
+        analysis,
+        database,
+        invitations,  # noqa: F401
+        jobs,
+        questionnaires,
+        responses,
+        setup,
+        units,
+        users,
+        waves,
+    )
 
     for group in (database.db, questionnaires.questionnaires, units.units, units.groups,
                   users.users, analysis.analysis, responses.responses, waves.waves, jobs.jobs):

@@ -10,7 +10,7 @@ One browser session starts one answer per unit: the session remembers the links 
 
 from datetime import date
 
-from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask import session as browser_session
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -98,7 +98,10 @@ def open_link(wave_code: str, group_code: str):
     if not wave.is_open_on(date.today()):
         return render_template("respond/closed.html", wave=wave), 410
     form = OpenStartForm()
-    form.unit.choices = [SelectChoice(u.id, u.name) for u in _units(wave)]
+    units = _units(wave)
+    form.unit.choices = [SelectChoice(u.id, u.name) for u in units]
+    if request.method == "GET" and request.args.get("unit"):  # a unit's own poster chooses it
+        form.unit.data = next((u.id for u in units if u.code == request.args["unit"]), None)
     if not form.validate_on_submit():
         return render_template("respond/open.html", wave=wave, form=form, province=province())
     earlier = _earlier_start(assignment, form.unit.data)

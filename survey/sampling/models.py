@@ -257,6 +257,14 @@ class Invitation(Base):
     status: Mapped[str] = mapped_column(String(10), default="pending")
     source: Mapped[str] = mapped_column(String(10), default="frame", server_default="frame")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The link can be made again from this random salt and the app's TOKEN_KEY (survey/sampling/
+    # invitations.py); without the key the salt gives nothing. NULL: a token that cannot be re-made
+    # (open links, the demo's printed links, invitations from before migration 0009).
+    link_salt: Mapped[str | None] = mapped_column(String(32))
+    # E-mails sent (the invitation, then reminders) and when the last one went; opt-out from a link.
+    sent_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     wave: Mapped[Wave] = relationship()
     group: Mapped[RespondentGroup] = relationship()

@@ -421,7 +421,9 @@ def invite(session: Session, wave: Wave, group: RespondentGroup, person: FrameEn
     """Make one invitation to rate the given units; only the keyed hash of its token is stored.
 
     `source` is "frame" for a person of the sampling frame (or a demo respondent) and "open" for a
-    walk-in who started from an open link (survey.responses.service.start_walk_in).
+    walk-in who started from an open link (survey.responses.service.start_walk_in). Without a given
+    token, the token is derived from the key and a random salt kept in the row, so that its link can
+    be made again (survey/sampling/invitations.py); a given token cannot.
     """
     if wave.status == "closed":
         raise WaveError(f"wave {wave.code} is closed", "closed")
@@ -430,12 +432,13 @@ def invite(session: Session, wave: Wave, group: RespondentGroup, person: FrameEn
                         group=group.code)
     if not rated:
         raise WaveError("an invitation rates at least one unit", "no_rated_units")
-    token = token or tokens.new_token()
+    salt = None if token else tokens.new_salt()
+    token = token or tokens.link_token(token_key, wave.id, salt)
     invitation = Invitation(
         wave_id=wave.id, group_id=group.id, frame_entry_id=person.id if person else None,
         stratum_id=person.stratum_id if person else None,
         cluster_code=person.cluster_code if person else None,
-        token_hash=tokens.token_hash(token_key, token), language=language, source=source,
+        token_hash=tokens.token_hash(token_key, token), language=language, source=source, link_salt=salt,
     )
     invitation.units = [InvitationUnit(unit_id=u.id, position=i) for i, u in enumerate(rated)]
     session.add(invitation)

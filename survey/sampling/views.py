@@ -94,6 +94,7 @@ def refusal(exc: service.WaveError) -> str:
         "draw_invited": lambda: _("Đã có %(count)s thư mời cho các tầng này: không rút mẫu lại được.",
                                   count=p["count"]),
         "draw_nothing": lambda: _("Chưa có tầng nào có người trong danh sách mẫu để rút mẫu."),
+        "not_open_for_mail": lambda: _("Chỉ gửi được thư điện tử khi đợt khảo sát đang mở."),
     }
     return messages.get(exc.reason, lambda: _("Không thực hiện được thay đổi này."))()
 

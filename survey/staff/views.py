@@ -1,6 +1,8 @@
 """The staff home page: open waves with their response counts per group (of the user's units)."""
 
-from flask import Blueprint, abort, current_app, render_template, url_for
+from urllib.parse import quote
+
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -9,7 +11,7 @@ from survey.db import db
 from survey.responses import release
 from survey.responses.models import Response
 from survey.sampling import service as waves
-from survey.sampling.models import Invitation, InvitationUnit, RespondentGroup, Wave
+from survey.sampling.models import Invitation, InvitationUnit, RespondentGroup, Unit, Wave, WaveUnit
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -52,12 +54,30 @@ def _counts(query) -> dict:
 @bp.get("/waves/<code>/<group_code>/poster")
 @roles_required("coordinator")
 def poster(code: str, group_code: str):
-    """A printable A4 poster with the open link and its QR code, for one-stop-shop counters."""
+    """A printable A4 poster with the open link and its QR code, for one-stop-shop counters.
+
+    With ?unit=CODE (a unit of the wave in the user's scope) the link chooses that unit for the
+    walk-in respondent; without, they choose it themselves. 404 unless the group's open link is on.
+    """
     import segno
+
+    from survey.sampling.invitations import public_base
 
     row = waves.assignment_by_codes(db.session, code, group_code)
     if row is None or not row[1].open_link:
         abort(404)
-    link = url_for("open_link.open_link", wave_code=code, group_code=group_code, _external=True)
-    qr = segno.make(link, error="m").svg_data_uri(scale=8, border=2)
-    return render_template("staff/poster.html", wave=row[0], link=link, qr=qr)
+    wave = row[0]
+    units = db.session.scalars(select(Unit).join(WaveUnit, WaveUnit.unit_id == Unit.id)
+                               .where(WaveUnit.wave_id == wave.id).order_by(Unit.code)).all()
+    units = [u for u in units if current_user.may_see_unit(u.id)]
+    unit = None
+    if request.args.get("unit"):
+        unit = next((u for u in units if u.code == request.args["unit"]), None)
+        if unit is None:
+            abort(404)
+    link = f"{public_base()}/o/{quote(code)}/{quote(group_code)}"
+    if unit is not None:
+        link += f"?unit={quote(unit.code)}"
+    qr = segno.make(link, error="m").svg_inline(scale=8, border=2, omitsize=True)
+    return render_template("staff/poster.html", wave=wave, group=row[1].group, unit=unit, units=units,
+                           link=link, qr=qr)

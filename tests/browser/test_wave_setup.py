@@ -8,6 +8,7 @@ from sqlalchemy import select
 from survey.auth.models import AuditLog
 from survey.sampling.models import Wave, WaveGroup, WaveUnit
 from tests.browser.conftest import PHONE
+from tests.browser.helpers import staff_log_in, submit
 from tests.factories import STAFF_PASSWORD, make_group, make_staff, make_unit, make_version
 
 SIDEWAYS = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
@@ -20,12 +21,6 @@ def fits(page) -> None:
     """The page fits the phone's width and its buttons and menu links are at least 44 px tall."""
     assert page.evaluate(SIDEWAYS) <= 0, page.url
     assert page.evaluate(SMALL_TARGETS) == [], page.url
-
-
-def submit(page, label: str) -> None:
-    """Press the button with this label and wait for the next page."""
-    with page.expect_navigation():
-        page.get_by_role("button", name=label, exact=True).click()
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
@@ -41,10 +36,7 @@ def test_coordinator_creates_and_opens_a_wave_on_a_phone(browser, live_server, s
     context = browser.new_context(viewport=PHONE, locale="vi-VN", java_script_enabled=javascript)
     page = context.new_page()
 
-    page.goto(f"{live_server.url}/staff/login")
-    page.fill("input[name=email]", "coordinator@example.vn")
-    page.fill("input[name=password]", STAFF_PASSWORD)
-    submit(page, "Đăng nhập")
+    staff_log_in(page, live_server, "coordinator@example.vn", STAFF_PASSWORD)
     assert "Trần Văn Điều Phối" in page.text_content("nav.staff")
     fits(page)
     with page.expect_navigation():

@@ -69,7 +69,7 @@ def test_poster_has_qr_code_of_the_open_link(client, session):
     wave_code, group_code = url.split("/")[2:4]
     poster = client.get(f"/staff/waves/{wave_code}/{group_code}/poster")
     assert poster.status_code == 200
-    assert f"http://localhost{url}" in poster.text and 'src="data:image/svg+xml' in poster.text
+    assert f"http://localhost{url}" in poster.text and poster.text.count("<svg") == 1
 
 
 def test_parallel_starts_never_pass_the_quota(app, session):
