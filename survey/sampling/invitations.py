@@ -43,7 +43,7 @@ from survey.sampling.models import (
     WaveGroup,
     WaveUnit,
 )
-from survey.sampling.service import WaveError, contact
+from survey.sampling.service import WaveError, contact, sampled_cluster
 
 COMMUNE_TIER = ("commune", "ward", "special_zone")
 KINDS = ("invitation", "reminder")
@@ -118,7 +118,8 @@ def issue(session: Session, wave: Wave, token_key: str, *, language: str = "vi",
         rated_ids.append([pool[(offset + j) % len(pool)].id for j in range(size)])
         salt = tokens.new_salt()
         rows.append({"wave_id": wave.id, "group_id": stratum.group_id, "frame_entry_id": person.id,
-                     "stratum_id": stratum.id, "cluster_code": person.cluster_code, "language": language,
+                     "stratum_id": stratum.id, "cluster_code": sampled_cluster(person),
+                     "language": language,
                      "link_salt": salt, "source": "frame", "status": "pending", "sent_count": 0,
                      "token_hash": tokens.token_hash(token_key, tokens.link_token(token_key, wave.id, salt))})
     if rows:  # Bulk statements (insertmanyvalues): 20,000 invitations in seconds, not minutes

@@ -238,13 +238,14 @@ def add_stratum(session: Session, wave: Wave, code: str, population_size: int, s
 def add_person(session: Session, wave: Wave, stratum: Stratum, full_name: str, *,
                phone: str | None = None, email: str | None = None, position: str | None = None,
                workplace: Unit | None = None, cluster_code: str | None = None,
-               selection_probability: float | None = None,
+               selection_probability: float | None = None, cluster_probability: float | None = None,
                cipher: crypto.FrameCipher | None = None) -> FrameEntry:
     """Add a person to the wave's sampling frame: the only row that holds contact details.
 
     The phone number must be Vietnamese (stored in E.164) and the e-mail address well formed; the
     contact details are stored encrypted (the app's frame key unless a cipher is given), and a
-    phone number or address already in the wave's frame is refused.
+    phone number or address already in the wave's frame is refused. `cluster_probability` is the
+    probability of the person's village when the design selected villages first (see the draw).
     """
     cipher = cipher or crypto.cipher()
     if not full_name.strip():
@@ -266,7 +267,8 @@ def add_person(session: Session, wave: Wave, stratum: Stratum, full_name: str, *
                         email=cipher.seal(normal_email, "email"),
                         position=cipher.seal(position, "position"), **digests,
                         workplace_unit_id=workplace.id if workplace else None,
-                        selection_probability=selection_probability)
+                        selection_probability=selection_probability,
+                        cluster_probability=cluster_probability)
     session.add(person)
     session.flush()
     return person
@@ -415,6 +417,15 @@ def encrypt_legacy(session: Session, cipher: crypto.FrameCipher | None = None) -
     return changed
 
 
+def sampled_cluster(person: FrameEntry) -> str | None:
+    """The person's village as the primary sampling unit, only when the draw selected villages first.
+
+    Without a village stage (a census, or people drawn directly within the stratum) the village is not
+    a stage of the design, and treating it as a cluster would misstate the standard errors.
+    """
+    return person.cluster_code if person.cluster_probability is not None else None
+
+
 def invite(session: Session, wave: Wave, group: RespondentGroup, person: FrameEntry | None,
            rated: list[Unit], token_key: str, token: str | None = None,
            language: str = "vi", source: str = "frame") -> NewInvitation:
@@ -437,7 +448,7 @@ def invite(session: Session, wave: Wave, group: RespondentGroup, person: FrameEn
     invitation = Invitation(
         wave_id=wave.id, group_id=group.id, frame_entry_id=person.id if person else None,
         stratum_id=person.stratum_id if person else None,
-        cluster_code=person.cluster_code if person else None,
+        cluster_code=sampled_cluster(person) if person else None,
         token_hash=tokens.token_hash(token_key, token), language=language, source=source, link_salt=salt,
     )
     invitation.units = [InvitationUnit(unit_id=u.id, position=i) for i, u in enumerate(rated)]

@@ -88,16 +88,23 @@ def test_subtree_and_units_outside_the_wave_dates(session):
 
 
 def test_invitation_stores_only_the_token_hash(session):
-    """An invitation carries the design codes of its person and the keyed hash of a fresh token."""
+    """An invitation carries the design codes of its person and the keyed hash of a fresh token.
+
+    The village is the invitation's cluster only when the draw selected villages first; a person
+    drawn directly within the stratum has no cluster, whatever village the frame names.
+    """
     wave, group, commune = draft(session)
     stratum = service.add_stratum(session, wave, "S1", 500, 2, unit=commune, group=group)
     person = service.add_person(session, wave, stratum, "Nguyễn Văn An", phone="0912345678",
-                                cluster_code="thon-1", selection_probability=0.004)
+                                cluster_code="thon-1", selection_probability=0.004, cluster_probability=0.2)
+    direct = service.add_person(session, wave, stratum, "Trần Thị Bình", phone="0912345679",
+                                cluster_code="thon-2", selection_probability=0.004)
     made = service.invite(session, wave, group, person, [commune], KEY)
     stored = session.scalar(select(Invitation).filter_by(id=made.invitation.id))
     assert stored.token_hash == tokens.token_hash(KEY, made.token) != made.token
     assert (stored.stratum_id, stored.cluster_code) == (stratum.id, "thon-1")
     assert stored.frame_entry_id == person.id
+    assert service.invite(session, wave, group, direct, [commune], KEY).invitation.cluster_code is None
     assert [u.unit_id for u in stored.units] == [commune.id]
     with pytest.raises(service.WaveError, match="has no questionnaire"):
         service.invite(session, wave, make_group(session), person, [commune], KEY)
