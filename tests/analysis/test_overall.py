@@ -183,5 +183,4 @@ def test_interval_of_the_total_index_covers_95_percent_on_a_synthetic_population
         for r in results:
             total += 1
             covered += r.ci_low <= true_index[r.unit] <= r.ci_high
-    print(f"coverage {covered / total:.3f}")
     assert 0.92 <= covered / total <= 0.98, covered / total
