@@ -161,7 +161,7 @@ def _part_variance(part: Part, leaves: list[str], total: bool, field_code: str |
     """Variance of the part's points over some leaves, and whether covariances were included."""
     given = part.total_se if total else part.field_se.get(field_code or "")
     if given is not None and math.isfinite(given):
-        return given ** 2, True
+        return given**2, True
     ses = [part.se.get(c, math.nan) for c in leaves if c in part.points]
     return sum(s * s for s in ses), False
 
@@ -192,8 +192,17 @@ def unit_index(fw: Framework, grades: list[dict], unit: UnitInput) -> UnitResult
         node = fw.nodes[root]
         top = node.max_points or sum(fw.nodes[c].max_points or 0.0 for c in mine)
         points = sum(values[c] for c in mine)
-        fields.append(FieldResult(root, node.name_vi, node.name_en, points, top,
-                                  100 * points / top if top else math.nan, math.sqrt(variance)))
+        fields.append(
+            FieldResult(
+                root,
+                node.name_vi,
+                node.name_en,
+                points,
+                top,
+                100 * points / top if top else math.nan,
+                math.sqrt(variance),
+            )
+        )
     variance = 0.0
     for method, measured in by_method.items():
         v, j = _part_variance(unit.parts[method], measured, True, None)
@@ -205,13 +214,26 @@ def unit_index(fw: Framework, grades: list[dict], unit: UnitInput) -> UnitResult
     index, se = total * scale, math.sqrt(variance) * scale
     low, high = max(0.0, index - Z95 * se), min(100.0, index + Z95 * se)
     kind = "none" if not joint else ("joint" if all(joint) else "independent")
-    return UnitResult(unit.unit, unit.name, fields, total, top, index, se, low, high,
-                      grade_of(index, grades), (grade_of(low, grades), grade_of(high, grades)),
-                      missing, kind)
+    return UnitResult(
+        unit.unit,
+        unit.name,
+        fields,
+        total,
+        top,
+        index,
+        se,
+        low,
+        high,
+        grade_of(index, grades),
+        (grade_of(low, grades), grade_of(high, grades)),
+        missing,
+        kind,
+    )
 
 
-def previous_value(unit: str, previous: dict[str, tuple[float, float]],
-                   predecessors: dict[str, list[str]]) -> tuple[float | None, float | None, list[str], bool]:
+def previous_value(
+    unit: str, previous: dict[str, tuple[float, float]], predecessors: dict[str, list[str]]
+) -> tuple[float | None, float | None, list[str], bool]:
     """The previous year's (index, se) of a unit, the units it comes from, and whether it is provisional.
 
     The unit's own value when it has one; else the unweighted mean of the predecessors that have one
@@ -237,12 +259,14 @@ def _p_value(d: float, s: float) -> float:
     return math.erfc(abs(d) / s / math.sqrt(2))
 
 
-def holm_pairs(estimates: dict[str, float], ses: dict[str, float], alpha: float = ALPHA) -> set[tuple[str, str]]:
+def holm_pairs(
+    estimates: dict[str, float], ses: dict[str, float], alpha: float = ALPHA
+) -> set[tuple[str, str]]:
     """The ordered pairs (higher, lower) whose difference is significant after Holm's adjustment."""
     codes = list(estimates)
     tests = []
     for i, a in enumerate(codes):
-        for b in codes[i + 1:]:
+        for b in codes[i + 1 :]:
             d = estimates[a] - estimates[b]
             tests.append((_p_value(d, math.hypot(ses[a], ses[b])), a, b, d))
     tests.sort(key=lambda t: t[0])
@@ -265,13 +289,20 @@ def rank(results: list[UnitResult], alpha: float = ALPHA) -> None:
         below = sum(1 for o in ok if (r.unit, o.unit) in significant)
         r.rank = 1 + sum(1 for o in ok if o.index > r.index)
         r.rank_best, r.rank_worst = 1 + above, k - below
-        r.not_different_from = [o.unit for o in sorted(ok, key=lambda o: -o.index) if o is not r
-                                and (o.unit, r.unit) not in significant and (r.unit, o.unit) not in significant]
+        r.not_different_from = [
+            o.unit
+            for o in sorted(ok, key=lambda o: -o.index)
+            if o is not r and (o.unit, r.unit) not in significant and (r.unit, o.unit) not in significant
+        ]
 
 
-def overall(framework: dict | Framework, units: list[UnitInput],
-            previous: dict[str, tuple[float, float]] | None = None,
-            predecessors: dict[str, list[str]] | None = None, alpha: float = ALPHA) -> list[UnitResult]:
+def overall(
+    framework: dict | Framework,
+    units: list[UnitInput],
+    previous: dict[str, tuple[float, float]] | None = None,
+    predecessors: dict[str, list[str]] | None = None,
+    alpha: float = ALPHA,
+) -> list[UnitResult]:
     """The overall index of every unit, ranked, with the change against the previous year.
 
     Parameters
@@ -299,9 +330,16 @@ def overall(framework: dict | Framework, units: list[UnitInput],
         prev, prev_se, sources, provisional = previous_value(r.unit, previous or {}, predecessors or {})
         if prev is None:
             continue
-        r.previous, r.previous_se, r.previous_from, r.previous_provisional = prev, prev_se, sources, provisional
+        r.previous, r.previous_se, r.previous_from, r.previous_provisional = (
+            prev,
+            prev_se,
+            sources,
+            provisional,
+        )
         r.change = r.index - prev
         half = Z95 * math.hypot(r.se, prev_se) if prev_se is not None else math.nan
         r.change_low, r.change_high = r.change - half, r.change + half
     rank(results, alpha)
-    return sorted(results, key=lambda r: (not math.isfinite(r.index), -r.index if math.isfinite(r.index) else 0))
+    return sorted(
+        results, key=lambda r: (not math.isfinite(r.index), -r.index if math.isfinite(r.index) else 0)
+    )

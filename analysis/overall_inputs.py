@@ -42,10 +42,13 @@ def _finite(value) -> float:
 
 
 def survey_parts(par_table: pd.DataFrame, framework) -> dict[str, Part]:
-    """Unit -> survey Part from :func:`analysis.indices.par_points` (points per survey leaf, field and total SEs)."""
+    """Unit -> survey Part from :func:`analysis.indices.par_points`: leaf points, field and total SEs."""
     fw = as_framework(framework)
-    leaves = {c for c, nd in fw.nodes.items() if nd.method == "survey"
-              and not any(fw.nodes[k].method == "survey" for k in nd.children)}
+    leaves = {
+        c
+        for c, nd in fw.nodes.items()
+        if nd.method == "survey" and not any(fw.nodes[k].method == "survey" for k in nd.children)
+    }
     out = {}
     for unit, rows in _units(par_table):
         points, se, field_se, total_se = {}, {}, {}, None
@@ -76,18 +79,23 @@ def derived_nodes(par_document: dict, sipas_id: str) -> dict[str, tuple[str, flo
     return found
 
 
-def sipas_parts(design_or_df, questionnaires, sipas_framework: dict, par_framework: dict,
-                by: str = "unit") -> dict[str, Part]:
+def sipas_parts(
+    design_or_df, questionnaires, sipas_framework: dict, par_framework: dict, by: str = "unit"
+) -> dict[str, Part]:
     """Unit -> SIPAS Part: points of each derived PAR node, per field and in total, with joint SEs."""
     fw = as_framework(sipas_framework)
     par = as_framework(par_framework)
-    derived = {code: spec for code, spec in derived_nodes(par_framework, fw.id).items()
-               if spec[0] in fw.nodes and code in par.nodes}
+    derived = {
+        code: spec
+        for code, spec in derived_nodes(par_framework, fw.id).items()
+        if spec[0] in fw.nodes and code in par.nodes
+    }
     if not derived:
         return {}
     tree = sipas_tree(fw)
-    tree = replace(tree, composites=list(tree.composites), children=dict(tree.children),
-                   weight=dict(tree.weight))
+    tree = replace(
+        tree, composites=list(tree.composites), children=dict(tree.children), weight=dict(tree.weight)
+    )
     fields: dict[str, list[str]] = {}
     for code, (node, top) in derived.items():
         alias = f"points:{code}"
@@ -102,8 +110,10 @@ def sipas_parts(design_or_df, questionnaires, sipas_framework: dict, par_framewo
     design = as_design(design_or_df)
     linked = _linked(as_instruments(questionnaires), fw, "satisfied")
     table = tree_table(design, tree, linked, _as_list(by))
-    scale = {f"field:{root}": sum(derived[a[len("points:"):]][1] for a in aliases) / 100
-             for root, aliases in fields.items()}
+    scale = {
+        f"field:{root}": sum(derived[a[len("points:") :]][1] for a in aliases) / 100
+        for root, aliases in fields.items()
+    }
     scale[TOTAL] = sum(top for _, top in derived.values()) / 100
     out = {}
     for unit, rows in _units(table, by):
@@ -111,6 +121,10 @@ def sipas_parts(design_or_df, questionnaires, sipas_framework: dict, par_framewo
         se = dict(zip(rows["code"], rows["se"], strict=True))
         points = {c: _finite(est.get(f"points:{c}")) * top / 100 for c, (_, top) in derived.items()}
         ses = {c: _finite(se.get(f"points:{c}")) * top / 100 for c, (_, top) in derived.items()}
-        out[unit] = Part(points, ses, _finite(se.get(TOTAL)) * scale[TOTAL],
-                         {root: _finite(se.get(f"field:{root}")) * scale[f"field:{root}"] for root in fields})
+        out[unit] = Part(
+            points,
+            ses,
+            _finite(se.get(TOTAL)) * scale[TOTAL],
+            {root: _finite(se.get(f"field:{root}")) * scale[f"field:{root}"] for root in fields},
+        )
     return out

@@ -17,7 +17,17 @@ NO_DATABASE_WITH = {"questionnaires import-xlsform": "out"}  # --out writes YAML
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app, each command behind the schema check."""
-    from survey.cli import analysis, database, frameworks, questionnaires, responses, setup, units, users, waves
+    from survey.cli import (
+        analysis,
+        database,
+        frameworks,
+        questionnaires,
+        responses,
+        setup,
+        units,
+        users,
+        waves,
+    )
 
     for group in (database.db, questionnaires.questionnaires, units.units, units.groups,
                   users.users, analysis.analysis, responses.responses, waves.waves, frameworks.frameworks):

@@ -21,11 +21,15 @@ def frameworks():
 @frameworks.command("list")
 def list_command():
     """List every published framework version, newest last."""
-    rows = db.session.execute(select(IndexFramework.code, FrameworkVersion)
-                              .join(FrameworkVersion.framework).order_by(IndexFramework.code,
-                                                                         FrameworkVersion.id)).all()
+    rows = db.session.execute(
+        select(IndexFramework.code, FrameworkVersion)
+        .join(FrameworkVersion.framework)
+        .order_by(IndexFramework.code, FrameworkVersion.id)
+    ).all()
     for code, version in rows:
-        click.echo(f"{code:24} {version.version:12} {version.published_at:%Y-%m-%d %H:%M} {version.checksum[:12]}")
+        click.echo(
+            f"{code:24} {version.version:12} {version.published_at:%Y-%m-%d %H:%M} {version.checksum[:12]}"
+        )
 
 
 @frameworks.command("export")
@@ -34,8 +38,12 @@ def list_command():
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def export_command(code, version, out):
     """Write a published framework version as a criteria table (.xlsx)."""
-    query = (select(FrameworkVersion).join(FrameworkVersion.framework).where(IndexFramework.code == code)
-             .order_by(FrameworkVersion.id.desc()))
+    query = (
+        select(FrameworkVersion)
+        .join(FrameworkVersion.framework)
+        .where(IndexFramework.code == code)
+        .order_by(FrameworkVersion.id.desc())
+    )
     if version:
         query = query.where(FrameworkVersion.version == version)
     found = db.session.scalars(query).first()
@@ -50,10 +58,20 @@ def export_command(code, version, out):
 @click.option("--framework", "code", required=True, help="Framework id.")
 @click.option("--version", required=True, help="The new version string.")
 @click.option("--source", required=True, help="Where the numbers come from (appendix, number, date).")
-@click.option("--mode", type=click.Choice(MODES), default="tree", show_default=True,
-              help="tree: the table is the whole tree; points: only numbers and names of existing nodes.")
-@click.option("--status", type=click.Choice(("verified", "provisional")), default="verified", show_default=True,
-              help="Status of the nodes the table changes.")
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="tree",
+    show_default=True,
+    help="tree: the table is the whole tree; points: only numbers and names of existing nodes.",
+)
+@click.option(
+    "--status",
+    type=click.Choice(("verified", "provisional")),
+    default="verified",
+    show_default=True,
+    help="Status of the nodes the table changes.",
+)
 @click.option("--dry-run", is_flag=True, help="Check and show the differences; publish nothing.")
 def import_command(path, code, version, source, mode, status, dry_run):
     """Check a criteria table, show its differences from the published version, and publish it."""
@@ -63,8 +81,11 @@ def import_command(path, code, version, source, mode, status, dry_run):
             click.echo(f"{path.name}: {problem}", err=True)
         raise click.ClickException("nothing imported: fix the problems above")
     for change in outcome.changes:
-        detail = f" {change.what}: {change.old} -> {change.new}" if change.kind == "changed" else \
-            f" {change.old or change.new}"
+        detail = (
+            f" {change.what}: {change.old} -> {change.new}"
+            if change.kind == "changed"
+            else f" {change.old or change.new}"
+        )
         click.echo(f"{change.kind:8} {change.code}{detail}")
     click.echo(f"{len(outcome.changes)} difference(s)")
     if dry_run:

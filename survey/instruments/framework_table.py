@@ -32,15 +32,44 @@ from survey.definitions import load
 from survey.definitions.frameworks import build, framework_problems
 from survey.instruments.xlsform_read import nfc
 
-COLUMNS = ("code", "level", "name", "name_en", "max_points", "method", "scoring_rule", "evidence",
-           "evidence_en")
-HEADERS_VI = {"code": "Mã", "level": "Cấp", "name": "Tên tiêu chí", "name_en": "Tên tiếng Anh",
-              "max_points": "Điểm tối đa", "method": "Phương pháp", "scoring_rule": "Cách chấm",
-              "evidence": "Tài liệu kiểm chứng", "evidence_en": "Tài liệu kiểm chứng (tiếng Anh)"}
-ALIASES = {nfc(v).lower(): k for k, v in HEADERS_VI.items()} | {k: k for k in COLUMNS} | {
-    "mã số": "code", "tên": "name", "name_vi": "name", "tên tiêu chí (tiếng anh)": "name_en",
-    "điểm": "max_points", "max points": "max_points", "points": "max_points", "scoring rule": "scoring_rule",
-    "evidence required": "evidence", "tài liệu": "evidence"}
+COLUMNS = (
+    "code",
+    "level",
+    "name",
+    "name_en",
+    "max_points",
+    "method",
+    "scoring_rule",
+    "evidence",
+    "evidence_en",
+)
+HEADERS_VI = {
+    "code": "Mã",
+    "level": "Cấp",
+    "name": "Tên tiêu chí",
+    "name_en": "Tên tiếng Anh",
+    "max_points": "Điểm tối đa",
+    "method": "Phương pháp",
+    "scoring_rule": "Cách chấm",
+    "evidence": "Tài liệu kiểm chứng",
+    "evidence_en": "Tài liệu kiểm chứng (tiếng Anh)",
+}
+ALIASES = (
+    {nfc(v).lower(): k for k, v in HEADERS_VI.items()}
+    | {k: k for k in COLUMNS}
+    | {
+        "mã số": "code",
+        "tên": "name",
+        "name_vi": "name",
+        "tên tiêu chí (tiếng anh)": "name_en",
+        "điểm": "max_points",
+        "max points": "max_points",
+        "points": "max_points",
+        "scoring rule": "scoring_rule",
+        "evidence required": "evidence",
+        "tài liệu": "evidence",
+    }
+)
 MODES = ("tree", "points")
 CHANGED_KEYS = ("name", "max_points", "method", "scoring_rule", "evidence")
 TEXT_FIELDS = {"name": ("name", "vi"), "name_en": ("name", "en")}
@@ -190,8 +219,9 @@ def _apply(node: dict, cells: dict, row: int, current: dict | None, problems: li
     return node != before
 
 
-def candidate(base: dict, rows: list[_Row], mode: str, version: str, status: str,
-              source: str) -> tuple[dict | None, list[Problem]]:
+def candidate(
+    base: dict, rows: list[_Row], mode: str, version: str, status: str, source: str
+) -> tuple[dict | None, list[Problem]]:
     """The base document with the table put in, or the problems (row by row) that stop it."""
     problems: list[Problem] = []
     current = _nodes_by_code(base)
@@ -226,7 +256,9 @@ def candidate(base: dict, rows: list[_Row], mode: str, version: str, status: str
         for row in rows:
             code = str(row.cells["code"]).strip()
             old = current.get(code)
-            node = {k: copy.deepcopy(v) for k, v in old[0].items() if k != "children"} if old else {"code": code}
+            node = (
+                {k: copy.deepcopy(v) for k, v in old[0].items() if k != "children"} if old else {"code": code}
+            )
             parent = _parent_code(code)
             if old is None:
                 if "name" not in row.cells:
@@ -289,10 +321,16 @@ def _short(value) -> str:
 def differences(old: dict, new: dict) -> list[Change]:
     """Added, removed and changed nodes (name, points, method, rule, evidence) and structure counts."""
     before, after = _nodes_by_code(old), _nodes_by_code(new)
-    changes = [Change("added", c, "", "", f"{_short(n['name'].get('vi'))} ({_short(n.get('max_points'))})")
-               for c, (n, _, _) in after.items() if c not in before]
-    changes += [Change("removed", c, "", f"{_short(n['name'].get('vi'))} ({_short(n.get('max_points'))})", "")
-                for c, (n, _, _) in before.items() if c not in after]
+    changes = [
+        Change("added", c, "", "", f"{_short(n['name'].get('vi'))} ({_short(n.get('max_points'))})")
+        for c, (n, _, _) in after.items()
+        if c not in before
+    ]
+    changes += [
+        Change("removed", c, "", f"{_short(n['name'].get('vi'))} ({_short(n.get('max_points'))})", "")
+        for c, (n, _, _) in before.items()
+        if c not in after
+    ]
     for code, (node, parent, _) in after.items():
         if code not in before:
             continue
@@ -305,24 +343,34 @@ def differences(old: dict, new: dict) -> list[Change]:
     old_counts = {e["level"]: e["count"] for e in old.get("structure") or []}
     for entry in new.get("structure") or []:
         if old_counts.get(entry["level"]) != entry["count"]:
-            changes.append(Change("changed", "structure", entry["level"], _short(old_counts.get(entry["level"])),
-                                  _short(entry["count"])))
+            changes.append(
+                Change(
+                    "changed",
+                    "structure",
+                    entry["level"],
+                    _short(old_counts.get(entry["level"])),
+                    _short(entry["count"]),
+                )
+            )
     return changes
 
 
-def read_table(data: bytes, base: dict, mode: str, version: str, status: str = "verified",
-               source: str = "") -> Outcome:
+def read_table(
+    data: bytes, base: dict, mode: str, version: str, status: str = "verified", source: str = ""
+) -> Outcome:
     """Read a criteria table against the published base document: problems, or candidate and changes."""
     if mode not in MODES:
         return Outcome([Problem(None, f"unknown mode {mode!r} (tree or points)")])
     if not version.strip():
         return Outcome([Problem(None, "a new version string is needed")])
     if version.strip() == base.get("version"):
-        return Outcome([Problem(None, f"version {version} is the published one: give the new table a new "
-                                      "version")])
+        return Outcome(
+            [Problem(None, f"version {version} is the published one: give the new table a new version")]
+        )
     if not source.strip():
-        return Outcome([Problem(None, "say where the numbers come from (source: the appendix, its number "
-                                      "and date)")])
+        return Outcome(
+            [Problem(None, "say where the numbers come from (source: the appendix, its number and date)")]
+        )
     rows, problems = read_rows(data)
     if problems:
         return Outcome(problems)
@@ -350,13 +398,19 @@ def to_xlsx(document: dict) -> bytes:
     for node, _, _ in _nodes_by_code(document).values():
         rule = node.get("scoring_rule")
         evidence = node.get("evidence") or []
-        sheet.append([
-            node["code"], node.get("level"), node["name"].get("vi"), node["name"].get("en"),
-            node.get("max_points"), node.get("method"),
-            _short_rule(rule) if rule else None,
-            "\n".join(e["vi"] for e in evidence) or None,
-            "\n".join(e.get("en", "") for e in evidence).strip() or None,
-        ])
+        sheet.append(
+            [
+                node["code"],
+                node.get("level"),
+                node["name"].get("vi"),
+                node["name"].get("en"),
+                node.get("max_points"),
+                node.get("method"),
+                _short_rule(rule) if rule else None,
+                "\n".join(e["vi"] for e in evidence) or None,
+                "\n".join(e.get("en", "") for e in evidence).strip() or None,
+            ]
+        )
     for letter, width in zip("ABCDEFGHI", (14, 14, 50, 40, 10, 14, 60, 50, 40), strict=True):
         sheet.column_dimensions[letter].width = width
     for row in sheet.iter_rows(min_row=2):
@@ -372,4 +426,6 @@ def _short_rule(rule: dict) -> str:
     """A scoring rule as one YAML flow mapping (a bare type when it has no parameters)."""
     if set(rule) == {"type"}:
         return rule["type"]
-    return yaml.safe_dump(rule, default_flow_style=True, allow_unicode=True, width=10**6, sort_keys=False).strip()
+    return yaml.safe_dump(
+        rule, default_flow_style=True, allow_unicode=True, width=10**6, sort_keys=False
+    ).strip()

@@ -124,7 +124,8 @@ def apply_table(session: Session, outcome, user=None, filename: str = "") -> str
 
     document = outcome.document
     result = publish(session, build(document))
-    counts = {kind: sum(1 for c in outcome.changes if c.kind == kind) for kind in ("added", "removed", "changed")}
+    kinds = ("added", "removed", "changed")
+    counts = {kind: sum(1 for c in outcome.changes if c.kind == kind) for kind in kinds}
     record(session, "framework.imported", target=f"{document['id']}:{document['version']}", user=user,
            file=filename, outcome=result, **counts)
     return result

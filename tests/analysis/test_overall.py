@@ -20,8 +20,15 @@ from tests.analysis.test_par_ranking import QUESTIONNAIRE
 
 def node(code, level, max_points, method=None, children=None, **extra):
     """A PAR framework node."""
-    out = {"code": code, "level": level, "name": {"vi": f"Nút {code}", "en": f"Node {code}"},
-           "max_points": max_points, "status": "provisional", "source": "test", **extra}
+    out = {
+        "code": code,
+        "level": level,
+        "name": {"vi": f"Nút {code}", "en": f"Node {code}"},
+        "max_points": max_points,
+        "status": "provisional",
+        "source": "test",
+        **extra,
+    }
     if method:
         out["method"] = method
     if children:
@@ -30,20 +37,45 @@ def node(code, level, max_points, method=None, children=None, **extra):
 
 
 GRADES = [{"code": "A", "min": 90}, {"code": "B", "min": 80}, {"code": "C", "min": 0}]
-FRAMEWORK = {"kind": "framework", "id": "par-test", "version": "1", "index": "par", "status": "verified",
-             "source": "t", "name": {"vi": "PAR", "en": "PAR"}, "max_points": 20, "grades": GRADES,
-             "nodes": [
-                 node("f1", "field", 10, children=[node("f1.1", "criterion", 4, "self_assessed"),
-                                                   node("f1.2", "criterion", 6, "survey")]),
-                 node("f2", "field", 10, children=[node("f2.1", "criterion", 5, "external"),
-                                                   node("f2.2", "criterion", 5, "sipas")])]}
+FRAMEWORK = {
+    "kind": "framework",
+    "id": "par-test",
+    "version": "1",
+    "index": "par",
+    "status": "verified",
+    "source": "t",
+    "name": {"vi": "PAR", "en": "PAR"},
+    "max_points": 20,
+    "grades": GRADES,
+    "nodes": [
+        node(
+            "f1",
+            "field",
+            10,
+            children=[node("f1.1", "criterion", 4, "self_assessed"), node("f1.2", "criterion", 6, "survey")],
+        ),
+        node(
+            "f2",
+            "field",
+            10,
+            children=[node("f2.1", "criterion", 5, "external"), node("f2.2", "criterion", 5, "sipas")],
+        ),
+    ],
+}
 
 
 def unit(code, self_points=4.0, survey=(4.5, 0.3), sipas=(3.5, 0.4), external=4.0, total_se=None):
     """A unit's inputs for the two-field framework."""
-    return UnitInput(code, f"Đơn vị {code}", {"f1.1": self_points}, {} if external is None else {"f2.1": external},
-                     {"survey": Part({"f1.2": survey[0]}, {"f1.2": survey[1]}, total_se),
-                      "sipas": Part({"f2.2": sipas[0]}, {"f2.2": sipas[1]})})
+    return UnitInput(
+        code,
+        f"Đơn vị {code}",
+        {"f1.1": self_points},
+        {} if external is None else {"f2.1": external},
+        {
+            "survey": Part({"f1.2": survey[0]}, {"f1.2": survey[1]}, total_se),
+            "sipas": Part({"f2.2": sipas[0]}, {"f2.2": sipas[1]}),
+        },
+    )
 
 
 def test_points_fields_total_grade_and_interval_by_hand():
@@ -60,7 +92,8 @@ def test_points_fields_total_grade_and_interval_by_hand():
     assert r.grade_range == ("C", "B")
     assert [(f.code, f.points, f.index, f.se) for f in r.fields] == [
         ("f1", pytest.approx(8.5), pytest.approx(85), pytest.approx(0.3)),
-        ("f2", pytest.approx(7.5), pytest.approx(75), pytest.approx(0.4))]
+        ("f2", pytest.approx(7.5), pytest.approx(75), pytest.approx(0.4)),
+    ]
     assert r.variance == "independent" and r.complete
 
 
@@ -69,9 +102,21 @@ def test_joint_total_se_of_a_part_replaces_the_sum_of_node_variances():
     [r] = overall(FRAMEWORK, [unit("u1", total_se=0.6)])
     assert r.se == pytest.approx(5 * math.sqrt(0.52))
     assert r.variance == "independent"  # the SIPAS part still gave no joint SE
-    [r] = overall(FRAMEWORK, [UnitInput("u", "", {"f1.1": 4}, {"f2.1": 5},
-                                        {"survey": Part({"f1.2": 6}, {"f1.2": 0.2}, 0.2),
-                                         "sipas": Part({"f2.2": 5}, {"f2.2": 0.1}, 0.1)})])
+    [r] = overall(
+        FRAMEWORK,
+        [
+            UnitInput(
+                "u",
+                "",
+                {"f1.1": 4},
+                {"f2.1": 5},
+                {
+                    "survey": Part({"f1.2": 6}, {"f1.2": 0.2}, 0.2),
+                    "sipas": Part({"f2.2": 5}, {"f2.2": 0.1}, 0.1),
+                },
+            )
+        ],
+    )
     assert r.variance == "joint" and r.index == pytest.approx(100) and r.ci_high == 100 and r.grade == "A"
 
 
@@ -98,9 +143,19 @@ def test_holm_adjustment_separates_fewer_pairs_than_unadjusted_tests():
     """
     se = {k: 1 / math.sqrt(2) for k in "ABC"}
     assert holm_pairs({"A": 0.0, "B": 2.2, "C": 4.4}, se) == {("C", "A")}
-    inputs = [UnitInput(k, "", {"f1.1": 4}, {"f2.1": 5}, {"survey": Part({"f1.2": v}, {"f1.2": 0.2 / math.sqrt(2)}),
-                                                            "sipas": Part({"f2.2": 5}, {"f2.2": 0})})
-              for k, v in (("A", 1.0), ("B", 1.44), ("C", 1.88))]  # index = 75 + 5v: SE 1/√2 %, gaps 2.2
+    inputs = [
+        UnitInput(
+            k,
+            "",
+            {"f1.1": 4},
+            {"f2.1": 5},
+            {
+                "survey": Part({"f1.2": v}, {"f1.2": 0.2 / math.sqrt(2)}),
+                "sipas": Part({"f2.2": 5}, {"f2.2": 0}),
+            },
+        )
+        for k, v in (("A", 1.0), ("B", 1.44), ("C", 1.88))
+    ]  # index = 75 + 5v: SE 1/√2 %, gaps 2.2
     by = {r.unit: r for r in overall(FRAMEWORK, inputs)}
     assert (by["C"].rank, by["C"].rank_best, by["C"].rank_worst) == (1, 1, 2)
     assert (by["B"].rank_best, by["B"].rank_worst) == (1, 3)
@@ -110,17 +165,21 @@ def test_holm_adjustment_separates_fewer_pairs_than_unadjusted_tests():
 
 def test_change_against_previous_year_and_merged_units():
     """Own previous value 76 (SE 2): change +4, SE sqrt(2.5² + 2²). A merged unit: mean of predecessors."""
-    rows = overall(FRAMEWORK, [unit("u1"), unit("new")], previous={"u1": (76.0, 2.0), "p1": (80.0, 2.0),
-                                                                    "p2": (90.0, 2.0)},
-                   predecessors={"new": ["p1", "p2", "p3"]})
+    rows = overall(
+        FRAMEWORK,
+        [unit("u1"), unit("new")],
+        previous={"u1": (76.0, 2.0), "p1": (80.0, 2.0), "p2": (90.0, 2.0)},
+        predecessors={"new": ["p1", "p2", "p3"]},
+    )
     by = {r.unit: r for r in rows}
     assert by["u1"].change == pytest.approx(4) and not by["u1"].previous_provisional
     assert by["u1"].change_high - by["u1"].change == pytest.approx(1.959964 * math.hypot(2.5, 2))
     assert by["new"].previous == pytest.approx(85) and by["new"].previous_provisional
     assert by["new"].previous_from == ["p1", "p2"] and by["new"].change == pytest.approx(-5)
     assert previous_value("x", {}, {}) == (None, None, [], False)
-    assert previous_value("m", {"a": (80.0, 2.0), "b": (90.0, 2.0)}, {"m": ["a", "b"]})[1] == \
-        pytest.approx(math.sqrt(8) / 2)
+    assert previous_value("m", {"a": (80.0, 2.0), "b": (90.0, 2.0)}, {"m": ["a", "b"]})[1] == pytest.approx(
+        math.sqrt(8) / 2
+    )
 
 
 def test_sipas_points_keep_the_covariance_between_parts():
@@ -129,10 +188,27 @@ def test_sipas_points_keep_the_covariance_between_parts():
     Their sum is 5 (c1 + c2) / 100 = 0.1 × overall (equal weights), so the SE of the SIPAS part's total
     must be 0.1 × the SE of the SIPAS overall index, covariance included.
     """
-    par = {"kind": "framework", "id": "par-s", "version": "1", "index": "par", "status": "verified", "source": "t",
-           "name": {"vi": "P", "en": "P"}, "nodes": [node("s", "field", 10, "sipas", [
-               node("s.1", "criterion", 5, "sipas", derived_from={"framework": "mini", "node": "x.c1"}),
-               node("s.2", "criterion", 5, "sipas", derived_from={"framework": "mini", "node": "x.c2"})])]}
+    par = {
+        "kind": "framework",
+        "id": "par-s",
+        "version": "1",
+        "index": "par",
+        "status": "verified",
+        "source": "t",
+        "name": {"vi": "P", "en": "P"},
+        "nodes": [
+            node(
+                "s",
+                "field",
+                10,
+                "sipas",
+                [
+                    node("s.1", "criterion", 5, "sipas", derived_from={"framework": "mini", "node": "x.c1"}),
+                    node("s.2", "criterion", 5, "sipas", derived_from={"framework": "mini", "node": "x.c2"}),
+                ],
+            )
+        ],
+    }
     responses, strata = hand_data()
     design = wave_design(responses, strata)
     parts = sipas_parts(design, sipas_questionnaire(), SIPAS, par)
@@ -146,14 +222,22 @@ def test_sipas_points_keep_the_covariance_between_parts():
 
 def test_survey_parts_read_points_and_joint_ses_from_par_points():
     """Leaves, field roll-up and survey_total of the mini PAR framework, per unit."""
-    frame = pd.DataFrame({"questionnaire": "par-q", "unit": ["u1"] * 4 + ["u2"] * 3,
-                          "q1": ["A", "B", "D", "X", "A", "B", "C"], "q2": ["A", "A", "C", "C", "B", "D", "A"]})
+    frame = pd.DataFrame(
+        {
+            "questionnaire": "par-q",
+            "unit": ["u1"] * 4 + ["u2"] * 3,
+            "q1": ["A", "B", "D", "X", "A", "B", "C"],
+            "q2": ["A", "A", "C", "C", "B", "D", "A"],
+        }
+    )
     table = par_points(frame, QUESTIONNAIRE, MINI_PAR)
     parts = survey_parts(table, MINI_PAR)
     assert set(parts) == {"u1", "u2"}
     assert parts["u1"].points == {"p.1.1.1": pytest.approx(0.8), "p.1.1.2": pytest.approx(0.3)}
     row = table[(table["code"] == "survey_total") & (table["unit"] == "u1")].iloc[0]
-    assert parts["u1"].total_se == pytest.approx(row["se"]) and parts["u1"].field_se["p.1"] == pytest.approx(row["se"])
+    assert parts["u1"].total_se == pytest.approx(row["se"]) and parts["u1"].field_se["p.1"] == pytest.approx(
+        row["se"]
+    )
 
 
 def test_interval_of_the_total_index_covers_95_percent_on_a_synthetic_population():
@@ -164,8 +248,9 @@ def test_interval_of_the_total_index_covers_95_percent_on_a_synthetic_population
     is 0.7%, so 92–98% is a ±4 SE band.
     """
     units = {f"u{i}": f"Xã {i}" for i in range(6)}
-    population, _ = synthetic.responses(QUESTIONNAIRE, units, per_unit=300, groups=("g",), seed=11,
-                                        invite_factor=1, population_factor=1)
+    population, _ = synthetic.responses(
+        QUESTIONNAIRE, units, per_unit=300, groups=("g",), seed=11, invite_factor=1, population_factor=1
+    )
     population = population.assign(questionnaire="par-q")
     truth = survey_parts(par_points(population, QUESTIONNAIRE, MINI_PAR), MINI_PAR)
     true_index = {u: 100 * (3 + sum(p.points.values())) / 5 for u, p in truth.items()}
@@ -173,11 +258,20 @@ def test_interval_of_the_total_index_covers_95_percent_on_a_synthetic_population
     rng = np.random.default_rng(2024)
     covered = total = 0
     for _ in range(150):
-        picks = [rng.choice(np.flatnonzero(population["stratum"].to_numpy() == s), 30, replace=False)
-                 for s in sizes.index]
+        picks = [
+            rng.choice(np.flatnonzero(population["stratum"].to_numpy() == s), 30, replace=False)
+            for s in sizes.index
+        ]
         sample = population.iloc[np.concatenate(picks)].reset_index(drop=True)
-        strata = pd.DataFrame({"stratum": sizes.index, "unit": [s.split("-")[0] for s in sizes.index],
-                               "group": "g", "population_size": sizes.to_numpy(), "sample_size": 30})
+        strata = pd.DataFrame(
+            {
+                "stratum": sizes.index,
+                "unit": [s.split("-")[0] for s in sizes.index],
+                "group": "g",
+                "population_size": sizes.to_numpy(),
+                "sample_size": 30,
+            }
+        )
         parts = survey_parts(par_points(wave_design(sample, strata), QUESTIONNAIRE, MINI_PAR), MINI_PAR)
         results = overall(MINI_PAR, [UnitInput(u, "", {"p.1.2": 3}, {}, {"survey": parts[u]}) for u in units])
         for r in results:

@@ -1,4 +1,4 @@
-"""`flask frameworks import/export/list`: a dry run publishes nothing; apply publishes a new version, audited."""
+"""`flask frameworks import/export/list`: a dry run publishes nothing; apply publishes an audited version."""
 
 from sqlalchemy import select
 
@@ -24,16 +24,28 @@ def test_export_import_dry_run_and_apply(session, runner, tmp_path):
     """Export, change two points, dry run (no version), then apply (a version and an audit entry)."""
     published(session)
     out = tmp_path / "par.xlsx"
-    result = runner.invoke(args=["frameworks", "export", "--framework", "par-province-2024", "--out", str(out)])
+    result = runner.invoke(
+        args=["frameworks", "export", "--framework", "par-province-2024", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
 
     def change(rows):
         rows[row_index(rows, "par.1.1.1")][4] = 0.75
         rows[row_index(rows, "par.1.1.2")][4] = 0.75
+
     changed = tmp_path / "changed.xlsx"
     changed.write_bytes(edit(out.read_bytes(), change))
-    args = ["frameworks", "import", str(changed), "--framework", "par-province-2024", "--version", "2025.1",
-            "--source", SOURCE]
+    args = [
+        "frameworks",
+        "import",
+        str(changed),
+        "--framework",
+        "par-province-2024",
+        "--version",
+        "2025.1",
+        "--source",
+        SOURCE,
+    ]
     dry = runner.invoke(args=args + ["--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "changed  par.1.1.1 max_points: 0.5 -> 0.75" in dry.output and "dry run" in dry.output
@@ -42,7 +54,9 @@ def test_export_import_dry_run_and_apply(session, runner, tmp_path):
     assert applied.exit_code == 0, applied.output
     assert "par-province-2024 2025.1: added" in applied.output
     assert [v.version for v in session.scalars(select(FrameworkVersion).order_by(FrameworkVersion.id))] == [
-        "2024.1", "2025.1"]
+        "2024.1",
+        "2025.1",
+    ]
     entry = session.scalars(select(AuditLog).filter_by(action="framework.imported")).one()
     assert entry.target == "par-province-2024:2025.1" and entry.details["changed"] == 2
     listed = runner.invoke(args=["frameworks", "list"])
@@ -56,10 +70,22 @@ def test_malformed_table_writes_nothing_and_lists_rows(session, runner, tmp_path
     def change(rows):
         rows[row_index(rows, "par.1.1.1")][4] = "abc"
         rows[row_index(rows, "par.2.1.1")][4] = 9
+
     bad = tmp_path / "bad.xlsx"
     bad.write_bytes(edit(to_xlsx(document), change))
-    result = runner.invoke(args=["frameworks", "import", str(bad), "--framework", "par-province-2024",
-                                 "--version", "2025.1", "--source", SOURCE])
+    result = runner.invoke(
+        args=[
+            "frameworks",
+            "import",
+            str(bad),
+            "--framework",
+            "par-province-2024",
+            "--version",
+            "2025.1",
+            "--source",
+            SOURCE,
+        ]
+    )
     assert result.exit_code == 1
     assert "bad.xlsx: row 4: max points 'abc' is not a number ≥ 0" in result.output
     assert "nothing imported" in result.output
