@@ -21,8 +21,9 @@ survey, citizens' SIPAS) are separate samples and are independent. The interval 
 ``total ± 1.96 se`` (normal: the survey parts have tens of degrees of freedom or more), clamped to
 ``[0, max]``.
 
-Ranking (as issue 12 asks): units are compared pairwise, ``z = (x_i - x_j) / sqrt(se_i² + se_j²)``
-(units are separate domains with their own samples, so independent), with Holm's step-down
+Ranking (as issue 12 asks), within each group of units (``UnitInput.group``: provincial agencies
+apart from communes, as provinces rank them): units are compared pairwise,
+``z = (x_i - x_j) / sqrt(se_i² + se_j²)`` (units are separate domains with their own samples, so independent), with Holm's step-down
 adjustment over all pairs at 5% family-wise error. A unit's plausible rank range runs from one plus
 the number of units significantly above it to the number of units not significantly below it; the
 units it is not significantly different from are listed. A unit without a standard error (no survey
@@ -67,6 +68,7 @@ class UnitInput:
     self_points: dict[str, float] = field(default_factory=dict)
     external: dict[str, float] = field(default_factory=dict)
     parts: dict[str, Part] = field(default_factory=dict)  # "survey" / "sipas" -> Part
+    group: str = ""  # units are ranked within their group (agencies apart from communes)
 
 
 @dataclass
@@ -99,6 +101,7 @@ class UnitResult:
     grade_range: tuple[str | None, str | None]
     missing: list[str]
     variance: str  # "joint", "independent" or "none" (no survey part)
+    group: str = ""
     previous: float | None = None
     previous_se: float | None = None
     previous_from: list[str] = field(default_factory=list)
@@ -228,6 +231,7 @@ def unit_index(fw: Framework, grades: list[dict], unit: UnitInput) -> UnitResult
         (grade_of(low, grades), grade_of(high, grades)),
         missing,
         kind,
+        unit.group,
     )
 
 
@@ -320,7 +324,7 @@ def overall(
     Returns
     -------
     list of UnitResult
-        Sorted by index, highest first (units without an index last).
+        Sorted by index, highest first (units without an index last); ranked within each group.
     """
     document = framework if isinstance(framework, dict) else {}
     fw = parse_framework(framework) if isinstance(framework, dict) else framework
@@ -339,7 +343,8 @@ def overall(
         r.change = r.index - prev
         half = Z95 * math.hypot(r.se, prev_se) if prev_se is not None else math.nan
         r.change_low, r.change_high = r.change - half, r.change + half
-    rank(results, alpha)
+    for group in dict.fromkeys(r.group for r in results):
+        rank([r for r in results if r.group == group], alpha)
     return sorted(
         results, key=lambda r: (not math.isfinite(r.index), -r.index if math.isfinite(r.index) else 0)
     )

@@ -32,6 +32,15 @@ from survey.overall.models import ExternalPoints
 from survey.sampling.models import Unit, UnitPredecessor, Wave, WaveUnit
 
 PROVIDER = "overall.assessment_points"
+# Unit kind -> the group it is ranked in: agencies apart from commune-level units.
+RANK_GROUPS = {
+    "agency": "agency",
+    "commune": "commune",
+    "ward": "commune",
+    "special_zone": "commune",
+    "district": "district",
+    "province": "province",
+}
 
 
 @dataclass
@@ -141,6 +150,7 @@ def compute_year(session: Session, year: int, with_previous: bool = True) -> Yea
             assessed.get(i, {}),
             external.get(i, {}),
             parts.get(by_id[i].code, {}),
+            RANK_GROUPS.get(by_id[i].kind, by_id[i].kind),
         )
         for i in ids
     ]

@@ -50,7 +50,9 @@ def year_view(year: int):
     rows = [r for r in computed.results if visible is None or r.unit in visible]
     for r in rows:
         r.not_different_from = [u for u in r.not_different_from if visible is None or u in visible]
-    names = {r.unit: r.name for r in computed.results}
+    groups: dict[str, list] = {}
+    for r in rows:
+        groups.setdefault(r.group, []).append(r)
     fields = rows[0].fields if rows else []
     grades = (computed.framework.definition.get("grades") or []) if computed.framework else []
     return render_template(
@@ -59,7 +61,7 @@ def year_view(year: int):
         computed=computed,
         rows=rows,
         fields=fields,
-        names=names,
+        groups=groups,
         grades=grades,
         scoped=visible is not None,
         isfinite=math.isfinite,

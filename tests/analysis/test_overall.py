@@ -278,3 +278,21 @@ def test_interval_of_the_total_index_covers_95_percent_on_a_synthetic_population
             total += 1
             covered += r.ci_low <= true_index[r.unit] <= r.ci_high
     assert 0.92 <= covered / total <= 0.98, covered / total
+
+
+def test_units_are_ranked_within_their_group():
+    """An agency and a commune with the same inputs are both ranked 1st, each in its own group."""
+    a, c = unit("agency"), unit("commune")
+    rows = overall(
+        FRAMEWORK,
+        [
+            UnitInput(**{**a.__dict__, "group": "agency"}),
+            UnitInput(**{**c.__dict__, "group": "commune"}),
+            unit("x"),
+        ],
+    )
+    assert sorted((r.group, r.rank, r.rank_worst) for r in rows) == [
+        ("", 1, 1),
+        ("agency", 1, 1),
+        ("commune", 1, 1),
+    ]
