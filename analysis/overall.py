@@ -23,11 +23,12 @@ survey, citizens' SIPAS) are separate samples and are independent. The interval 
 
 Ranking (as issue 12 asks), within each group of units (``UnitInput.group``: provincial agencies
 apart from communes, as provinces rank them): units are compared pairwise,
-``z = (x_i - x_j) / sqrt(se_i² + se_j²)`` (units are separate domains with their own samples, so independent), with Holm's step-down
-adjustment over all pairs at 5% family-wise error. A unit's plausible rank range runs from one plus
-the number of units significantly above it to the number of units not significantly below it; the
-units it is not significantly different from are listed. A unit without a standard error (no survey
-data where the framework needs it) "cannot be ranked", never "tied with nobody".
+``z = (x_i - x_j) / sqrt(se_i² + se_j²)`` (units are separate domains with their own samples, so
+independent), with Holm's step-down adjustment over all pairs at 5% family-wise error. A unit's
+plausible rank range runs from one plus the number of units significantly above it to the number
+of units not significantly below it; the units it is not significantly different from are listed.
+A unit without a standard error (no survey data where the framework needs it) "cannot be ranked",
+never "tied with nobody".
 
 Change against the previous year: the unit's own previous index, else, for a unit formed by a
 merger (2025), the **unweighted mean** of its predecessors' previous indices (the units table holds
