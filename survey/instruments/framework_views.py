@@ -18,7 +18,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import select
-from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitField
+from wtforms import HiddenField, RadioField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from survey.auth.access import roles_required
@@ -43,16 +43,16 @@ class TableFields(FlaskForm):
         _l("Cách nhập"),
         default="tree",
         choices=[
-            ("tree", _l("Thay cả cây tiêu chí (dòng nào không có trong bảng thì bỏ)")),
-            ("points", _l("Chỉ thay điểm và tên của các tiêu chí đã có")),
+            SelectChoice("tree", _l("Thay cả cây tiêu chí (dòng nào không có trong bảng thì bỏ)")),
+            SelectChoice("points", _l("Chỉ thay điểm và tên của các tiêu chí đã có")),
         ],
     )
     status = RadioField(
         _l("Trạng thái số liệu"),
         default="verified",
         choices=[
-            ("verified", _l("Đã đối chiếu văn bản chính thức")),
-            ("provisional", _l("Tạm thời (chưa đối chiếu)")),
+            SelectChoice("verified", _l("Đã đối chiếu văn bản chính thức")),
+            SelectChoice("provisional", _l("Tạm thời (chưa đối chiếu)")),
         ],
     )
     source = StringField(_l("Nguồn (văn bản, số, ngày)"), validators=[DataRequired(), Length(max=500)])
@@ -84,7 +84,7 @@ def _frameworks() -> list[IndexFramework]:
 
 def _choices(form: TableFields) -> TableFields:
     """Fill the framework choices."""
-    form.framework.choices = [(f.code, f"{f.code} — {f.name}") for f in _frameworks()]
+    form.framework.choices = [SelectChoice(f.code, f"{f.code} — {f.name}") for f in _frameworks()]
     return form
 
 
