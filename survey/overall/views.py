@@ -55,18 +55,9 @@ def year_view(year: int):
         groups.setdefault(r.group, []).append(r)
     fields = rows[0].fields if rows else []
     grades = (computed.framework.definition.get("grades") or []) if computed.framework else []
-    return render_template(
-        "overall/year.html",
-        year=year,
-        computed=computed,
-        rows=rows,
-        fields=fields,
-        groups=groups,
-        grades=grades,
-        scoped=visible is not None,
-        isfinite=math.isfinite,
-        units=_units_for_entry(visible),
-    )
+    return render_template("overall/year.html", year=year, computed=computed, rows=rows, fields=fields,
+                           groups=groups, grades=grades, scoped=visible is not None, isfinite=math.isfinite,
+                           units=_units_for_entry(visible))
 
 
 def _units_for_entry(visible: set[str] | None) -> list[Unit]:
@@ -151,13 +142,6 @@ def external(year: int, unit_code: str):
             flash(_("Đã lưu điểm số liệu bên ngoài."), "status")
             return redirect(url_for(".year_view", year=year))
     status = 422 if errors else 200
-    return render_template(
-        "overall/external.html",
-        year=year,
-        unit=unit,
-        nodes=nodes,
-        stored=stored,
-        errors=errors,
-        form=form,
-        values=request.form,
-    ), status
+    page = render_template("overall/external.html", year=year, unit=unit, nodes=nodes, stored=stored,
+                           errors=errors, form=form, values=request.form)
+    return page, status

@@ -12,6 +12,12 @@ from tests.instruments.test_framework_versions import bundled_framework
 SOURCE = "Phụ lục thử nghiệm, ngày 01/01/2026"
 
 
+def import_args(path) -> list[str]:
+    """The command line importing a table as par-province-2024 version 2025.1."""
+    return ["frameworks", "import", str(path), "--framework", "par-province-2024", "--version", "2025.1",
+            "--source", SOURCE]
+
+
 def published(session):
     """Publish the bundled PAR framework; return its document."""
     framework = bundled_framework("par-province-2024")
@@ -35,17 +41,7 @@ def test_export_import_dry_run_and_apply(session, runner, tmp_path):
 
     changed = tmp_path / "changed.xlsx"
     changed.write_bytes(edit(out.read_bytes(), change))
-    args = [
-        "frameworks",
-        "import",
-        str(changed),
-        "--framework",
-        "par-province-2024",
-        "--version",
-        "2025.1",
-        "--source",
-        SOURCE,
-    ]
+    args = import_args(changed)
     dry = runner.invoke(args=args + ["--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "changed  par.1.1.1 max_points: 0.5 -> 0.75" in dry.output and "dry run" in dry.output
@@ -73,19 +69,7 @@ def test_malformed_table_writes_nothing_and_lists_rows(session, runner, tmp_path
 
     bad = tmp_path / "bad.xlsx"
     bad.write_bytes(edit(to_xlsx(document), change))
-    result = runner.invoke(
-        args=[
-            "frameworks",
-            "import",
-            str(bad),
-            "--framework",
-            "par-province-2024",
-            "--version",
-            "2025.1",
-            "--source",
-            SOURCE,
-        ]
-    )
+    result = runner.invoke(args=import_args(bad))
     assert result.exit_code == 1
     assert "bad.xlsx: row 4: max points 'abc' is not a number ≥ 0" in result.output
     assert "nothing imported" in result.output
