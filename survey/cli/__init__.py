@@ -21,6 +21,7 @@ def register_commands(app: Flask) -> None:
         analysis,
         database,
         frameworks,
+        overall,
         questionnaires,
         responses,
         setup,
@@ -30,7 +31,8 @@ def register_commands(app: Flask) -> None:
     )
 
     for group in (database.db, questionnaires.questionnaires, units.units, units.groups,
-                  users.users, analysis.analysis, responses.responses, waves.waves, frameworks.frameworks):
+                  users.users, analysis.analysis, responses.responses, waves.waves, frameworks.frameworks,
+                  overall.index):
         app.cli.add_command(group)
         for name, command in group.commands.items():
             _guard(f"{group.name} {name}", command)

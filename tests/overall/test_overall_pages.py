@@ -116,3 +116,13 @@ def test_merged_unit_is_compared_with_its_predecessors(assessed, session):
     assert now.previous_provisional and sorted(now.previous_from) == sorted(o.code for o in old)
     assert now.previous == pytest.approx(sum(previous[o.code].index for o in old) / 2)
     assert now.change == pytest.approx(now.index - now.previous)
+
+
+def test_index_compute_command_prints_every_unit(assessed, runner, session):
+    """`flask index compute YEAR` prints the framework, the waves and one line per unit."""
+    result = runner.invoke(args=["index", "compute", str(YEAR)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("framework par-province-2024 2024.1; waves: CCHC-DEMO")
+    assert len(lines) == 2 + len(compute_year(session, YEAR).results)
+    assert any("\tagency\t" in line for line in lines) and any("\tcommune\t" in line for line in lines)
