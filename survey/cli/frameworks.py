@@ -1,5 +1,6 @@
 """`flask frameworks ...`: list published framework versions, export and import criteria tables."""
 
+from datetime import date
 from pathlib import Path
 
 import click
@@ -57,7 +58,8 @@ def export_command(code, version, out):
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--framework", "code", required=True, help="Framework id.")
 @click.option("--version", required=True, help="The new version string.")
-@click.option("--source", required=True, help="Where the numbers come from (appendix, number, date).")
+@click.option("--source", default=None,
+              help="Where the numbers come from (appendix, number, date); default: the file name and today.")
 @click.option(
     "--mode",
     type=click.Choice(MODES),
@@ -75,6 +77,7 @@ def export_command(code, version, out):
 @click.option("--dry-run", is_flag=True, help="Check and show the differences; publish nothing.")
 def import_command(path, code, version, source, mode, status, dry_run):
     """Check a criteria table, show its differences from the published version, and publish it."""
+    source = source or f"Bảng tiêu chí {path.name}, nhập ngày {date.today():%d/%m/%Y}"
     outcome = service.check_table(db.session, code, path.read_bytes(), mode, version, status, source)
     if not outcome.ok:
         for problem in outcome.problems:

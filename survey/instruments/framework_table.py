@@ -416,6 +416,8 @@ def to_xlsx(document: dict) -> bytes:
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if cell.data_type == "f":  # a text starting with "=" stays text: never run as a formula
+                cell.data_type = "s"
     sheet.freeze_panes = "B2"
     out = io.BytesIO()
     book.save(out)

@@ -75,3 +75,20 @@ def test_malformed_table_writes_nothing_and_lists_rows(session, runner, tmp_path
     assert "nothing imported" in result.output
     assert len(session.scalars(select(FrameworkVersion)).all()) == 1
     assert session.scalars(select(AuditLog).filter_by(action="framework.imported")).first() is None
+
+
+def test_without_source_the_file_name_and_date_are_recorded(session, runner, tmp_path):
+    """`--source` left out: the changed nodes cite the table's file name and the import date."""
+    document = published(session)
+
+    def change(rows):
+        rows[row_index(rows, "par.1.1.1")][4] = 0.75
+        rows[row_index(rows, "par.1.1.2")][4] = 0.75
+    table = tmp_path / "phu-luc-2025.xlsx"
+    table.write_bytes(edit(to_xlsx(document), change))
+    result = runner.invoke(args=["frameworks", "import", str(table), "--framework", "par-province-2024",
+                                 "--version", "2025.1"])
+    assert result.exit_code == 0, result.output
+    stored = framework_service.latest(session, "par-province-2024").definition
+    assert stored["nodes"][0]["children"][0]["children"][0]["source"].startswith(
+        "Bảng tiêu chí phu-luc-2025.xlsx, nhập ngày ")

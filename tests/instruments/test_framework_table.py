@@ -6,6 +6,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from survey import bundled
+from survey.definitions import load
 from survey.definitions.frameworks import load_framework
 from survey.instruments.framework_table import read_table, to_xlsx
 
@@ -170,3 +171,14 @@ def test_not_a_workbook_missing_columns_same_version_and_no_source(par):
         read_table(to_xlsx(par), par, "tree", par["version"], source=SOURCE).problems[0]
     )
     assert "source" in str(read_table(to_xlsx(par), par, "tree", "x", source=" ").problems[0])
+
+
+def test_text_that_looks_like_a_formula_is_exported_as_text_and_reads_back(par):
+    """A name starting with '=' is a text cell in the export (no formula runs) and imports unchanged."""
+    document = load.normalise(par)
+    document["nodes"][0]["name"]["vi"] = '=HYPERLINK("http://example.com","x")'
+    data = to_xlsx(document)
+    cell = load_workbook(io.BytesIO(data)).worksheets[0]["C2"]
+    assert cell.data_type == "s" and cell.value == '=HYPERLINK("http://example.com","x")'
+    outcome = read_table(data, document, "tree", "next", source=SOURCE)
+    assert outcome.ok and outcome.changes == []
