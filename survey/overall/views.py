@@ -17,6 +17,7 @@ from analysis.overall import counted_leaves
 from survey.auth.access import roles_required
 from survey.auth.models import record
 from survey.db import db
+from survey.definitions.frameworks import build
 from survey.overall.models import ExternalPoints
 from survey.overall.service import compute_year, par_framework
 from survey.sampling.models import Unit, Wave
@@ -55,9 +56,10 @@ def year_view(year: int):
         groups.setdefault(r.group, []).append(r)
     fields = rows[0].fields if rows else []
     grades = (computed.framework.definition.get("grades") or []) if computed.framework else []
+    provisional = bool(computed.framework) and build(computed.framework.definition).is_provisional
     return render_template("overall/year.html", year=year, computed=computed, rows=rows, fields=fields,
                            groups=groups, grades=grades, scoped=visible is not None, isfinite=math.isfinite,
-                           units=_units_for_entry(visible))
+                           units=_units_for_entry(visible), provisional=provisional)
 
 
 def _units_for_entry(visible: set[str] | None) -> list[Unit]:

@@ -69,7 +69,7 @@ def test_page_shows_the_table_and_external_points_are_entered_and_audited(assess
     log_in(client, session, "analyst")
     page = client.get(f"/staff/index/{YEAR}")
     assert page.status_code == 200
-    assert unit.name in page.text and "KTC 95%" in page.text
+    assert unit.name in page.text and "KTC 95%" in page.text and "số liệu tạm thời" in page.text
     log_in(client, session, "coordinator")
     url = f"/staff/index/{YEAR}/external/{unit.code}"
     token = csrf_token(client, url)
