@@ -18,8 +18,9 @@ part gives the SE of its total from the joint linearisation (``Part.total_se``, 
 :func:`analysis.indices.par_points` does for ``survey_total``); otherwise the nodes are taken as
 independent and the result says so (``variance`` = ``"independent"``). Different parts (officials'
 survey, citizens' SIPAS) are separate samples and are independent. The interval is
-``total ± 1.96 se`` (normal: the survey parts have tens of degrees of freedom or more), clamped to
-``[0, max]``.
+``total ± t_df se`` with ``df`` the Welch–Satterthwaite combination of the parts' design degrees of
+freedom (``Part.df``; the normal 1.96 when a part gives none), clamped to ``[0, max]``; no interval
+(NaN) when a part has no degrees of freedom.
 
 Ranking (as issue 12 asks), within each group of units (``UnitInput.group``: provincial agencies
 apart from communes, as provinces rank them): units are compared pairwise,
@@ -41,6 +42,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+from scipy import stats
+
+from ._frame import t_quantile
 from .instruments import Framework, parse_framework
 
 Z95 = 1.959963984540054
@@ -58,6 +63,7 @@ class Part:
     se: dict[str, float] = field(default_factory=dict)
     total_se: float | None = None  # SE of the part's total with covariances (joint linearisation)
     field_se: dict[str, float] = field(default_factory=dict)  # field code -> SE of the part in it
+    df: float | None = None  # design degrees of freedom of the part's total (None: large)
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,7 @@ class UnitResult:
     missing: list[str]
     variance: str  # "joint", "independent" or "none" (no survey part)
     group: str = ""
+    df: float | None = None  # degrees of freedom of the interval (None: normal)
     previous: float | None = None
     previous_se: float | None = None
     previous_from: list[str] = field(default_factory=list)
@@ -122,8 +129,8 @@ class UnitResult:
 
     @property
     def rankable(self) -> bool:
-        """Tell whether the unit has an index and a standard error to compare with."""
-        return math.isfinite(self.index) and math.isfinite(self.se)
+        """Tell whether the unit has an index, a standard error and an interval (degrees of freedom)."""
+        return math.isfinite(self.index) and math.isfinite(self.se) and math.isfinite(self.ci_low)
 
 
 def counted_leaves(fw: Framework) -> dict[str, str]:
@@ -159,6 +166,23 @@ def _value(leaf: str, method: str | None, unit: UnitInput) -> float | None:
         value = unit.parts[source].points.get(leaf)
         return None if value is None or not math.isfinite(value) else value
     return None
+
+
+def satterthwaite(pieces: list[tuple[float, float | None]]) -> float | None:
+    """Welch–Satterthwaite degrees of freedom of a sum of independent variances (None: large, or unknown)."""
+    pieces = [(v, df) for v, df in pieces if v > 0]
+    if not pieces or any(df is None or not math.isfinite(df) for _, df in pieces):
+        return None
+    if any(df <= 0 for _, df in pieces):
+        return 0.0
+    return sum(v for v, _ in pieces) ** 2 / sum(v * v / df for v, df in pieces)
+
+
+def quantile(df: float | None) -> float:
+    """The two-sided 95% t quantile (normal when df is None; NaN when df is not positive)."""
+    if df is None:
+        return Z95
+    return float(t_quantile(np.array([df]))[0])
 
 
 def _part_variance(part: Part, leaves: list[str], total: bool, field_code: str | None) -> tuple[float, bool]:
@@ -207,16 +231,19 @@ def unit_index(fw: Framework, grades: list[dict], unit: UnitInput) -> UnitResult
                 math.sqrt(variance),
             )
         )
-    variance = 0.0
+    variance, pieces = 0.0, []
     for method, measured in by_method.items():
         v, j = _part_variance(unit.parts[method], measured, True, None)
         variance += v
         joint.append(j)
+        pieces.append((v, unit.parts[method].df))
     total = sum(values.values())
     top = sum(f.max_points for f in fields if fw.nodes[f.code].in_total)
     scale = 100 / top if top else math.nan
     index, se = total * scale, math.sqrt(variance) * scale
-    low, high = max(0.0, index - Z95 * se), min(100.0, index + Z95 * se)
+    df = satterthwaite(pieces)
+    half = quantile(df) * se
+    low, high = (max(0.0, index - half), min(100.0, index + half)) if math.isfinite(half) else (math.nan,) * 2
     kind = "none" if not joint else ("joint" if all(joint) else "independent")
     return UnitResult(
         unit.unit,
@@ -233,6 +260,7 @@ def unit_index(fw: Framework, grades: list[dict], unit: UnitInput) -> UnitResult
         missing,
         kind,
         unit.group,
+        df,
     )
 
 
@@ -257,23 +285,33 @@ def previous_value(
     return index, se, found, True
 
 
-def _p_value(d: float, s: float) -> float:
-    """Two-sided normal p-value of a difference d with SE s (an exact difference when s is 0)."""
+def _p_value(d: float, s: float, df: float | None = None) -> float:
+    """Two-sided p-value of a difference d with SE s: t with df (normal when None); exact when s is 0."""
     if s == 0:
         return 0.0 if d != 0 else 1.0
-    return math.erfc(abs(d) / s / math.sqrt(2))
+    if df is None:
+        return math.erfc(abs(d) / s / math.sqrt(2))
+    return float(2 * stats.t.sf(abs(d) / s, df))
 
 
 def holm_pairs(
-    estimates: dict[str, float], ses: dict[str, float], alpha: float = ALPHA
+    estimates: dict[str, float],
+    ses: dict[str, float],
+    alpha: float = ALPHA,
+    dfs: dict[str, float | None] | None = None,
 ) -> set[tuple[str, str]]:
-    """The ordered pairs (higher, lower) whose difference is significant after Holm's adjustment."""
+    """The ordered pairs (higher, lower) whose difference is significant after Holm's adjustment.
+
+    Each difference is tested with its Welch–Satterthwaite degrees of freedom when ``dfs`` are given.
+    """
     codes = list(estimates)
+    dfs = dfs or {}
     tests = []
     for i, a in enumerate(codes):
         for b in codes[i + 1 :]:
             d = estimates[a] - estimates[b]
-            tests.append((_p_value(d, math.hypot(ses[a], ses[b])), a, b, d))
+            df = satterthwaite([(ses[a] ** 2, dfs.get(a)), (ses[b] ** 2, dfs.get(b))])
+            tests.append((_p_value(d, math.hypot(ses[a], ses[b]), df), a, b, d))
     tests.sort(key=lambda t: t[0])
     m, found = len(tests), set()
     for k, (p, a, b, d) in enumerate(tests):
@@ -287,7 +325,7 @@ def rank(results: list[UnitResult], alpha: float = ALPHA) -> None:
     """Set rank, plausible rank range and the units not told apart, in place (unrankable: None)."""
     ok = [r for r in results if r.rankable]
     estimates = {r.unit: r.index for r in ok}
-    significant = holm_pairs(estimates, {r.unit: r.se for r in ok}, alpha)
+    significant = holm_pairs(estimates, {r.unit: r.se for r in ok}, alpha, {r.unit: r.df for r in ok})
     k = len(ok)
     for r in ok:
         above = sum(1 for o in ok if (o.unit, r.unit) in significant)

@@ -51,15 +51,15 @@ def survey_parts(par_table: pd.DataFrame, framework) -> dict[str, Part]:
     }
     out = {}
     for unit, rows in _units(par_table):
-        points, se, field_se, total_se = {}, {}, {}, None
+        points, se, field_se, total_se, df = {}, {}, {}, None, None
         for r in rows.itertuples(index=False):
             if r.code in leaves:
                 points[r.code], se[r.code] = _finite(r.estimate), _finite(r.se)
             elif r.code in fw.roots:
                 field_se[r.code] = _finite(r.se)
             elif r.code == TOTAL:
-                total_se = _finite(r.se)
-        out[unit] = Part(points, se, total_se, field_se)
+                total_se, df = _finite(r.se), _finite(r.df)
+        out[unit] = Part(points, se, total_se, field_se, df)
     return out
 
 
@@ -119,6 +119,7 @@ def sipas_parts(
     for unit, rows in _units(table, by):
         est = dict(zip(rows["code"], rows["estimate"], strict=True))
         se = dict(zip(rows["code"], rows["se"], strict=True))
+        df = dict(zip(rows["code"], rows["df"], strict=True))
         points = {c: _finite(est.get(f"points:{c}")) * top / 100 for c, (_, top) in derived.items()}
         ses = {c: _finite(se.get(f"points:{c}")) * top / 100 for c, (_, top) in derived.items()}
         out[unit] = Part(
@@ -126,5 +127,6 @@ def sipas_parts(
             ses,
             _finite(se.get(TOTAL)) * scale[TOTAL],
             {root: _finite(se.get(f"field:{root}")) * scale[f"field:{root}"] for root in fields},
+            _finite(df.get(TOTAL)),
         )
     return out
