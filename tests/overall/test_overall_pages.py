@@ -62,9 +62,6 @@ def test_year_index_combines_the_parts_with_an_interval(assessed, session):
         assert r.grade == "C"  # most nodes have no self-assessment: far below 80%
     assert all(r.missing for r in computed.results)
     assert any(r.se > 0 and r.df and r.df > 0 for r in measured)  # communes: SIPAS part with an interval
-    print(
-        [(r.unit, round(r.index, 2), round(r.se, 3), r.variance, r.rank_best, r.rank_worst) for r in measured]
-    )
 
 
 def test_page_shows_the_table_and_external_points_are_entered_and_audited(assessed, client, session):
