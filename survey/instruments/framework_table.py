@@ -75,15 +75,45 @@ CHANGED_KEYS = ("name", "max_points", "method", "scoring_rule", "evidence")
 TEXT_FIELDS = {"name": ("name", "vi"), "name_en": ("name", "en")}
 
 
+# Problem kind -> its English wording (the CLI's, and the key the pages translate by).
+MESSAGES = {
+    "not_workbook": "not a readable .xlsx workbook ({error})",
+    "empty_sheet": "the sheet is empty",
+    "missing_columns": "missing column(s): {columns}",
+    "bad_points": "max points {value} is not a number ≥ 0",
+    "bad_rule": "scoring rule is neither a rule type nor a {{type: ...}} mapping",
+    "no_code": "no code",
+    "duplicate": "duplicate code {code} (also row {other})",
+    "unknown_node": "unknown node {code}",
+    "needs_name": "new node {code} needs a name",
+    "unknown_parent": "unknown parent {parent} of {code} (no row above it)",
+    "no_level": "no level for {code}: fill the level column",
+    "unknown_mode": "unknown mode {mode} (tree or points)",
+    "no_version": "a new version string is needed",
+    "same_version": "version {version} is the published one: give the new table a new version",
+    "no_source": "say where the numbers come from (source: the appendix, its number and date)",
+    "no_rows": "the table has no rows",
+    "no_framework": "no published framework {code}",
+    "validator": "{line}",
+}
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One problem of a table: the spreadsheet row (None: the whole table) and what is wrong."""
+    """One problem of a table: the spreadsheet row (None: the whole table), its kind and details."""
 
     row: int | None
     message: str
+    kind: str = "validator"
+    params: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __str__(self) -> str:
         return f"row {self.row}: {self.message}" if self.row else self.message
+
+
+def problem(row: int | None, kind: str, **params) -> Problem:
+    """A problem of a known kind, worded in English from MESSAGES."""
+    return Problem(row, MESSAGES[kind].format(**params), kind, params)
 
 
 @dataclass
@@ -127,16 +157,16 @@ def read_rows(data: bytes) -> tuple[list[_Row], list[Problem]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a file that is no workbook
-        return [], [Problem(None, f"not a readable .xlsx workbook ({type(exc).__name__})")]
+        return [], [problem(None, "not_workbook", error=type(exc).__name__)]
     sheet = book.worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
     book.close()
     if not rows:
-        return [], [Problem(None, "the sheet is empty")]
+        return [], [problem(None, "empty_sheet")]
     columns = [_header(v) for v in rows[0]]
     missing = [HEADERS_VI[c] for c in ("code", "name", "max_points") if c not in columns]
     if missing:
-        return [], [Problem(1, f"missing column(s): {', '.join(missing)}")]
+        return [], [problem(1, "missing_columns", columns=", ".join(missing))]
     found = []
     for number, values in enumerate(rows[1:], start=2):
         cells = {c: nfc(v) for c, v in zip(columns, values, strict=False) if c and v not in (None, "")}
@@ -200,7 +230,7 @@ def _apply(node: dict, cells: dict, row: int, current: dict | None, problems: li
     if "max_points" in cells:
         number = _number(cells["max_points"])
         if number is None or number < 0:
-            problems.append(Problem(row, f"max points {cells['max_points']!r} is not a number ≥ 0"))
+            problems.append(problem(row, "bad_points", value=repr(cells["max_points"])))
         else:
             node["max_points"] = number
     if "method" in cells:
@@ -208,8 +238,8 @@ def _apply(node: dict, cells: dict, row: int, current: dict | None, problems: li
     if "scoring_rule" in cells:
         try:
             node["scoring_rule"] = _rule(cells["scoring_rule"], (current or {}).get("scoring_rule"))
-        except ValueError as exc:
-            problems.append(Problem(row, str(exc)))
+        except ValueError:
+            problems.append(problem(row, "bad_rule"))
     if "evidence" in cells:
         vi = [line.strip() for line in str(cells["evidence"]).splitlines() if line.strip()]
         en = [line.strip() for line in str(cells.get("evidence_en", "")).splitlines() if line.strip()]
@@ -231,9 +261,9 @@ def candidate(
     for row in rows:
         code = str(row.cells.get("code", "")).strip()
         if not code:
-            problems.append(Problem(row.number, "no code"))
+            problems.append(problem(row.number, "no_code"))
         elif code in seen:
-            problems.append(Problem(row.number, f"duplicate code {code} (also row {seen[code]})"))
+            problems.append(problem(row.number, "duplicate", code=code, other=seen[code]))
         else:
             seen[code] = row.number
     if problems:
@@ -245,7 +275,7 @@ def candidate(
         for row in rows:
             code = str(row.cells["code"]).strip()
             if code not in current:
-                problems.append(Problem(row.number, f"unknown node {code}"))
+                problems.append(problem(row.number, "unknown_node", code=code))
                 continue
             node = _nodes_by_code(document)[code][0]
             if _apply(node, row.cells, row.number, current[code][0], problems):
@@ -262,7 +292,7 @@ def candidate(
             parent = _parent_code(code)
             if old is None:
                 if "name" not in row.cells:
-                    problems.append(Problem(row.number, f"new node {code} needs a name"))
+                    problems.append(problem(row.number, "needs_name", code=code))
                 node["name"] = {}
             if _apply(node, row.cells, row.number, old[0] if old else None, problems) or old is None:
                 touched.add(code)
@@ -271,7 +301,7 @@ def candidate(
             elif parent in root_prefixes:
                 document["nodes"].append(node)
             else:
-                problems.append(Problem(row.number, f"unknown parent {parent} of {code} (no row above it)"))
+                problems.append(problem(row.number, "unknown_parent", parent=parent, code=code))
                 continue
             built[code] = node
         by_code = _nodes_by_code(document)
@@ -280,7 +310,7 @@ def candidate(
                 if depth in levels:
                     node["level"] = levels[depth]
                 else:
-                    problems.append(Problem(seen[code], f"no level for {code}: fill the level column"))
+                    problems.append(problem(seen[code], "no_level", code=code))
         counts: dict[str, int] = {}
         for node, _, _ in by_code.values():
             counts[node.get("level")] = counts.get(node.get("level"), 0) + 1
@@ -360,22 +390,22 @@ def read_table(
 ) -> Outcome:
     """Read a criteria table against the published base document: problems, or candidate and changes."""
     if mode not in MODES:
-        return Outcome([Problem(None, f"unknown mode {mode!r} (tree or points)")])
+        return Outcome([problem(None, "unknown_mode", mode=repr(mode))])
     if not version.strip():
-        return Outcome([Problem(None, "a new version string is needed")])
+        return Outcome([problem(None, "no_version")])
     if version.strip() == base.get("version"):
         return Outcome(
-            [Problem(None, f"version {version} is the published one: give the new table a new version")]
+            [problem(None, "same_version", version=version)]
         )
     if not source.strip():
         return Outcome(
-            [Problem(None, "say where the numbers come from (source: the appendix, its number and date)")]
+            [problem(None, "no_source")]
         )
     rows, problems = read_rows(data)
     if problems:
         return Outcome(problems)
     if not rows:
-        return Outcome([Problem(None, "the table has no rows")])
+        return Outcome([problem(None, "no_rows")])
     document, problems = candidate(base, rows, mode, version.strip(), status, source.strip())
     if problems:
         return Outcome(sorted(problems, key=lambda p: (p.row or 0, p.message)))

@@ -32,6 +32,34 @@ bp = Blueprint("frameworks", __name__, url_prefix="/staff/frameworks")
 READERS = ("coordinator", "analyst", "assessor", "approver")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_TABLE_BYTES = 2 * 1024 * 1024
+# Problem kind (survey.instruments.framework_table.MESSAGES) -> its wording on the page.
+PROBLEMS = {
+    "not_workbook": _l("Không đọc được tệp .xlsx (%(error)s)."),
+    "empty_sheet": _l("Trang tính trống."),
+    "missing_columns": _l("Thiếu cột: %(columns)s."),
+    "bad_points": _l("Điểm tối đa %(value)s không phải là số ≥ 0."),
+    "bad_rule": _l("Cách chấm phải là tên một quy tắc (yes_no) hoặc một ánh xạ dạng {type: ...}."),
+    "no_code": _l("Thiếu mã."),
+    "duplicate": _l("Mã %(code)s bị trùng (đã có ở dòng %(other)s)."),
+    "unknown_node": _l("Khung chỉ số không có tiêu chí mã %(code)s."),
+    "needs_name": _l("Tiêu chí mới %(code)s cần có tên."),
+    "unknown_parent": _l("Không có tiêu chí cha %(parent)s của %(code)s ở các dòng phía trên."),
+    "no_level": _l("Chưa rõ cấp của %(code)s: điền cột Cấp."),
+    "unknown_mode": _l("Cách nhập %(mode)s không hợp lệ."),
+    "no_version": _l("Cần một phiên bản mới."),
+    "same_version": _l("Phiên bản %(version)s đã công bố: đặt phiên bản mới cho bảng."),
+    "no_source": _l("Cho biết nguồn của số liệu (Phụ lục, số, ngày)."),
+    "no_rows": _l("Bảng không có dòng nào."),
+    "no_framework": _l("Chưa công bố khung chỉ số %(code)s."),
+}
+
+
+def describe(problem) -> str:
+    """A problem in the page's language; a framework validator line keeps its technical wording."""
+    wording = PROBLEMS.get(problem.kind)
+    if wording is None:
+        return problem.message
+    return str(wording) % problem.params if problem.params else str(wording)
 
 
 class TableFields(FlaskForm):
@@ -90,9 +118,9 @@ def _choices(form: TableFields) -> TableFields:
 
 def _index(form: ImportForm, problems=None, status: int = 200):
     """The list page with the import form (and the problems of a refused table)."""
-    return render_template(
-        "frameworks/index.html", frameworks=_frameworks(), form=form, problems=problems
-    ), status
+    page = render_template("frameworks/index.html", frameworks=_frameworks(), form=form, problems=problems,
+                           describe=describe)
+    return page, status
 
 
 @bp.get("")

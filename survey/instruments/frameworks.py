@@ -106,11 +106,11 @@ def pin_unpinned(session: Session) -> int:
 def check_table(session: Session, code: str, data: bytes, mode: str, version: str, status: str,
                 source: str):
     """Read a criteria table against the newest published version of a framework (writes nothing)."""
-    from survey.instruments.framework_table import Outcome, Problem, read_table
+    from survey.instruments.framework_table import Outcome, problem, read_table
 
     base = latest(session, code)
     if base is None:
-        return Outcome([Problem(None, f"no published framework {code}")])
+        return Outcome([problem(None, "no_framework", code=code)])
     return read_table(data, base.definition, mode, version, status, source)
 
 

@@ -66,7 +66,8 @@ def test_malformed_table_is_refused_by_row_and_writes_nothing(client, session):
         rows.append(["par.42.1", None, "Không có cha", "No parent", 1, "self_assessed", "yes_no", None, None])
     refused = upload(client, edit(to_xlsx(document), change))
     assert refused.status_code == 422
-    assert "row 4: max points" in refused.text and "unknown parent par.42 of par.42.1" in refused.text
+    assert "Dòng 4: Điểm tối đa &#39;một&#39; không phải là số ≥ 0." in refused.text
+    assert "Không có tiêu chí cha par.42 của par.42.1 ở các dòng phía trên." in refused.text
     assert len(session.scalars(select(FrameworkVersion)).all()) == 1
     assert session.scalars(select(AuditLog).filter_by(action="framework.imported")).first() is None
 
