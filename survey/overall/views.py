@@ -115,6 +115,7 @@ def external(year: int, unit_code: str):
             note = request.form.get("note", "").strip()[:1000] or None
             for code, value in values.items():
                 row = stored.get(code)
+                previous = row.points if row is not None else None
                 if row is None:
                     db.session.add(
                         ExternalPoints(
@@ -137,7 +138,7 @@ def external(year: int, unit_code: str):
                     target=f"{unit.code}:{year}:{code}",
                     user=current_user,
                     points=value,
-                    previous=row.points if row else None,
+                    previous=previous,
                     note=note,
                 )
             db.session.commit()

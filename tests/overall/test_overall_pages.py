@@ -87,6 +87,12 @@ def test_page_shows_the_table_and_external_points_are_entered_and_audited(assess
     )
     before = {r.unit: r.points for r in compute_year(session, YEAR).results}
     assert before[unit.code] >= 1.5
+    again = client.post(url, data={"csrf_token": token, "par.3.3.1": "1"})
+    session.expire_all()  # the request changed the row in its own session
+    assert again.status_code == 302 and session.scalars(select(ExternalPoints)).one().points == 1
+    audited = select(AuditLog).filter_by(action="overall.external_points").order_by(AuditLog.id)
+    changes = session.scalars(audited)
+    assert [(e.details["previous"], e.details["points"]) for e in changes] == [(None, 1.5), (1.5, 1.0)]
 
 
 def test_merged_unit_is_compared_with_its_predecessors(assessed, session):
