@@ -110,13 +110,17 @@ def sipas_indices(design_or_df, questionnaire, framework, by="unit",
     fw = as_framework(framework)
     by = _as_list(by)
     linked = _linked(as_instruments(questionnaire), fw, "satisfied")
+    table = tree_table(design, sipas_tree(fw, weights), linked, by, {c: 100.0 for c in fw.nodes})
+    return _finish(table, fw, by, design)
+
+
+def sipas_tree(fw: Framework, weights: dict | None = None) -> Tree:
+    """The SIPAS index tree: items as leaves (percent), weighted means above them."""
     leaves = [c for c, nd in fw.nodes.items() if not nd.children]
     composites = [c for c, nd in fw.nodes.items() if nd.children]
     weight = {c: nd.weight for c, nd in fw.nodes.items()} | dict(weights or {})
-    tree = Tree(leaves, composites, {c: fw.nodes[c].children for c in composites}, weight,
+    return Tree(leaves, composites, {c: fw.nodes[c].children for c in composites}, weight,
                 {c: nd.in_total for c, nd in fw.nodes.items()}, {c: 100.0 for c in leaves}, "mean")
-    table = tree_table(design, tree, linked, by, {c: 100.0 for c in fw.nodes})
-    return _finish(table, fw, by, design)
 
 
 def _survey_tree(fw: Framework) -> tuple[Tree, dict[str, float]]:

@@ -64,8 +64,10 @@ def _register_blueprints(app: Flask) -> None:
     from survey.dashboard.views import bp as dashboard_bp
     from survey.entry.views import bp as entry_bp
     from survey.health import bp as health_bp
+    from survey.instruments.framework_views import bp as frameworks_bp
     from survey.instruments.views import bp as instruments_bp
     from survey.jobs.views import bp as jobs_bp
+    from survey.overall.views import bp as overall_bp
     from survey.respond.open_link import bp as open_link_bp
     from survey.respond.views import bp as respond_bp
     from survey.sampling.draw_views import bp as draw_bp
@@ -84,6 +86,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(entry_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(instruments_bp)
+    app.register_blueprint(frameworks_bp)
+    app.register_blueprint(overall_bp)
     app.register_blueprint(waves_bp)
     app.register_blueprint(frame_bp)
     app.register_blueprint(draw_bp)

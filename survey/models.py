@@ -4,9 +4,10 @@ from survey.auth import models as auth_models
 from survey.db import Base
 from survey.instruments import models as instrument_models
 from survey.jobs import models as job_models
+from survey.overall import models as overall_models
 from survey.responses import models as response_models
 from survey.sampling import models as sampling_models
 from survey.sampling import progress as progress_models
 
-__all__ = ["Base", "auth_models", "instrument_models", "response_models", "sampling_models",
+__all__ = ["Base", "auth_models", "instrument_models", "overall_models", "response_models", "sampling_models",
            "progress_models", "job_models"]

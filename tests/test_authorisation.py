@@ -8,16 +8,20 @@ or "forbidden" (403; for anonymous visitors, a redirect to the login page).
 """
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from survey import bundled
 from survey.auth.access import declared_access
 from survey.auth.models import ROLES, UserUnit
 from survey.dashboard.jobs import REPORT_JOB
 from survey.dashboard.views import report_dir
 from survey.db import db
+from survey.definitions.frameworks import load_frameworks
+from survey.instruments import frameworks as framework_service
 from survey.jobs.models import JobRecord
 from survey.responses.models import Response
 from survey.sampling import invitations
@@ -27,10 +31,19 @@ from tests.conftest import TEST_SECRET
 from tests.factories import STAFF_PASSWORD, make_invitation, make_staff, make_stratum, make_unit
 
 PUBLIC = "public"
+
+
+@cache
+def par_framework():
+    """The bundled PAR framework, read once (the world publishes it for the framework and index pages)."""
+    return load_frameworks(bundled.QUESTIONNAIRES / "frameworks")["par-province-2024"]
+
 ANALYSTS = {"analyst", "coordinator"}
 CLERKS = {"data_entry", "coordinator"}
 READERS = {"coordinator", "data_entry", "analyst"}
 STAFF = {"coordinator", "analyst", "data_entry", "assessor", "approver"}
+FRAMEWORK_READERS = {"coordinator", "analyst", "assessor", "approver"}
+INDEX_READERS = {"analyst", "coordinator", "approver"}
 EXPECTED = {
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,
@@ -73,6 +86,15 @@ EXPECTED = {
     "invitations.slips": {"coordinator"},
     "invitations.send": {"coordinator"},
     "invitations.remind": {"coordinator"},
+    # Frameworks: everyone who works with criteria reads them; only coordinators publish a new version.
+    "frameworks.index": FRAMEWORK_READERS,
+    "frameworks.export": FRAMEWORK_READERS,
+    "frameworks.import_view": {"coordinator"},
+    "frameworks.apply": {"coordinator"},
+    # The overall index: analysts compute it, coordinators enter external points, approvers read it.
+    "overall.index": INDEX_READERS,
+    "overall.year_view": INDEX_READERS,
+    "overall.external": {"coordinator"},
 }
 # Endpoints for respondents and machines, reached without a staff login by design.
 NOT_STAFF_PREFIXES = ("respond.", "open_link.")
@@ -110,6 +132,7 @@ def world(app, session):
         session.add(draft)
         session.flush()
         drafts[label] = draft.id
+    framework_service.publish(session, par_framework())
     draft_wave = waves.create_wave(session, "DRAFT", wave.year, "Đợt đang chuẩn bị", wave.opens_on,
                                    wave.closes_on)
     for label, unit in (("A", unit_a), ("B", unit_b)):
@@ -258,6 +281,19 @@ def _own_job(client, w, u):
 PROBES |= {
     "jobs.index": (False, lambda c, w, u: classify(c.get("/staff/jobs/"))),
     "jobs.job": (False, _own_job),
+    "frameworks.index": (False, lambda c, w, u: classify(c.get("/staff/frameworks"), present="2024.1")),
+    "frameworks.export": (False, lambda c, w, u: classify(
+        c.get("/staff/frameworks/par-province-2024/2024.1.xlsx"))),
+    "frameworks.import_view": (False, lambda c, w, u: classify(c.post("/staff/frameworks/import"),
+                                                               refused_form=422)),
+    "frameworks.apply": (False, lambda c, w, u: classify(c.post("/staff/frameworks/apply"),
+                                                         refused_form=400)),
+    "overall.index": (False, lambda c, w, u: classify(c.get("/staff/index/"), present=str(w.wave.year))),
+    # The year's table shows the units in scope only; external points of another unit: 404.
+    "overall.year_view": (True, lambda c, w, u: classify(
+        c.get(f"/staff/index/{w.wave.year}"), present=w.units[u].name)),
+    "overall.external": (True, lambda c, w, u: classify(
+        c.get(f"/staff/index/{w.wave.year}/external/{w.units[u].code}"), absent_status=404)),
 }
 
 

@@ -79,7 +79,10 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
                  "/staff/questionnaires", "/staff/questionnaires/small/1/print",
                  "/staff/questionnaires/small/1/xlsform", "/staff/analysis/NO-SUCH-WAVE", "/healthz",
                  f"/staff/waves/{wave}/progress", f"/staff/waves/{wave}/progress.csv",
-                 f"/staff/waves/{wave}/draw"):
+                 f"/staff/waves/{wave}/draw",
+                 "/staff/frameworks", "/staff/frameworks/par-province-2024/2024.1.xlsx", "/staff/index/",
+                 f"/staff/index/{invitation.wave.year}",
+                 f"/staff/index/{invitation.wave.year}/external/{invitation.units[0].unit.code}"):
         get("GET", path)
     entry = get("POST", f"/staff/entry/{wave}/{group}", data={
         "csrf_token": csrf_token(client, f"/staff/entry/{wave}/{group}"), "unit": unit, "mode": "paper"})
@@ -125,6 +128,8 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
     get("GET", f"/r/{token}/opt-out")
     get("POST", f"/r/{token}/opt-out", data={"csrf_token": csrf_token(client, f"/r/{token}/opt-out")})
     for path in ("/staff/analysis/X/run", "/staff/questionnaires/import", "/staff/waves/",
+                 "/staff/frameworks/import", "/staff/frameworks/apply", f"/staff/index/{invitation.wave.year}"
+                 f"/external/{invitation.units[0].unit.code}",
                  f"/staff/waves/{wave}/groups", f"/staff/waves/{wave}/units/{unit}/remove",
                  f"/staff/waves/{wave}/status/closed", "/staff/logout"):
         get("POST", path)  # without a form token: the 400 page, from the route itself

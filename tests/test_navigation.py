@@ -18,7 +18,8 @@ from tests.test_authorisation import EXPECTED
 
 MENU = {"staff.home": "/staff/", "waves.index": "/staff/waves/", "entry.index": "/staff/entry/",
         "dashboard.index": "/staff/analysis/", "instruments.index": "/staff/questionnaires",
-        "jobs.index": "/staff/jobs/"}
+        "jobs.index": "/staff/jobs/", "overall.index": "/staff/index/",
+        "frameworks.index": "/staff/frameworks"}
 NAV = re.compile(r'<nav class="staff"[^>]*>(.*?)</nav>', re.S)
 
 

@@ -20,8 +20,10 @@ def register_commands(app: Flask) -> None:
     from survey.cli import (  # invitations adds invite, links and send to `waves`
         analysis,
         database,
+        frameworks,
         invitations,  # noqa: F401
         jobs,
+        overall,
         questionnaires,
         responses,
         setup,
@@ -31,7 +33,8 @@ def register_commands(app: Flask) -> None:
     )
 
     for group in (database.db, questionnaires.questionnaires, units.units, units.groups,
-                  users.users, analysis.analysis, responses.responses, waves.waves, jobs.jobs):
+                  users.users, analysis.analysis, responses.responses, waves.waves, jobs.jobs,
+                  frameworks.frameworks, overall.index):
         app.cli.add_command(group)
         for name, command in group.commands.items():
             _guard(f"{group.name} {name}", command)

@@ -101,3 +101,31 @@ def pin_unpinned(session: Session) -> int:
             session.flush()
             count += 1
     return count
+
+
+def check_table(session: Session, code: str, data: bytes, mode: str, version: str, status: str,
+                source: str):
+    """Read a criteria table against the newest published version of a framework (writes nothing)."""
+    from survey.instruments.framework_table import Outcome, problem, read_table
+
+    base = latest(session, code)
+    if base is None:
+        return Outcome([problem(None, "no_framework", code=code)])
+    return read_table(data, base.definition, mode, version, status, source)
+
+
+def apply_table(session: Session, outcome, user=None, filename: str = "") -> str:
+    """Publish an accepted table's candidate as a new framework version, with an audit entry.
+
+    Raises VersionConflict when the version string is taken. Flushes; the caller commits.
+    """
+    from survey.auth.models import record
+    from survey.definitions.frameworks import build
+
+    document = outcome.document
+    result = publish(session, build(document))
+    kinds = ("added", "removed", "changed")
+    counts = {kind: sum(1 for c in outcome.changes if c.kind == kind) for kind in kinds}
+    record(session, "framework.imported", target=f"{document['id']}:{document['version']}", user=user,
+           file=filename, outcome=result, **counts)
+    return result

@@ -16,8 +16,10 @@ ENTRIES = (
     ("waves.index", _l("Đợt khảo sát")),
     ("entry.index", _l("Nhập phiếu")),
     ("dashboard.index", _l("Phân tích")),
+    ("overall.index", _l("Chỉ số tổng hợp")),
     ("instruments.index", _l("Bảng hỏi")),
     ("jobs.index", _l("Công việc")),
+    ("frameworks.index", _l("Khung chỉ số")),
 )
 
 
@@ -44,4 +46,4 @@ def staff_navigation() -> list[tuple[str, str, bool]]:
 
 def init_app(app: Flask) -> None:
     """Offer `staff_navigation()` to every template."""
-    app.context_processor(lambda: {"staff_navigation": staff_navigation})
+    app.context_processor(lambda: {"staff_navigation": staff_navigation, "may_use": may_use})

@@ -1,0 +1,389 @@
+"""The overall PAR index of each unit for one year, with the sampling error of its survey part.
+
+Pure computation: no database, no design. Inputs per unit are the framework document, the
+self-assessment points per self-assessed node (the appraised score where there is one), the
+points of the survey-measured parts with their standard errors (sociological survey ``survey``
+nodes and SIPAS-derived ``sipas`` nodes, from :mod:`analysis.overall_inputs`) and the external
+points entered by staff. Every counted leaf of the framework takes its points from the source its
+``method`` names; a leaf without a value counts 0 and is listed in ``missing``.
+
+Outputs: points and component index (% of the field's max) per field, total points, total index
+(% of the framework's max), the grade from the framework's ``grades`` bands (data, never code),
+a 95% interval, the change against the previous year and a ranking.
+
+Sampling error. Self-assessed and external points are fixed numbers; the survey points are linear
+in estimated ratios, so by the delta method the variance of the total is the variance of the sum
+of the survey points. Within one part (one sample) the covariances between nodes are kept when the
+part gives the SE of its total from the joint linearisation (``Part.total_se``, as
+:func:`analysis.indices.par_points` does for ``survey_total``); otherwise the nodes are taken as
+independent and the result says so (``variance`` = ``"independent"``). Different parts (officials'
+survey, citizens' SIPAS) are separate samples and are independent. The interval is
+``total ± t_df se`` with ``df`` the Welch–Satterthwaite combination of the parts' design degrees of
+freedom (``Part.df``; the normal 1.96 when a part gives none), clamped to ``[0, max]``; no interval
+(NaN) when a part has no degrees of freedom.
+
+Ranking (as issue 12 asks), within each group of units (``UnitInput.group``: provincial agencies
+apart from communes, as provinces rank them): units are compared pairwise,
+``z = (x_i - x_j) / sqrt(se_i² + se_j²)`` (units are separate domains with their own samples, so
+independent), with Holm's step-down adjustment over all pairs at 5% family-wise error. A unit's
+plausible rank range runs from one plus the number of units significantly above it to the number
+of units not significantly below it; the units it is not significantly different from are listed.
+A unit without a standard error (no survey data where the framework needs it) "cannot be ranked",
+never "tied with nobody".
+
+Change against the previous year: the unit's own previous index, else, for a unit formed by a
+merger (2025), the **unweighted mean** of its predecessors' previous indices (the units table holds
+no population to weigh by); such a value is marked provisional. The SE of the change assumes the two
+years' samples are independent.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from ._frame import t_quantile
+from .instruments import Framework, parse_framework
+
+Z95 = 1.959963984540054
+ALPHA = 0.05
+# Leaf method -> where its points come from.
+SOURCES = {"self_assessed": "self", "survey": "survey", "sipas": "sipas", "external": "external"}
+MEASURED = ("survey", "sipas")
+
+
+@dataclass(frozen=True)
+class Part:
+    """The points of one survey-measured part of a unit (one sample) with their standard errors."""
+
+    points: dict[str, float]
+    se: dict[str, float] = field(default_factory=dict)
+    total_se: float | None = None  # SE of the part's total with covariances (joint linearisation)
+    field_se: dict[str, float] = field(default_factory=dict)  # field code -> SE of the part in it
+    df: float | None = None  # design degrees of freedom of the part's total (None: large)
+
+
+@dataclass(frozen=True)
+class UnitInput:
+    """Everything one unit's index is computed from."""
+
+    unit: str
+    name: str = ""
+    self_points: dict[str, float] = field(default_factory=dict)
+    external: dict[str, float] = field(default_factory=dict)
+    parts: dict[str, Part] = field(default_factory=dict)  # "survey" / "sipas" -> Part
+    group: str = ""  # units are ranked within their group (agencies apart from communes)
+
+
+@dataclass
+class FieldResult:
+    """Points and component index of one field."""
+
+    code: str
+    name: str
+    name_en: str
+    points: float
+    max_points: float
+    index: float
+    se: float
+
+
+@dataclass
+class UnitResult:
+    """The overall index of one unit."""
+
+    unit: str
+    name: str
+    fields: list[FieldResult]
+    points: float
+    max_points: float
+    index: float
+    se: float
+    ci_low: float
+    ci_high: float
+    grade: str | None
+    grade_range: tuple[str | None, str | None]
+    missing: list[str]
+    variance: str  # "joint", "independent" or "none" (no survey part)
+    group: str = ""
+    df: float | None = None  # degrees of freedom of the interval (None: normal)
+    previous: float | None = None
+    previous_se: float | None = None
+    previous_from: list[str] = field(default_factory=list)
+    previous_provisional: bool = False
+    change: float | None = None
+    change_low: float | None = None
+    change_high: float | None = None
+    rank: int | None = None
+    rank_best: int | None = None
+    rank_worst: int | None = None
+    not_different_from: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Tell whether every counted leaf had a value."""
+        return not self.missing
+
+    @property
+    def rankable(self) -> bool:
+        """Tell whether the unit has an index, a standard error and an interval (degrees of freedom)."""
+        return math.isfinite(self.index) and math.isfinite(self.se) and math.isfinite(self.ci_low)
+
+
+def counted_leaves(fw: Framework) -> dict[str, str]:
+    """Counted leaf code -> its field (root) code; leaves under an ``in_total: false`` node are left out."""
+    out = {}
+    for code, node in fw.nodes.items():
+        if node.children:
+            continue
+        chain = [code, *fw.ancestors(code)]
+        if all(fw.nodes[c].in_total for c in chain):
+            out[code] = chain[-1]
+    return out
+
+
+def grade_of(index: float, grades: list[dict]) -> str | None:
+    """The code of the highest band whose ``min`` the index reaches (bands from the framework)."""
+    if not math.isfinite(index):
+        return None
+    for band in sorted(grades, key=lambda b: -float(b["min"])):
+        if index >= float(band["min"]) - 1e-9:
+            return str(band["code"])
+    return None
+
+
+def _value(leaf: str, method: str | None, unit: UnitInput) -> float | None:
+    """The points of one leaf from the source its method names, or None."""
+    source = SOURCES.get(method or "")
+    if source == "self":
+        return unit.self_points.get(leaf)
+    if source == "external":
+        return unit.external.get(leaf)
+    if source in MEASURED and source in unit.parts:
+        value = unit.parts[source].points.get(leaf)
+        return None if value is None or not math.isfinite(value) else value
+    return None
+
+
+def satterthwaite(pieces: list[tuple[float, float | None]]) -> float | None:
+    """Welch–Satterthwaite degrees of freedom of a sum of independent variances (None: large, or unknown)."""
+    pieces = [(v, df) for v, df in pieces if v > 0]
+    if not pieces or any(df is None or not math.isfinite(df) for _, df in pieces):
+        return None
+    if any(df <= 0 for _, df in pieces):
+        return 0.0
+    return sum(v for v, _ in pieces) ** 2 / sum(v * v / df for v, df in pieces)
+
+
+def quantile(df: float | None) -> float:
+    """The two-sided 95% t quantile (normal when df is None; NaN when df is not positive)."""
+    if df is None:
+        return Z95
+    return float(t_quantile(np.array([df]))[0])
+
+
+def _part_variance(part: Part, leaves: list[str], total: bool, field_code: str | None) -> tuple[float, bool]:
+    """Variance of the part's points over some leaves, and whether covariances were included."""
+    given = part.total_se if total else part.field_se.get(field_code or "")
+    if given is not None and math.isfinite(given):
+        return given**2, True
+    ses = [part.se.get(c, math.nan) for c in leaves if c in part.points]
+    return sum(s * s for s in ses), False
+
+
+def unit_index(fw: Framework, grades: list[dict], unit: UnitInput) -> UnitResult:
+    """Compute one unit's fields, total, interval and grade."""
+    leaves = counted_leaves(fw)
+    values, missing = {}, []
+    for leaf in leaves:
+        value = _value(leaf, fw.nodes[leaf].method, unit)
+        if value is None:
+            missing.append(leaf)
+        values[leaf] = value or 0.0
+    by_method: dict[str, list[str]] = {}
+    for leaf in leaves:
+        method = fw.nodes[leaf].method
+        if method in MEASURED and leaf not in missing:
+            by_method.setdefault(method, []).append(leaf)
+    fields, joint = [], []
+    for root in fw.roots:
+        mine = [c for c, f in leaves.items() if f == root]
+        variance = 0.0
+        for method, measured in by_method.items():
+            inside = [c for c in measured if c in mine]
+            if inside:
+                v, j = _part_variance(unit.parts[method], inside, False, root)
+                variance += v
+        node = fw.nodes[root]
+        top = node.max_points or sum(fw.nodes[c].max_points or 0.0 for c in mine)
+        points = sum(values[c] for c in mine)
+        fields.append(
+            FieldResult(
+                root,
+                node.name_vi,
+                node.name_en,
+                points,
+                top,
+                100 * points / top if top else math.nan,
+                math.sqrt(variance),
+            )
+        )
+    variance, pieces = 0.0, []
+    for method, measured in by_method.items():
+        v, j = _part_variance(unit.parts[method], measured, True, None)
+        variance += v
+        joint.append(j)
+        pieces.append((v, unit.parts[method].df))
+    total = sum(values.values())
+    top = sum(f.max_points for f in fields if fw.nodes[f.code].in_total)
+    scale = 100 / top if top else math.nan
+    index, se = total * scale, math.sqrt(variance) * scale
+    df = satterthwaite(pieces)
+    half = quantile(df) * se
+    low, high = (max(0.0, index - half), min(100.0, index + half)) if math.isfinite(half) else (math.nan,) * 2
+    kind = "none" if not joint else ("joint" if all(joint) else "independent")
+    return UnitResult(
+        unit.unit,
+        unit.name,
+        fields,
+        total,
+        top,
+        index,
+        se,
+        low,
+        high,
+        grade_of(index, grades),
+        (grade_of(low, grades), grade_of(high, grades)),
+        missing,
+        kind,
+        unit.group,
+        df,
+    )
+
+
+def previous_value(
+    unit: str, previous: dict[str, tuple[float, float]], predecessors: dict[str, list[str]]
+) -> tuple[float | None, float | None, list[str], bool]:
+    """The previous year's (index, se) of a unit, the units it comes from, and whether it is provisional.
+
+    The unit's own value when it has one; else the unweighted mean of the predecessors that have one
+    (SE of that mean with independent predecessors), provisional.
+    """
+    if unit in previous:
+        index, se = previous[unit]
+        return index, se, [unit], False
+    found = [p for p in predecessors.get(unit, []) if p in previous]
+    if not found:
+        return None, None, [], False
+    k = len(found)
+    index = sum(previous[p][0] for p in found) / k
+    ses = [previous[p][1] for p in found]
+    se = math.sqrt(sum(s * s for s in ses)) / k if all(math.isfinite(s) for s in ses) else math.nan
+    return index, se, found, True
+
+
+def _p_value(d: float, s: float, df: float | None = None) -> float:
+    """Two-sided p-value of a difference d with SE s: t with df (normal when None); exact when s is 0."""
+    if s == 0:
+        return 0.0 if d != 0 else 1.0
+    if df is None:
+        return math.erfc(abs(d) / s / math.sqrt(2))
+    return float(2 * stats.t.sf(abs(d) / s, df))
+
+
+def holm_pairs(
+    estimates: dict[str, float],
+    ses: dict[str, float],
+    alpha: float = ALPHA,
+    dfs: dict[str, float | None] | None = None,
+) -> set[tuple[str, str]]:
+    """The ordered pairs (higher, lower) whose difference is significant after Holm's adjustment.
+
+    Each difference is tested with its Welch–Satterthwaite degrees of freedom when ``dfs`` are given.
+    """
+    codes = list(estimates)
+    dfs = dfs or {}
+    tests = []
+    for i, a in enumerate(codes):
+        for b in codes[i + 1 :]:
+            d = estimates[a] - estimates[b]
+            df = satterthwaite([(ses[a] ** 2, dfs.get(a)), (ses[b] ** 2, dfs.get(b))])
+            tests.append((_p_value(d, math.hypot(ses[a], ses[b]), df), a, b, d))
+    tests.sort(key=lambda t: t[0])
+    m, found = len(tests), set()
+    for k, (p, a, b, d) in enumerate(tests):
+        if p > alpha / (m - k):
+            break
+        found.add((a, b) if d > 0 else (b, a))
+    return found
+
+
+def rank(results: list[UnitResult], alpha: float = ALPHA) -> None:
+    """Set rank, plausible rank range and the units not told apart, in place (unrankable: None)."""
+    ok = [r for r in results if r.rankable]
+    estimates = {r.unit: r.index for r in ok}
+    significant = holm_pairs(estimates, {r.unit: r.se for r in ok}, alpha, {r.unit: r.df for r in ok})
+    k = len(ok)
+    for r in ok:
+        above = sum(1 for o in ok if (o.unit, r.unit) in significant)
+        below = sum(1 for o in ok if (r.unit, o.unit) in significant)
+        r.rank = 1 + sum(1 for o in ok if o.index > r.index)
+        r.rank_best, r.rank_worst = 1 + above, k - below
+        r.not_different_from = [
+            o.unit
+            for o in sorted(ok, key=lambda o: -o.index)
+            if o is not r and (o.unit, r.unit) not in significant and (r.unit, o.unit) not in significant
+        ]
+
+
+def overall(
+    framework: dict | Framework,
+    units: list[UnitInput],
+    previous: dict[str, tuple[float, float]] | None = None,
+    predecessors: dict[str, list[str]] | None = None,
+    alpha: float = ALPHA,
+) -> list[UnitResult]:
+    """The overall index of every unit, ranked, with the change against the previous year.
+
+    Parameters
+    ----------
+    framework : dict or Framework
+        The published framework document (its ``grades`` bands are read from the document).
+    units : list of UnitInput
+    previous : dict, optional
+        Unit code -> (index, se) of the previous year.
+    predecessors : dict, optional
+        Unit code -> codes of the units it was formed from.
+    alpha : float
+        Family-wise error of the pairwise comparisons.
+
+    Returns
+    -------
+    list of UnitResult
+        Sorted by index, highest first (units without an index last); ranked within each group.
+    """
+    document = framework if isinstance(framework, dict) else {}
+    fw = parse_framework(framework) if isinstance(framework, dict) else framework
+    grades = list(document.get("grades") or [])
+    results = [unit_index(fw, grades, u) for u in units]
+    for r in results:
+        prev, prev_se, sources, provisional = previous_value(r.unit, previous or {}, predecessors or {})
+        if prev is None:
+            continue
+        r.previous, r.previous_se, r.previous_from, r.previous_provisional = (
+            prev,
+            prev_se,
+            sources,
+            provisional,
+        )
+        r.change = r.index - prev
+        half = Z95 * math.hypot(r.se, prev_se) if prev_se is not None else math.nan
+        r.change_low, r.change_high = r.change - half, r.change + half
+    for group in dict.fromkeys(r.group for r in results):
+        rank([r for r in results if r.group == group], alpha)
+    return sorted(
+        results, key=lambda r: (not math.isfinite(r.index), -r.index if math.isfinite(r.index) else 0)
+    )
