@@ -255,13 +255,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invitations", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=15, help="timed repetitions per step")
-    parser.add_argument("--keep", type=Path, help="SQLite only: fill the database in this folder once and "
-                        "reuse it on later runs (migrated to head each time)")
+    parser.add_argument("--keep", type=Path, help="fill the database once (SQLite: in this folder) and reuse "
+                        "it on later runs, migrated to head each time; the folder notes what was made")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one page view")
     args = parser.parse_args(argv)
     url = os.environ.get("SURVEY_DATABASE_URL") or os.environ.get("DATABASE_URL")
     app = None
-    kept = args.keep is not None and not url
+    kept = args.keep is not None
     directory = args.keep if kept else Path(tempfile.mkdtemp(prefix="tracking-bench-"))
     made_file = directory / "made.json"
     try:
@@ -295,7 +295,7 @@ def main(argv=None) -> int:
         return 0 if worst < BUDGET_MS else 1
     finally:
         if app is not None:
-            if url:
+            if url and not kept:
                 Base.metadata.drop_all(Database.engine(app))
                 with Database.engine(app).begin() as connection:
                     connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")

@@ -97,6 +97,14 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
     refused = get("POST", f"/staff/waves/{wave}/units", data={
         "csrf_token": csrf_token(client, f"/staff/waves/{wave}"), "root": unit})
     assert refused.status_code == 422  # the wave is open: its units no longer change
+    # Focal officials, milestones, closing: pages, the ministry's XLSX, unknown rows (404), refused forms.
+    for path in ("/staff/focal/", "/staff/focal/danh-sach-dau-moi.xlsx", "/staff/focal/999",
+                 f"/staff/waves/{wave}/milestones", f"/staff/waves/{wave}/close"):
+        get("GET", path)
+    for path in ("/staff/focal/", "/staff/focal/999/delete", f"/staff/waves/{wave}/milestones",
+                 f"/staff/waves/{wave}/milestones/999/done", f"/staff/waves/{wave}/milestones/999/delete",
+                 f"/staff/waves/{wave}/close"):
+        get("POST", path)  # without a form token: refused or re-shown, nothing written
     for path in ("/staff/analysis/X/run", "/staff/questionnaires/import", "/staff/waves/",
                  f"/staff/waves/{wave}/groups", f"/staff/waves/{wave}/units/{unit}/remove",
                  f"/staff/waves/{wave}/status/closed", "/staff/logout"):

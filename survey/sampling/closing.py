@@ -24,7 +24,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from wtforms import RadioField
+from wtforms import RadioField, SelectChoice
 
 from survey.auth.access import roles_required
 from survey.auth.models import record
@@ -94,12 +94,12 @@ class CloseForm(FlaskForm):
     """The two choices of closing."""
 
     drafts = RadioField(_l("Phiếu đang làm dở"), default="keep", choices=[
-        ("keep", _l("Giữ lại (không tính vào kết quả, vẫn xem được số lượng)")),
-        ("discard", _l("Xoá hẳn phiếu đang làm dở và câu trả lời của chúng"))])
+        SelectChoice("keep", _l("Giữ lại (không tính vào kết quả, vẫn xem được số lượng)")),
+        SelectChoice("discard", _l("Xoá hẳn phiếu đang làm dở và câu trả lời của chúng"))])
     contacts = RadioField(_l("Thông tin liên hệ trong danh sách mẫu"), default="keep", choices=[
-        ("keep", _l("Giữ lại (để đối chiếu, nhắc lại sau)")),
-        ("purge", _l("Xoá họ tên, điện thoại, email, chức vụ (giữ tầng mẫu và xác suất chọn để tính "
-                     "trọng số)"))])
+        SelectChoice("keep", _l("Giữ lại (để đối chiếu, nhắc lại sau)")),
+        SelectChoice("purge", _l("Xoá họ tên, điện thoại, email, chức vụ (giữ tầng mẫu và xác suất chọn để "
+                                 "tính trọng số)"))])
 
 
 @bp.route("/<code>/close", methods=["GET", "POST"])

@@ -58,7 +58,8 @@ class OfficialForm(FlaskForm):
     """A focal official or IT contact of a unit."""
 
     unit = SelectField(_l("Đơn vị"), coerce=int, validators=[InputRequired(_l("Xin chọn đơn vị."))])
-    role = SelectField(_l("Vai trò"), choices=list(ROLE_NAMES.items()), validators=[InputRequired()])
+    role = SelectField(_l("Vai trò"), choices=[SelectChoice(k, v) for k, v in ROLE_NAMES.items()],
+                       validators=[InputRequired()])
     full_name = StringField(_l("Họ và tên"), validators=[InputRequired(_l("Xin nhập họ và tên.")),
                                                          Length(max=255)])
     position = StringField(_l("Chức vụ"), validators=[Optional(), Length(max=255)])
@@ -71,7 +72,8 @@ class MilestoneForm(FlaskForm):
 
     name = StringField(_l("Tên mốc"), validators=[InputRequired(_l("Xin nhập tên mốc.")), Length(max=255)])
     due_on = DateField(_l("Hạn"), validators=[InputRequired(_l("Xin nhập hạn."))])
-    kind = SelectField(_l("Cách ghi nhận hoàn thành"), choices=list(KIND_NAMES.items()))
+    kind = SelectField(_l("Cách ghi nhận hoàn thành"),
+                       choices=[SelectChoice(k, v) for k, v in KIND_NAMES.items()])
     units = CheckboxesField(_l("Đơn vị (không chọn: mọi đơn vị của đợt trong phạm vi của bạn)"),
                             coerce=int, validators=[Optional()])
 
@@ -242,6 +244,7 @@ def _milestones_page(wave, form: MilestoneForm, status: int = 200, errors: list[
     today = date.today()
     found = focal.milestones(db.session, wave, today, _scope(), show=PAGE)
     choices = _wave_units(wave)
+    form.units.choices = choices
     open_units = {}
     for state in found:
         open_units[state.milestone.id] = [
@@ -295,8 +298,9 @@ def milestone_done(code: str, milestone_id: int):
     milestone = _milestone_or_404(wave, milestone_id)
     form = DoneForm()
     form.units.choices = _wave_units(wave)
-    if not form.validate_on_submit():
-        abort(400)
+    if not form.validate_on_submit():  # a unit outside the user's scope is not a valid choice
+        return _milestones_page(wave, MilestoneForm(formdata=None), 422,
+                                [_("Xin chọn các đơn vị trong danh sách.")])
     undo = request.form.get("undo") == "1"
     changed = focal.mark_done(db.session, milestone, list(form.units.data or []), date.today(),
                               done=not undo)
@@ -310,13 +314,13 @@ def milestone_done(code: str, milestone_id: int):
 @milestones_bp.post("/<code>/milestones/<int:milestone_id>/delete", endpoint="delete")
 @roles_required(*COORDINATORS)
 def milestone_delete(code: str, milestone_id: int):
-    """Delete a milestone; only a user who sees every unit it concerns may."""
+    """Delete a milestone; only a user who sees every unit it concerns may (others get 404)."""
     wave = wave_or_404(code)
     milestone = _milestone_or_404(wave, milestone_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     if any(not current_user.may_see_unit(m.unit_id) for m in milestone.units):
-        abort(403)
+        abort(404)
     name = milestone.name
     focal.delete_milestone(db.session, milestone)
     record(db.session, "milestone.deleted", target=f"wave:{wave.code}", user=current_user, milestone=name)
