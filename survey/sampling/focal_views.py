@@ -88,6 +88,14 @@ class ConfirmForm(FlaskForm):
     """A button that only carries the form token."""
 
 
+def _saved(action: str, target: str, message: str, to: str, **details):
+    """Audit a change, commit it, say so and go to `to` (303: a reload does not post again)."""
+    record(db.session, action, target=target, user=current_user, **details)
+    db.session.commit()
+    flash(message, "status")
+    return redirect(to, 303)
+
+
 def _scope():
     return current_user.unit_scope
 
@@ -150,11 +158,8 @@ def add():
     except focal.FocalError as exc:
         db.session.rollback()
         return _list(form, 422, [refusal(exc)])
-    record(db.session, "focal.added", target=f"unit:{unit.code}", user=current_user, official=official.id,
-           role=official.role)
-    db.session.commit()
-    flash(_("Đã ghi đầu mối của %(unit)s.", unit=unit.name), "status")
-    return redirect(url_for(".index"), 303)
+    return _saved("focal.added", f"unit:{unit.code}", _("Đã ghi đầu mối của %(unit)s.", unit=unit.name),
+                  url_for(".index"), official=official.id, role=official.role)
 
 
 @bp.route("/<int:official_id>", methods=["GET", "POST"])
@@ -181,11 +186,9 @@ def edit(official_id: int):
                 db.session.rollback()
                 errors = [refusal(exc)]
             else:
-                record(db.session, "focal.changed", target=f"unit:{current.unit_code}", user=current_user,
-                       official=official.id, role=official.role)
-                db.session.commit()
-                flash(_("Đã lưu đầu mối của %(unit)s.", unit=current.unit_name), "status")
-                return redirect(url_for(".index"), 303)
+                return _saved("focal.changed", f"unit:{current.unit_code}",
+                              _("Đã lưu đầu mối của %(unit)s.", unit=current.unit_name), url_for(".index"),
+                              official=official.id, role=official.role)
         else:
             errors = [_("Xin sửa các ô được đánh dấu bên dưới.")]
     return render_template("focal/edit.html", form=form, contact=current, errors=errors,
@@ -201,10 +204,8 @@ def delete(official_id: int):
         abort(400)
     unit = db.session.get(Unit, official.unit_id)
     focal.remove_official(db.session, official)
-    record(db.session, "focal.removed", target=f"unit:{unit.code}", user=current_user, official=official_id)
-    db.session.commit()
-    flash(_("Đã xoá một đầu mối của %(unit)s.", unit=unit.name), "status")
-    return redirect(url_for(".index"), 303)
+    return _saved("focal.removed", f"unit:{unit.code}", _("Đã xoá một đầu mối của %(unit)s.", unit=unit.name),
+                  url_for(".index"), official=official_id)
 
 
 @bp.get("/danh-sach-dau-moi.xlsx")
@@ -283,11 +284,9 @@ def milestone_add(code: str):
     except focal.FocalError as exc:
         db.session.rollback()
         return _milestones_page(wave, form, 422, [refusal(exc)])
-    record(db.session, "milestone.added", target=f"wave:{wave.code}", user=current_user,
-           milestone=milestone.name, due_on=milestone.due_on.isoformat(), units=len(milestone.units))
-    db.session.commit()
-    flash(_("Đã thêm mốc “%(name)s”.", name=milestone.name), "status")
-    return redirect(url_for(".index", code=wave.code), 303)
+    return _saved("milestone.added", f"wave:{wave.code}", _("Đã thêm mốc “%(name)s”.", name=milestone.name),
+                  url_for(".index", code=wave.code), milestone=milestone.name,
+                  due_on=milestone.due_on.isoformat(), units=len(milestone.units))
 
 
 @milestones_bp.post("/<code>/milestones/<int:milestone_id>/done", endpoint="done")
@@ -304,11 +303,10 @@ def milestone_done(code: str, milestone_id: int):
     undo = request.form.get("undo") == "1"
     changed = focal.mark_done(db.session, milestone, list(form.units.data or []), date.today(),
                               done=not undo)
-    record(db.session, "milestone.undone" if undo else "milestone.done", target=f"wave:{wave.code}",
-           user=current_user, milestone=milestone.name, units=changed)
-    db.session.commit()
-    flash(_("Đã cập nhật %(n)s đơn vị của mốc “%(name)s”.", n=changed, name=milestone.name), "status")
-    return redirect(url_for(".index", code=wave.code), 303)
+    return _saved("milestone.undone" if undo else "milestone.done", f"wave:{wave.code}",
+                  _("Đã cập nhật %(n)s đơn vị của mốc “%(name)s”.", n=changed, name=milestone.name),
+                  url_for(".index", code=wave.code),
+                  milestone=milestone.name, units=changed)
 
 
 @milestones_bp.post("/<code>/milestones/<int:milestone_id>/delete", endpoint="delete")
@@ -323,8 +321,6 @@ def milestone_delete(code: str, milestone_id: int):
         abort(404)
     name = milestone.name
     focal.delete_milestone(db.session, milestone)
-    record(db.session, "milestone.deleted", target=f"wave:{wave.code}", user=current_user, milestone=name)
-    db.session.commit()
-    flash(_("Đã xoá mốc “%(name)s”.", name=name), "status")
-    return redirect(url_for(".index", code=wave.code), 303)
+    return _saved("milestone.deleted", f"wave:{wave.code}", _("Đã xoá mốc “%(name)s”.", name=name),
+                  url_for(".index", code=wave.code), milestone=name)
 

@@ -163,6 +163,13 @@ def _plpgsql(name: str, body: str) -> str:
             "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $$")
 
 
+WRITES = "AFTER INSERT OR UPDATE OR DELETE"
+
+
+def _pg_trigger(name: str, when: str, table: str, function: str) -> str:
+    return f"CREATE TRIGGER {name} {when} ON {table} FOR EACH ROW EXECUTE FUNCTION {function}()"
+
+
 def postgresql_ddl() -> list[str]:
     """Trigger functions and triggers for PostgreSQL (row triggers, the same statements)."""
     pg_changed = ("(OLD.wave_id, OLD.group_id, OLD.stratum_id, OLD.source) IS DISTINCT FROM "
@@ -180,14 +187,11 @@ def postgresql_ddl() -> list[str]:
         _plpgsql("progress_invitations", invitations),
         _plpgsql("progress_units", units),
         _plpgsql("progress_responses", responses),
-        "CREATE TRIGGER progress_invitation_write AFTER INSERT OR UPDATE ON invitations "
-        "FOR EACH ROW EXECUTE FUNCTION progress_invitations()",
-        "CREATE TRIGGER progress_invitation_delete BEFORE DELETE ON invitations "
-        "FOR EACH ROW EXECUTE FUNCTION progress_invitations()",
-        "CREATE TRIGGER progress_unit_write AFTER INSERT OR UPDATE OR DELETE ON invitation_units "
-        "FOR EACH ROW EXECUTE FUNCTION progress_units()",
-        "CREATE TRIGGER progress_response_write AFTER INSERT OR UPDATE OR DELETE ON responses "
-        "FOR EACH ROW EXECUTE FUNCTION progress_responses()",
+        _pg_trigger("progress_invitation_write", "AFTER INSERT OR UPDATE", "invitations",
+                    "progress_invitations"),
+        _pg_trigger("progress_invitation_delete", "BEFORE DELETE", "invitations", "progress_invitations"),
+        _pg_trigger("progress_unit_write", WRITES, "invitation_units", "progress_units"),
+        _pg_trigger("progress_response_write", WRITES, "responses", "progress_responses"),
     ]
 
 
@@ -303,16 +307,13 @@ def unit_postgresql_ddl() -> list[str]:
         _plpgsql("unit_progress_units", units),
         _plpgsql("unit_progress_responses", responses),
         _plpgsql("unit_progress_strata", strata),
-        "CREATE TRIGGER unit_progress_invitation_move AFTER UPDATE ON invitations "
-        "FOR EACH ROW EXECUTE FUNCTION unit_progress_invitations()",
-        "CREATE TRIGGER unit_progress_invitation_delete BEFORE DELETE ON invitations "
-        "FOR EACH ROW EXECUTE FUNCTION unit_progress_invitations()",
-        "CREATE TRIGGER unit_progress_unit_write AFTER INSERT OR UPDATE OR DELETE ON invitation_units "
-        "FOR EACH ROW EXECUTE FUNCTION unit_progress_units()",
-        "CREATE TRIGGER unit_progress_response_write AFTER INSERT OR UPDATE OR DELETE ON responses "
-        "FOR EACH ROW EXECUTE FUNCTION unit_progress_responses()",
-        "CREATE TRIGGER unit_progress_stratum_write AFTER INSERT OR UPDATE OR DELETE ON strata "
-        "FOR EACH ROW EXECUTE FUNCTION unit_progress_strata()",
+        _pg_trigger("unit_progress_invitation_move", "AFTER UPDATE", "invitations",
+                    "unit_progress_invitations"),
+        _pg_trigger("unit_progress_invitation_delete", "BEFORE DELETE", "invitations",
+                    "unit_progress_invitations"),
+        _pg_trigger("unit_progress_unit_write", WRITES, "invitation_units", "unit_progress_units"),
+        _pg_trigger("unit_progress_response_write", WRITES, "responses", "unit_progress_responses"),
+        _pg_trigger("unit_progress_stratum_write", WRITES, "strata", "unit_progress_strata"),
     ]
 
 

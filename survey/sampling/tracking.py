@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Float, case, cast, func, literal, or_, select
+from sqlalchemy import Float, case, cast, func, literal, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from survey.responses import release
@@ -243,7 +243,14 @@ class Progress:
 
 def wave_progress(session: Session, wave: Wave, units: list[int] | None = None,
                   today: date | None = None) -> Progress:
-    """Count a wave's totals, groups, modes and days for a scope (a list of unit ids, None for all)."""
+    """Count a wave's totals, groups, modes and days for a scope (a list of unit ids, None for all).
+
+    On PostgreSQL, JIT compilation is switched off for the rest of the transaction: the planner
+    cannot estimate the recursive unit tree (it guesses millions of rows for a few thousand), and
+    compiling the query then costs more than running it (about 45 of 130 ms at a million invitations).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
     progress = Progress(session, wave, today or date.today(), units)
     totals = progress._unit_rows().subquery()
     for name, value in zip(COUNTS, session.execute(select(*_sums(totals))).one(), strict=True):
