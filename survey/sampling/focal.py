@@ -176,17 +176,24 @@ def _in_scope(column, units: list[int] | None):
     return column.in_(units) if units is not None else True
 
 
+def count_contacts(session: Session, units: list[int] | None = None) -> int:
+    """How many focal officials a scope has."""
+    return session.scalar(select(func.count()).select_from(FocalOfficial)
+                          .where(_in_scope(FocalOfficial.unit_id, units)))
+
+
 def contacts(session: Session, units: list[int] | None = None, unit_ids: list[int] | None = None,
-             cipher: crypto.FrameCipher | None = None) -> list[Contact]:
+             cipher: crypto.FrameCipher | None = None, limit: int | None = None,
+             offset: int = 0) -> list[Contact]:
     """Focal officials of a scope (None: every unit), optionally of some units only, decrypted,
-    by unit code, focal officials before IT contacts."""
+    by unit code, focal officials before IT contacts (a page of them with `limit` and `offset`)."""
     cipher = cipher or crypto.cipher()
     query = (select(FocalOfficial, Unit.code, Unit.name).join(Unit, Unit.id == FocalOfficial.unit_id)
              .where(_in_scope(FocalOfficial.unit_id, units)))
     if unit_ids is not None:
         query = query.where(FocalOfficial.unit_id.in_(unit_ids))
     rows = session.execute(query.order_by(Unit.code, case((FocalOfficial.role == "focal", 0), else_=1),
-                                          FocalOfficial.id)).all()
+                                          FocalOfficial.id).limit(limit).offset(offset)).all()
     return [Contact(o.id, o.unit_id, code, name, o.role,
                     *(cipher.open(getattr(o, c), f"focal_officials.{c}") or "" for c in SEALED))
             for o, code, name in rows]

@@ -118,12 +118,12 @@ def _official_or_404(official_id: int) -> focal.FocalOfficial:
 
 
 def _list(form: OfficialForm, status: int = 200, errors: list[str] | None = None):
-    page = max(request.args.get("page", 1, type=int), 1)
-    found = focal.contacts(db.session, _scope())
-    pages = max(1, -(-len(found) // PAGE))
-    page = min(page, pages)
-    return render_template("focal/index.html", form=form, contacts=found[(page - 1) * PAGE:page * PAGE],
-                           page=page, pages=pages, total=len(found), role_names=ROLE_NAMES,
+    total = focal.count_contacts(db.session, _scope())
+    pages = max(1, -(-total // PAGE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    found = focal.contacts(db.session, _scope(), limit=PAGE, offset=(page - 1) * PAGE)
+    return render_template("focal/index.html", form=form, contacts=found,
+                           page=page, pages=pages, total=total, role_names=ROLE_NAMES,
                            errors=errors or [], may_export="coordinator" in _held_roles(),
                            display_phone=focal.display_phone), status
 

@@ -220,9 +220,17 @@ def test_scoped_queries_and_csv(app, session, no_csrf):
     assert client.get(f"/staff/waves/{wave.code}/progress?unit=X005").status_code == 404  # out of scope
 
 
-def test_remind_button_only_where_reminders_exist(app, session, no_csrf):
-    """Without a reminders endpoint the page has no button; once one is registered it posts unit codes."""
+def test_no_remind_button_without_reminders(app, session, no_csrf):
+    """Without a reminders endpoint (another module's), the page works and shows no button."""
     wave, _, _ = field_of_communes(session, n=3)
+    assert "invitations.remind" not in app.view_functions
+    page = login(app, session).get(f"/staff/waves/{wave.code}/progress")
+    assert page.status_code == 200 and "/reminders" not in page.text and "Nhắc đơn vị này" not in page.text
+
+
+def test_remind_button_lights_up_with_reminders(app, session, no_csrf):
+    """Once POST /staff/waves/<code>/reminders (invitations.remind) exists, each lagging unit has a
+    button posting its code as `unit`, and one button posts every lagging unit shown."""
     reminders = Blueprint("invitations", __name__, url_prefix="/staff/waves")
 
     @reminders.post("/<code>/reminders")
@@ -230,13 +238,10 @@ def test_remind_button_only_where_reminders_exist(app, session, no_csrf):
     def remind(code):
         return "ok"
 
-    client = login(app, session)
-    assert "/reminders" not in client.get(f"/staff/waves/{wave.code}/progress").text
-    app.view_functions.pop("invitations.remind", None)
-    app.blueprints.pop("invitations", None)
-    app._got_first_request = False
-    app.register_blueprint(reminders)
-    html = client.get(f"/staff/waves/{wave.code}/progress").text
+    app.register_blueprint(reminders)  # before the app's first request, as the other module will
+    wave, _, _ = field_of_communes(session, n=3)
+    html = login(app, session).get(f"/staff/waves/{wave.code}/progress").text
     lagging = html.split('id="cham"')[1].split("</section>")[0]
-    assert f'action="/staff/waves/{wave.code}/reminders"' in lagging
-    assert '<input type="hidden" name="unit" value="X000">' in lagging
+    assert lagging.count(f'action="/staff/waves/{wave.code}/reminders"') == 4  # 3 units and all of them
+    assert lagging.count('<input type="hidden" name="unit" value="X000">') == 2
+    assert "Nhắc đơn vị này" in lagging and "Nhắc tất cả 3 đơn vị trên" in lagging
