@@ -36,6 +36,7 @@ from survey.db import Base
 from survey.sampling import crypto
 from survey.sampling.contact import normalise_email, normalise_phone
 from survey.sampling.models import Unit, Wave, WaveUnit, _in
+from survey.sampling.service import WaveError
 
 FOCAL_ROLES = ("focal", "it")
 MILESTONE_KINDS = ("manual", "focal_list")
@@ -87,13 +88,8 @@ class MilestoneUnit(Base):
     done_on: Mapped[date | None] = mapped_column(Date)
 
 
-class FocalError(ValueError):
+class FocalError(WaveError):
     """Input that cannot be recorded; `reason` names the problem, `params` its values."""
-
-    def __init__(self, message: str, reason: str, **params):
-        super().__init__(message)
-        self.reason = reason
-        self.params = params
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ def progress(code: str):
         overdue=focal.overdue_units(db.session, wave, result.today, shown),
         milestones=focal.milestones(db.session, wave, result.today, scope),
         remind="invitations.remind" in current_app.view_functions and wave.status == "open",
-        role_names=focal_views.ROLE_NAMES)
+        role_names=focal_views.ROLE_NAMES, display_phone=focal.display_phone)
 
 
 def _by_unit(contacts: list) -> dict[int, list]:
