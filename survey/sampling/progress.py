@@ -166,6 +166,12 @@ def _plpgsql(name: str, body: str) -> str:
 WRITES = "AFTER INSERT OR UPDATE OR DELETE"
 
 
+def _old_then_new(old: str, new: str) -> str:
+    """PL/pgSQL taking off a row's old version (update, delete), then counting its new one."""
+    return (f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {old}; END IF; "
+            f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {new}; END IF;")
+
+
 def _pg_trigger(name: str, when: str, table: str, function: str) -> str:
     return f"CREATE TRIGGER {name} {when} ON {table} FOR EACH ROW EXECUTE FUNCTION {function}()"
 
@@ -179,10 +185,8 @@ def postgresql_ddl() -> list[str]:
         f"IF TG_OP = 'DELETE' THEN {_forms_of('OLD', -1)}; END IF; "
         f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {_person('NEW', 1)}; END IF; "
         f"IF TG_OP = 'UPDATE' AND {pg_changed} THEN {_forms_of('OLD', -1)}; {_forms_of('NEW', 1)}; END IF;")
-    units = (f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {_form('OLD', -1)}; END IF; "
-             f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {_form('NEW', 1)}; END IF;")
-    responses = (f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {_response('OLD', -1)}; END IF; "
-                 f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {_response('NEW', 1)}; END IF;")
+    units = _old_then_new(_form("OLD", -1), _form("NEW", 1))
+    responses = _old_then_new(_response("OLD", -1), _response("NEW", 1))
     return [
         _plpgsql("progress_invitations", invitations),
         _plpgsql("progress_units", units),
@@ -295,13 +299,10 @@ def unit_postgresql_ddl() -> list[str]:
     invitations = (f"IF TG_OP = 'DELETE' THEN {_unit_forms_of('OLD', -1)}; END IF; "
                    f"IF TG_OP = 'UPDATE' AND {moved} THEN {_unit_forms_of('OLD', -1)}; "
                    f"{_unit_forms_of('NEW', 1)}; END IF;")
-    units = (f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {_unit_form('OLD', -1)}; END IF; "
-             f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {_unit_form('NEW', 1)}; END IF;")
-    responses = (f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {_unit_response('OLD', -1)}; {_day('OLD', -1)}; "
-                 f"END IF; IF TG_OP IN ('INSERT', 'UPDATE') THEN {_unit_response('NEW', 1)}; "
-                 f"{_day('NEW', 1)}; END IF;")
-    strata = (f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {_unit_target('OLD', '-')}; END IF; "
-              f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {_unit_target('NEW', '')}; END IF;")
+    units = _old_then_new(_unit_form("OLD", -1), _unit_form("NEW", 1))
+    responses = _old_then_new(f"{_unit_response('OLD', -1)}; {_day('OLD', -1)}",
+                              f"{_unit_response('NEW', 1)}; {_day('NEW', 1)}")
+    strata = _old_then_new(_unit_target("OLD", "-"), _unit_target("NEW", ""))
     return [
         _plpgsql("unit_progress_invitations", invitations),
         _plpgsql("unit_progress_units", units),
