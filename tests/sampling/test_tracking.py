@@ -117,7 +117,8 @@ def test_counts_per_unit_stratum_group_mode_and_day(session, field):
 
 
 def test_counts_agree_with_the_rows(session, field):
-    """The page's unit counts equal COUNT(*) over invitation_units joined to invitations."""
+    """The page's counts equal COUNT(*) over the rows: forms per unit (invitation units joined to
+    invitations), persons per group, released responses per unit, mode and day."""
     wave = field["wave"]
     units = by_unit(tracking.wave_progress(session, wave))
     joined = (select(InvitationUnit.unit_id, func.count())
@@ -130,6 +131,18 @@ def test_counts_agree_with_the_rows(session, field):
     released = dict(session.execute(select(Response.unit_id, func.count()).where(
         Response.wave_id == wave.id, Response.status == "complete").group_by(Response.unit_id)).all())
     assert released == {u: r.released for u, r in units.items() if r.released}
+    p = tracking.wave_progress(session, wave)
+    persons = dict(session.execute(select(Invitation.group_id, func.count()).where(
+        Invitation.wave_id == wave.id, Invitation.source == "frame").group_by(Invitation.group_id)).all())
+    assert persons == {g.key: g.invited for g in p.groups if g.invited}
+    assert p.total.invited == sum(dict(session.execute(joined).all()).values())
+    complete = Response.status == "complete"
+    assert p.modes == [tuple(r) for r in session.execute(
+        select(Response.mode, func.count()).where(Response.wave_id == wave.id, complete)
+        .group_by(Response.mode).order_by(Response.mode))]
+    assert p.days == [tuple(r) for r in session.execute(
+        select(Response.submitted_on, func.count()).where(Response.wave_id == wave.id, complete)
+        .group_by(Response.submitted_on).order_by(Response.submitted_on))]
 
 
 def recount(session) -> tuple[set, set]:
