@@ -12,7 +12,9 @@ the invitations (citizens in their commune, officials rating their agency) with 
 (45% completed, 10% started, 45% pending), their invitation units, a released response for most
 completed ones (random mode and day) and some held submissions. Rows go in with executemany
 (SQLite) or COPY (PostgreSQL) with the count triggers dropped; the counts are then filled by the
-same GROUP BY statements as migration 0006 and the triggers created again.
+same GROUP BY statements as migrations 0006 and 0011 and the triggers created again.
+With `--keep DIR` the filled database is kept (SQLite in DIR; PostgreSQL not dropped) and reused
+by later runs; `--profile` prints a cProfile of one whole-wave page view.
 
 Budget (issue 10): under 300 ms server time for the page, on SQLite and on PostgreSQL, from
 indexed aggregate queries. Timed: `tracking.wave_progress` for every unit and for a coordinator
