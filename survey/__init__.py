@@ -70,7 +70,10 @@ def _register_blueprints(app: Flask) -> None:
     from survey.overall.views import bp as overall_bp
     from survey.respond.open_link import bp as open_link_bp
     from survey.respond.views import bp as respond_bp
+    from survey.sampling.closing import bp as closing_bp
     from survey.sampling.draw_views import bp as draw_bp
+    from survey.sampling.focal_views import bp as focal_bp
+    from survey.sampling.focal_views import milestones_bp
     from survey.sampling.frame_views import bp as frame_bp
     from survey.sampling.invitation_views import bp as invitations_bp
     from survey.sampling.tracking_views import bp as tracking_bp
@@ -94,6 +97,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(tracking_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(invitations_bp)
+    app.register_blueprint(focal_bp)
+    app.register_blueprint(milestones_bp)
+    app.register_blueprint(closing_bp)
     navigation.init_app(app)
     from survey.auth.access import check_declared
 

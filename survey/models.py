@@ -6,8 +6,9 @@ from survey.instruments import models as instrument_models
 from survey.jobs import models as job_models
 from survey.overall import models as overall_models
 from survey.responses import models as response_models
+from survey.sampling import focal as focal_models
 from survey.sampling import models as sampling_models
 from survey.sampling import progress as progress_models
 
 __all__ = ["Base", "auth_models", "instrument_models", "overall_models", "response_models", "sampling_models",
-           "progress_models", "job_models"]
+           "progress_models", "job_models", "focal_models"]

@@ -24,7 +24,7 @@ from survey.definitions.frameworks import load_frameworks
 from survey.instruments import frameworks as framework_service
 from survey.jobs.models import JobRecord
 from survey.responses.models import Response
-from survey.sampling import invitations
+from survey.sampling import focal, invitations
 from survey.sampling import service as waves
 from survey.sampling.models import WaveGroup, WaveUnit
 from tests.conftest import TEST_SECRET
@@ -95,6 +95,18 @@ EXPECTED = {
     "overall.index": INDEX_READERS,
     "overall.year_view": INDEX_READERS,
     "overall.external": {"coordinator"},
+    # Focal officials: the coordinators, and the unit's own users (assessors), each in their scope;
+    # the ministry's list and the milestones are the coordinators'.
+    "focal.index": {"coordinator", "assessor"},
+    "focal.add": {"coordinator", "assessor"},
+    "focal.edit": {"coordinator", "assessor"},
+    "focal.delete": {"coordinator", "assessor"},
+    "focal.export": {"coordinator"},
+    "milestones.index": {"coordinator"},
+    "milestones.add": {"coordinator"},
+    "milestones.done": {"coordinator"},
+    "milestones.delete": {"coordinator"},
+    "closing.close": {"coordinator"},
 }
 # Endpoints for respondents and machines, reached without a staff login by design.
 NOT_STAFF_PREFIXES = ("respond.", "open_link.")
@@ -111,6 +123,10 @@ class World:
     drafts: dict
     draft_wave: object
     invited_wave: object  # an open wave with one selected, invited person in each of A and B
+    officials: dict  # unit label -> a focal official's id
+    spare_officials: dict  # unit label -> ids the delete probes may delete
+    milestones: dict  # unit label -> a milestone of that unit only
+    spare_milestones: dict
 
 
 @pytest.fixture
@@ -138,6 +154,14 @@ def world(app, session):
     for label, unit in (("A", unit_a), ("B", unit_b)):
         make_stratum(session, draft_wave, code=f"S-{label}", unit_id=unit.id)
     invited_wave = _invited_wave(session, wave, group, {"A": unit_a, "B": unit_b})
+    officials, spare_officials, milestones, spare_milestones = {}, {}, {}, {}
+    for label, unit in (("A", unit_a), ("B", unit_b)):
+        officials[label] = focal.add_official(session, unit, f"Đầu mối {label}").id
+        spare_officials[label] = [focal.add_official(session, unit, f"Dự phòng {label}{i}").id
+                                  for i in range(2)]
+        milestones[label] = focal.add_milestone(session, wave, f"Mốc {label}", wave.closes_on, [unit.id]).id
+        spare_milestones[label] = [focal.add_milestone(session, wave, f"Mốc phụ {label}{i}", wave.closes_on,
+                                                       [unit.id]).id for i in range(2)]
     session.commit()
     # A report file in each scope's folder: "A.txt" only for scope A, both in the all-units folder.
     for scope, names in ((None, ["A", "B"]), ([unit_a.code], ["A"]), ([unit_b.code], ["B"])):
@@ -145,7 +169,8 @@ def world(app, session):
         folder.mkdir(parents=True)
         for name in names:
             (folder / f"{name}.txt").write_text(name, encoding="utf-8")
-    return World(wave, group, {"A": unit_a, "B": unit_b}, drafts, draft_wave, invited_wave)
+    return World(wave, group, {"A": unit_a, "B": unit_b}, drafts, draft_wave, invited_wave, officials,
+                 spare_officials, milestones, spare_milestones)
 
 
 def _invited_wave(session, wave, group, units):
@@ -190,6 +215,14 @@ def _start_post(client, w, unit):
     answer = client.post(f"/staff/entry/{w.wave.code}/{w.group.code}",
                          data={"unit": unit.id, "mode": "paper"})
     return classify(answer, absent_status=200)
+
+
+def _delete_spare(client, spares: list, path: str) -> str:
+    """Post a delete of the last spare row; a deleted one is not offered again."""
+    answer = client.post(path.format(spares[-1]))
+    if answer.status_code == 303:
+        spares.pop()
+    return classify(answer, absent_status=404)
 
 
 # endpoint -> (unit-sensitive, probe(client, world, unit label) -> outcome)
@@ -294,6 +327,27 @@ PROBES |= {
         c.get(f"/staff/index/{w.wave.year}"), present=w.units[u].name)),
     "overall.external": (True, lambda c, w, u: classify(
         c.get(f"/staff/index/{w.wave.year}/external/{w.units[u].code}"), absent_status=404)),
+    # The list shows the unit's officials in scope only; out of scope, an official is 404 and a unit
+    # is not a valid choice (422).
+    "focal.index": (True, lambda c, w, u: classify(c.get("/staff/focal/"), present=f"Đầu mối {u}")),
+    "focal.add": (True, lambda c, w, u: classify(c.post("/staff/focal/", data={
+        "unit": w.units[u].id, "role": "focal", "full_name": "Người mới"}), absent_status=422)),
+    "focal.edit": (True, lambda c, w, u: classify(
+        c.get(f"/staff/focal/{w.officials[u]}"), absent_status=404)),
+    "focal.delete": (True, lambda c, w, u: _delete_spare(c, w.spare_officials[u], "/staff/focal/{}/delete")),
+    "focal.export": (False, lambda c, w, u: classify(c.get("/staff/focal/danh-sach-dau-moi.xlsx"))),
+    "milestones.index": (True, lambda c, w, u: classify(
+        c.get(f"/staff/waves/{w.wave.code}/milestones"), present=w.units[u].name)),
+    "milestones.add": (True, lambda c, w, u: classify(c.post(f"/staff/waves/{w.wave.code}/milestones", data={
+        "name": "Mốc mới", "due_on": "2026-12-01", "kind": "manual", "units": [w.units[u].id]}),
+        absent_status=422)),
+    "milestones.done": (True, lambda c, w, u: classify(c.post(
+        f"/staff/waves/{w.wave.code}/milestones/{w.milestones[u]}/done", data={"units": [w.units[u].id]}),
+        absent_status=422)),
+    "milestones.delete": (True, lambda c, w, u: _delete_spare(
+        c, w.spare_milestones[u], f"/staff/waves/{w.wave.code}/milestones/{{}}/delete")),
+    "closing.close": (False, lambda c, w, u: classify(
+        c.get(f"/staff/waves/{w.wave.code}/close"), present=w.wave.code)),
 }
 
 

@@ -127,6 +127,14 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
     # A respondent stops the e-mails.
     get("GET", f"/r/{token}/opt-out")
     get("POST", f"/r/{token}/opt-out", data={"csrf_token": csrf_token(client, f"/r/{token}/opt-out")})
+    # Focal officials, milestones, closing: pages, the ministry's XLSX, unknown rows (404), refused forms.
+    for path in ("/staff/focal/", "/staff/focal/danh-sach-dau-moi.xlsx", "/staff/focal/999",
+                 f"/staff/waves/{wave}/milestones", f"/staff/waves/{wave}/close"):
+        get("GET", path)
+    for path in ("/staff/focal/", "/staff/focal/999/delete", f"/staff/waves/{wave}/milestones",
+                 f"/staff/waves/{wave}/milestones/999/done", f"/staff/waves/{wave}/milestones/999/delete",
+                 f"/staff/waves/{wave}/close"):
+        get("POST", path)  # without a form token: refused or re-shown, nothing written
     for path in ("/staff/analysis/X/run", "/staff/questionnaires/import", "/staff/waves/",
                  "/staff/frameworks/import", "/staff/frameworks/apply", f"/staff/index/{invitation.wave.year}"
                  f"/external/{invitation.units[0].unit.code}",

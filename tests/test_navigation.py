@@ -19,7 +19,7 @@ from tests.test_authorisation import EXPECTED
 MENU = {"staff.home": "/staff/", "waves.index": "/staff/waves/", "entry.index": "/staff/entry/",
         "dashboard.index": "/staff/analysis/", "instruments.index": "/staff/questionnaires",
         "jobs.index": "/staff/jobs/", "overall.index": "/staff/index/",
-        "frameworks.index": "/staff/frameworks"}
+        "frameworks.index": "/staff/frameworks", "focal.index": "/staff/focal/"}
 NAV = re.compile(r'<nav class="staff"[^>]*>(.*?)</nav>', re.S)
 
 

@@ -10,6 +10,11 @@ few thousand count rows instead.
   and ``unit_id=0``, and invitation units (one expected form per rated unit) per (wave, group,
   stratum, unit, source, unit progress) with ``kind='form'``. A missing stratum is stored as 0.
 - `response_counts`: complete responses per (wave, group, stratum, unit, mode, submitted_on).
+- `unit_progress` (migration 0011): one row per wave and rated unit with its forms invited, started
+  and completed (sampled), walk-in forms completed, released responses and the target sample of the
+  unit's strata, so that the tracking page sorts and pages units in SQL over a few thousand rows.
+- `response_day_counts` (migration 0011): complete responses per (wave, submitted_on, mode), for the
+  whole wave's chart (a scoped user's chart reads `response_counts` through its unit index).
 
 Statuses only: no row names an invitation, a person or a response, and nothing is counted by time
 except the responses' submission day (the batch's day, see survey/responses/release.py). Every
@@ -23,7 +28,7 @@ cascade that then deletes the units finds no invitation and changes nothing.
 
 from datetime import date
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, event
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from survey.db import Base
@@ -51,6 +56,7 @@ class ResponseCount(Base):
     """How many complete responses of a cell carry a submission day."""
 
     __tablename__ = "response_counts"
+    __table_args__ = (Index("ix_response_counts_wave_unit", "wave_id", "unit_id"),)
 
     wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"), primary_key=True)
     group_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -58,6 +64,32 @@ class ResponseCount(Base):
     unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mode: Mapped[str] = mapped_column(String(12), primary_key=True)
     submitted_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class UnitProgress(Base):
+    """A rated unit's running totals in a wave: what the tracking page sorts, pages and rolls up."""
+
+    __tablename__ = "unit_progress"
+
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invited: Mapped[int] = mapped_column(Integer, default=0)  # sampled forms (invitation units)
+    started: Mapped[int] = mapped_column(Integer, default=0)  # in progress or done
+    completed: Mapped[int] = mapped_column(Integer, default=0)  # done
+    walk_in: Mapped[int] = mapped_column(Integer, default=0)  # done open-link forms
+    released: Mapped[int] = mapped_column(Integer, default=0)  # complete responses
+    target: Mapped[int] = mapped_column(Integer, default=0)  # sample sizes of the unit's strata
+
+
+class ResponseDayCount(Base):
+    """How many complete responses of a wave carry a submission day and a mode."""
+
+    __tablename__ = "response_day_counts"
+
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"), primary_key=True)
+    submitted_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    mode: Mapped[str] = mapped_column(String(12), primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
 
 
@@ -131,6 +163,19 @@ def _plpgsql(name: str, body: str) -> str:
             "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $$")
 
 
+WRITES = "AFTER INSERT OR UPDATE OR DELETE"
+
+
+def _old_then_new(old: str, new: str) -> str:
+    """PL/pgSQL taking off a row's old version (update, delete), then counting its new one."""
+    return (f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {old}; END IF; "
+            f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {new}; END IF;")
+
+
+def _pg_trigger(name: str, when: str, table: str, function: str) -> str:
+    return f"CREATE TRIGGER {name} {when} ON {table} FOR EACH ROW EXECUTE FUNCTION {function}()"
+
+
 def postgresql_ddl() -> list[str]:
     """Trigger functions and triggers for PostgreSQL (row triggers, the same statements)."""
     pg_changed = ("(OLD.wave_id, OLD.group_id, OLD.stratum_id, OLD.source) IS DISTINCT FROM "
@@ -140,22 +185,17 @@ def postgresql_ddl() -> list[str]:
         f"IF TG_OP = 'DELETE' THEN {_forms_of('OLD', -1)}; END IF; "
         f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {_person('NEW', 1)}; END IF; "
         f"IF TG_OP = 'UPDATE' AND {pg_changed} THEN {_forms_of('OLD', -1)}; {_forms_of('NEW', 1)}; END IF;")
-    units = (f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {_form('OLD', -1)}; END IF; "
-             f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {_form('NEW', 1)}; END IF;")
-    responses = (f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {_response('OLD', -1)}; END IF; "
-                 f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {_response('NEW', 1)}; END IF;")
+    units = _old_then_new(_form("OLD", -1), _form("NEW", 1))
+    responses = _old_then_new(_response("OLD", -1), _response("NEW", 1))
     return [
         _plpgsql("progress_invitations", invitations),
         _plpgsql("progress_units", units),
         _plpgsql("progress_responses", responses),
-        "CREATE TRIGGER progress_invitation_write AFTER INSERT OR UPDATE ON invitations "
-        "FOR EACH ROW EXECUTE FUNCTION progress_invitations()",
-        "CREATE TRIGGER progress_invitation_delete BEFORE DELETE ON invitations "
-        "FOR EACH ROW EXECUTE FUNCTION progress_invitations()",
-        "CREATE TRIGGER progress_unit_write AFTER INSERT OR UPDATE OR DELETE ON invitation_units "
-        "FOR EACH ROW EXECUTE FUNCTION progress_units()",
-        "CREATE TRIGGER progress_response_write AFTER INSERT OR UPDATE OR DELETE ON responses "
-        "FOR EACH ROW EXECUTE FUNCTION progress_responses()",
+        _pg_trigger("progress_invitation_write", "AFTER INSERT OR UPDATE", "invitations",
+                    "progress_invitations"),
+        _pg_trigger("progress_invitation_delete", "BEFORE DELETE", "invitations", "progress_invitations"),
+        _pg_trigger("progress_unit_write", WRITES, "invitation_units", "progress_units"),
+        _pg_trigger("progress_response_write", WRITES, "responses", "progress_responses"),
     ]
 
 
@@ -165,6 +205,144 @@ def drop_ddl(dialect: str) -> list[str]:
         return [f"DROP FUNCTION IF EXISTS {name}() CASCADE"
                 for name in ("progress_invitations", "progress_units", "progress_responses")]
     return [f"DROP TRIGGER IF EXISTS {name}" for name, _, _ in SQLITE_TRIGGERS]
+
+
+UNIT_COLUMNS = ("invited", "started", "completed", "walk_in", "released", "target")
+
+
+def _unit_bump(values: dict[str, str], wave: str, unit: str, where: str) -> str:
+    """An upsert adding to a unit's running totals; `values` maps some UNIT_COLUMNS to expressions.
+
+    `where` is a FROM ... WHERE clause that must join `waves w` on the wave: a row whose wave is being
+    deleted (by cascade) is not counted again.
+    """
+    columns = ", ".join(values.get(c, "0") for c in UNIT_COLUMNS)
+    updates = ", ".join(f"{c} = unit_progress.{c} + excluded.{c}" for c in UNIT_COLUMNS)
+    return (f"INSERT INTO unit_progress (wave_id, unit_id, {', '.join(UNIT_COLUMNS)}) "
+            f"SELECT {wave}, {unit}, {columns} {where} "
+            f"ON CONFLICT (wave_id, unit_id) DO UPDATE SET {updates}")
+
+
+def _form_totals(source: str, status: str, delta: int) -> dict[str, str]:
+    frame = f"{source} = 'frame'"
+    return {"invited": f"CASE WHEN {frame} THEN {delta} ELSE 0 END",
+            "started": f"CASE WHEN {frame} AND {status} IN ('in_progress', 'done') THEN {delta} ELSE 0 END",
+            "completed": f"CASE WHEN {frame} AND {status} = 'done' THEN {delta} ELSE 0 END",
+            "walk_in": f"CASE WHEN {source} <> 'frame' AND {status} = 'done' THEN {delta} ELSE 0 END"}
+
+
+def _unit_forms_of(row: str, delta: int) -> str:
+    """A unit's totals for every unit of an invitation (`row` is OLD or NEW of invitations)."""
+    return _unit_bump(_form_totals(f"{row}.source", "iu.status", delta), f"{row}.wave_id", "iu.unit_id",
+                      f"FROM invitation_units iu JOIN waves w ON w.id = {row}.wave_id "
+                      f"WHERE iu.invitation_id = {row}.id")
+
+
+def _unit_form(row: str, delta: int) -> str:
+    """A unit's totals for one invitation unit (`row` is OLD or NEW of invitation_units)."""
+    return _unit_bump(_form_totals("i.source", f"{row}.status", delta), "i.wave_id", f"{row}.unit_id",
+                      f"FROM invitations i JOIN waves w ON w.id = i.wave_id WHERE i.id = {row}.invitation_id")
+
+
+def _unit_response(row: str, delta: int) -> str:
+    return _unit_bump({"released": str(delta)}, f"{row}.wave_id", f"{row}.unit_id",
+                      f"FROM waves w WHERE w.id = {row}.wave_id AND {row}.status = 'complete'")
+
+
+def _unit_target(row: str, sign: str) -> str:
+    return _unit_bump({"target": f"{sign}{row}.sample_size"}, f"{row}.wave_id", f"{row}.unit_id",
+                      f"FROM waves w WHERE w.id = {row}.wave_id AND {row}.unit_id IS NOT NULL")
+
+
+def _day(row: str, delta: int) -> str:
+    return _bump("response_day_counts", "wave_id, submitted_on, mode",
+                 f"{row}.wave_id, {row}.submitted_on, {row}.mode", delta,
+                 f"FROM waves w WHERE w.id = {row}.wave_id AND {row}.status = 'complete'")
+
+
+# Migration 0011's triggers, beside (not instead of) those of 0006.
+UNIT_SQLITE_TRIGGERS = [
+    ("unit_progress_invitation_move", "AFTER UPDATE ON invitations",
+     [_unit_forms_of("OLD", -1), _unit_forms_of("NEW", 1)]),
+    ("unit_progress_invitation_delete", "BEFORE DELETE ON invitations", [_unit_forms_of("OLD", -1)]),
+    ("unit_progress_unit_insert", "AFTER INSERT ON invitation_units", [_unit_form("NEW", 1)]),
+    ("unit_progress_unit_update", "AFTER UPDATE ON invitation_units",
+     [_unit_form("OLD", -1), _unit_form("NEW", 1)]),
+    ("unit_progress_unit_delete", "AFTER DELETE ON invitation_units", [_unit_form("OLD", -1)]),
+    ("unit_progress_response_insert", "AFTER INSERT ON responses",
+     [_unit_response("NEW", 1), _day("NEW", 1)]),
+    ("unit_progress_response_update", "AFTER UPDATE ON responses",
+     [_unit_response("OLD", -1), _day("OLD", -1), _unit_response("NEW", 1), _day("NEW", 1)]),
+    ("unit_progress_response_delete", "AFTER DELETE ON responses",
+     [_unit_response("OLD", -1), _day("OLD", -1)]),
+    ("unit_progress_stratum_insert", "AFTER INSERT ON strata", [_unit_target("NEW", "")]),
+    ("unit_progress_stratum_update", "AFTER UPDATE ON strata",
+     [_unit_target("OLD", "-"), _unit_target("NEW", "")]),
+    ("unit_progress_stratum_delete", "AFTER DELETE ON strata", [_unit_target("OLD", "-")]),
+]
+UNIT_FUNCTIONS = ("unit_progress_invitations", "unit_progress_units", "unit_progress_responses",
+                  "unit_progress_strata")
+
+
+def unit_sqlite_ddl() -> list[str]:
+    """CREATE TRIGGER statements of unit_progress and response_day_counts for SQLite."""
+    moved = "OLD.wave_id IS NOT NEW.wave_id OR OLD.source IS NOT NEW.source"
+    return [f"CREATE TRIGGER {name} {when} FOR EACH ROW"
+            f"{' WHEN ' + moved if name == 'unit_progress_invitation_move' else ''} "
+            f"BEGIN {' '.join(s + ';' for s in body)} END"
+            for name, when, body in UNIT_SQLITE_TRIGGERS]
+
+
+def unit_postgresql_ddl() -> list[str]:
+    """Trigger functions and triggers of unit_progress and response_day_counts for PostgreSQL."""
+    moved = "(OLD.wave_id, OLD.source) IS DISTINCT FROM (NEW.wave_id, NEW.source)"
+    invitations = (f"IF TG_OP = 'DELETE' THEN {_unit_forms_of('OLD', -1)}; END IF; "
+                   f"IF TG_OP = 'UPDATE' AND {moved} THEN {_unit_forms_of('OLD', -1)}; "
+                   f"{_unit_forms_of('NEW', 1)}; END IF;")
+    units = _old_then_new(_unit_form("OLD", -1), _unit_form("NEW", 1))
+    responses = _old_then_new(f"{_unit_response('OLD', -1)}; {_day('OLD', -1)}",
+                              f"{_unit_response('NEW', 1)}; {_day('NEW', 1)}")
+    strata = _old_then_new(_unit_target("OLD", "-"), _unit_target("NEW", ""))
+    return [
+        _plpgsql("unit_progress_invitations", invitations),
+        _plpgsql("unit_progress_units", units),
+        _plpgsql("unit_progress_responses", responses),
+        _plpgsql("unit_progress_strata", strata),
+        _pg_trigger("unit_progress_invitation_move", "AFTER UPDATE", "invitations",
+                    "unit_progress_invitations"),
+        _pg_trigger("unit_progress_invitation_delete", "BEFORE DELETE", "invitations",
+                    "unit_progress_invitations"),
+        _pg_trigger("unit_progress_unit_write", WRITES, "invitation_units", "unit_progress_units"),
+        _pg_trigger("unit_progress_response_write", WRITES, "responses", "unit_progress_responses"),
+        _pg_trigger("unit_progress_stratum_write", WRITES, "strata", "unit_progress_strata"),
+    ]
+
+
+def unit_drop_ddl(dialect: str) -> list[str]:
+    """Statements removing migration 0011's triggers (and PostgreSQL's functions)."""
+    if dialect == "postgresql":
+        return [f"DROP FUNCTION IF EXISTS {name}() CASCADE" for name in UNIT_FUNCTIONS]
+    return [f"DROP TRIGGER IF EXISTS {name}" for name, _, _ in UNIT_SQLITE_TRIGGERS]
+
+
+# Migration 0011 starts the unit totals and day counts from what is there.
+UNIT_BACKFILL = [
+    "INSERT INTO unit_progress (wave_id, unit_id, invited, started, completed, walk_in, released, target) "
+    "SELECT wave_id, unit_id, SUM(invited), SUM(started), SUM(completed), SUM(walk_in), SUM(released), "
+    "SUM(target) FROM ("
+    "SELECT i.wave_id, iu.unit_id, "
+    "CASE WHEN i.source = 'frame' THEN 1 ELSE 0 END AS invited, "
+    "CASE WHEN i.source = 'frame' AND iu.status IN ('in_progress', 'done') THEN 1 ELSE 0 END AS started, "
+    "CASE WHEN i.source = 'frame' AND iu.status = 'done' THEN 1 ELSE 0 END AS completed, "
+    "CASE WHEN i.source <> 'frame' AND iu.status = 'done' THEN 1 ELSE 0 END AS walk_in, "
+    "0 AS released, 0 AS target FROM invitation_units iu JOIN invitations i ON i.id = iu.invitation_id "
+    "UNION ALL SELECT wave_id, unit_id, 0, 0, 0, 0, 1, 0 FROM responses WHERE status = 'complete' "
+    "UNION ALL SELECT wave_id, unit_id, 0, 0, 0, 0, 0, sample_size FROM strata WHERE unit_id IS NOT NULL"
+    ") AS counted GROUP BY wave_id, unit_id",
+    "INSERT INTO response_day_counts (wave_id, submitted_on, mode, n) "
+    "SELECT wave_id, submitted_on, mode, COUNT(*) FROM responses WHERE status = 'complete' "
+    "GROUP BY wave_id, submitted_on, mode",
+]
 
 
 # The counts start from what is there (migration 0006 uses the same statements).
@@ -186,8 +364,11 @@ BACKFILL = [
 def _create_triggers(target, connection, **_kw) -> None:
     """After create_all made the counted tables (tests, `setup` uses the migrations)."""
     dialect = connection.dialect.name
-    statements = postgresql_ddl() if dialect == "postgresql" else sqlite_ddl()
-    for statement in drop_ddl(dialect) + statements:
+    if dialect == "postgresql":
+        statements = postgresql_ddl() + unit_postgresql_ddl()
+    else:
+        statements = sqlite_ddl() + unit_sqlite_ddl()
+    for statement in drop_ddl(dialect) + unit_drop_ddl(dialect) + statements:
         connection.exec_driver_sql(statement)
 
 

@@ -14,6 +14,7 @@ from survey.auth.access import STAFF_PREFIX
 ENTRIES = (
     ("staff.home", _l("Trang chủ")),
     ("waves.index", _l("Đợt khảo sát")),
+    ("focal.index", _l("Đầu mối")),
     ("entry.index", _l("Nhập phiếu")),
     ("dashboard.index", _l("Phân tích")),
     ("overall.index", _l("Chỉ số tổng hợp")),

@@ -90,10 +90,15 @@ def numbers(row):
     return (row.invited, row.started, row.completed, row.target, row.walk_in, row.released)
 
 
+def by_unit(p) -> dict:
+    """Every counted unit's own row, by unit id (what the CSV lists)."""
+    return {row.key: row for row in p.all_units()}
+
+
 def test_counts_per_unit_stratum_group_mode_and_day(session, field):
     """Every figure of the hand-made wave, counted by hand."""
     p = tracking.wave_progress(session, field["wave"], today=field["wave"].closes_on - timedelta(days=12))
-    by_code = {row.code: row for row in p.units.values()}
+    by_code = {row.code: row for row in p.all_units()}
     assert {code: numbers(row) for code, row in by_code.items()} == {
         "C1": (4, 3, 2, 4, 0, 2), "C2": (3, 1, 1, 3, 1, 1), "C3": (2, 0, 0, 2, 0, 0),
         "A": (2, 2, 2, 0, 0, 1), "P": (2, 2, 1, 0, 0, 0)}
@@ -101,7 +106,7 @@ def test_counts_per_unit_stratum_group_mode_and_day(session, field):
     top = p.level(None)
     assert [r.code for r in top] == ["P"] and numbers(top[0]) == numbers(p.total)
     assert [r.code for r in p.level(field["units"]["P"].id)] == ["C3", "C2", "C1", "A"]
-    assert {r.code: (r.invited, r.started, r.completed, r.target) for r in p.strata} == {
+    assert {r.code: (r.invited, r.started, r.completed, r.target) for r in p.strata()} == {
         "S-C1": (4, 3, 2, 4), "S-C2": (3, 1, 1, 3), "S-C3": (2, 0, 0, 2), "S-L": (2, 2, 1, 2)}
     assert {r.label: (r.invited, r.started, r.completed, r.target, r.held) for r in p.groups} == {
         "Người dân": (9, 4, 3, 9, 1), "Lãnh đạo xã": (2, 2, 1, 2, 1)}
@@ -112,19 +117,32 @@ def test_counts_per_unit_stratum_group_mode_and_day(session, field):
 
 
 def test_counts_agree_with_the_rows(session, field):
-    """The page's unit counts equal COUNT(*) over invitation_units joined to invitations."""
+    """The page's counts equal COUNT(*) over the rows: forms per unit (invitation units joined to
+    invitations), persons per group, released responses per unit, mode and day."""
     wave = field["wave"]
-    p = tracking.wave_progress(session, wave)
+    units = by_unit(tracking.wave_progress(session, wave))
     joined = (select(InvitationUnit.unit_id, func.count())
               .join(Invitation, Invitation.id == InvitationUnit.invitation_id)
               .where(Invitation.wave_id == wave.id, Invitation.source == "frame")
               .group_by(InvitationUnit.unit_id))
-    assert dict(session.execute(joined).all()) == {u: r.invited for u, r in p.units.items() if r.invited}
+    assert dict(session.execute(joined).all()) == {u: r.invited for u, r in units.items() if r.invited}
     done = dict(session.execute(joined.where(InvitationUnit.status == "done")).all())
-    assert done == {u: r.completed for u, r in p.units.items() if r.completed}
+    assert done == {u: r.completed for u, r in units.items() if r.completed}
     released = dict(session.execute(select(Response.unit_id, func.count()).where(
         Response.wave_id == wave.id, Response.status == "complete").group_by(Response.unit_id)).all())
-    assert released == {u: r.released for u, r in p.units.items() if r.released}
+    assert released == {u: r.released for u, r in units.items() if r.released}
+    p = tracking.wave_progress(session, wave)
+    persons = dict(session.execute(select(Invitation.group_id, func.count()).where(
+        Invitation.wave_id == wave.id, Invitation.source == "frame").group_by(Invitation.group_id)).all())
+    assert persons == {g.key: g.invited for g in p.groups if g.invited}
+    assert p.total.invited == sum(dict(session.execute(joined).all()).values())
+    complete = Response.status == "complete"
+    assert p.modes == [tuple(r) for r in session.execute(
+        select(Response.mode, func.count()).where(Response.wave_id == wave.id, complete)
+        .group_by(Response.mode).order_by(Response.mode))]
+    assert p.days == [tuple(r) for r in session.execute(
+        select(Response.submitted_on, func.count()).where(Response.wave_id == wave.id, complete)
+        .group_by(Response.submitted_on).order_by(Response.submitted_on))]
 
 
 def recount(session) -> tuple[set, set]:
@@ -149,21 +167,55 @@ def recount(session) -> tuple[set, set]:
     return kept, fresh
 
 
+UNIT_TOTALS = ("SELECT wave_id, unit_id, invited, started, completed, walk_in, released, target FROM {table} "
+               "WHERE invited <> 0 OR started <> 0 OR completed <> 0 OR walk_in <> 0 OR released <> 0 "
+               "OR target <> 0")
+DAYS = "SELECT wave_id, CAST(submitted_on AS VARCHAR(10)), mode, n FROM {table} WHERE n <> 0"
+
+
+def unit_recount(session) -> tuple[set, set]:
+    """unit_progress and response_day_counts as kept by the triggers, and as recomputed (migration 0011)."""
+    def read(units: str, days: str) -> set:
+        return ({("u", *r) for r in session.execute(text(UNIT_TOTALS.format(table=units)))}
+                | {("d", *r) for r in session.execute(text(DAYS.format(table=days)))})
+
+    kept = read("unit_progress", "response_day_counts")
+    for table in ("unit_progress", "response_day_counts"):
+        session.execute(text(f"CREATE TEMPORARY TABLE {table}_check AS SELECT * FROM {table} WHERE 1 = 0"))
+    for statement in counts.UNIT_BACKFILL:
+        session.execute(text(statement.replace("INTO unit_progress ", "INTO unit_progress_check ")
+                             .replace("INTO response_day_counts ", "INTO response_day_counts_check ")))
+    fresh = read("unit_progress_check", "response_day_counts_check")
+    for table in ("unit_progress", "response_day_counts"):
+        session.execute(text(f"DROP TABLE {table}_check"))
+    return kept, fresh
+
+
 def test_triggers_keep_counts_exact_through_changes(session, field):
     """Status changes, a release's rewrite, a moved invitation, deletions: the kept counts equal a recount."""
     kept, fresh = recount(session)
     assert kept == fresh and len(kept) > 10
+    kept, fresh = unit_recount(session)
+    assert kept == fresh and len(kept) > 5
     wave, units = field["wave"], field["units"]
     invitation = session.scalars(select(Invitation).join(InvitationUnit).where(
         InvitationUnit.unit_id == units["C3"].id)).first()
     invitation.units[0].status = "in_progress"
     invitation.status = "started"
     session.flush()
-    assert tracking.wave_progress(session, wave).units[units["C3"].id].started == 1
+    assert tracking.wave_progress(session, wave).unit(units["C3"].id).started == 1
     invitation.stratum_id = field["strata"]["C2"].id  # moved to another stratum: its form moves too
+    field["strata"]["C1"].sample_size = 3  # a new target
     session.flush()
     kept, fresh = recount(session)
     assert kept == fresh
+    assert unit_recount(session)[0] == unit_recount(session)[1]
+    assert tracking.wave_progress(session, wave).unit(units["C1"].id).target == 3
+    invitation.source = "open"  # a form moving between sampled and walk-in
+    session.flush()
+    assert unit_recount(session)[0] == unit_recount(session)[1]
+    invitation.source = "frame"
+    session.flush()
     session.execute(text("UPDATE invitations SET status = status"))  # a release's unchanged rewrite
     session.execute(text("UPDATE invitation_units SET status = status"))
     session.delete(invitation)
@@ -171,7 +223,9 @@ def test_triggers_keep_counts_exact_through_changes(session, field):
     session.flush()
     kept, fresh = recount(session)
     assert kept == fresh
-    assert tracking.wave_progress(session, wave).units[units["C3"].id].invited == 1
+    kept, fresh = unit_recount(session)
+    assert kept == fresh
+    assert tracking.wave_progress(session, wave).unit(units["C3"].id).invited == 1
 
 
 def test_release_moves_held_submissions_into_released_counts(session, field):
@@ -184,6 +238,8 @@ def test_release_moves_held_submissions_into_released_counts(session, field):
     assert p.modes == [("online", 5), ("paper", 1)]
     assert p.days == [(D1, 2), (D2, 4)]
     kept, fresh = recount(session)
+    assert kept == fresh
+    kept, fresh = unit_recount(session)
     assert kept == fresh
 
 
@@ -237,7 +293,7 @@ def test_scoped_coordinator_sees_only_their_units(app, session, field, no_csrf):
     p = tracking.wave_progress(session, field["wave"], [units["C2"].id, units["C3"].id])
     assert numbers(p.total) == (5, 1, 1, 5, 1, 1)
     assert p.held == 1 and p.modes == [("paper", 1)] and p.days == [(D2, 1)]
-    assert {r.code for r in p.strata} == {"S-C2", "S-C3"}
+    assert {r.code for r in p.strata()} == {"S-C2", "S-C3"}
     rows = list(csv.DictReader(io.StringIO(
         client.get(f"/staff/waves/{field['wave'].code}/progress.csv").text.lstrip("\ufeff"))))
     assert [r["unit_code"] for r in rows] == ["C3", "C2"]
