@@ -80,6 +80,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(waves_bp)
     app.register_blueprint(frame_bp)
     app.register_blueprint(tracking_bp)
+    from survey import api
+
+    api.init_app(app)
     navigation.init_app(app)
     from survey.auth.access import check_declared
 

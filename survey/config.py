@@ -62,6 +62,9 @@ def defaults(instance_path: str) -> dict:
         "RELEASE_BATCH": 5,
         # VACUUM the tables holding traces of submissions after each release (PostgreSQL).
         "RELEASE_VACUUM": True,
+        # Requests to the JSON API (/api/v1) from one address whose bearer token is missing or wrong:
+        # past this rate every API request from the address answers 429 until the window passes.
+        "API_AUTH_FAILURE_LIMIT": "20 per 10 minutes",
     }
 
 
