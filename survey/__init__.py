@@ -67,6 +67,8 @@ def _register_blueprints(app: Flask) -> None:
     from survey.sampling.tracking_views import bp as tracking_bp
     from survey.sampling.views import bp as waves_bp
     from survey.staff import navigation
+    from survey.staff.tokens_views import bp as tokens_bp
+    from survey.staff.users_views import bp as users_bp
     from survey.staff.views import bp as staff_bp
 
     app.register_blueprint(health_bp)
@@ -80,6 +82,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(waves_bp)
     app.register_blueprint(frame_bp)
     app.register_blueprint(tracking_bp)
+    app.register_blueprint(users_bp)
+    app.register_blueprint(tokens_bp)
     from survey import api
 
     api.init_app(app)

@@ -8,19 +8,21 @@ or "forbidden" (403; for anonymous visitors, a redirect to the login page).
 """
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from survey.auth import api_tokens
 from survey.auth.access import declared_access
 from survey.auth.models import ROLES, UserUnit
 from survey.dashboard.views import report_dir
-from survey.responses.models import Response
+from survey.responses.models import Answer, Response
 from survey.sampling import service as waves
 from survey.sampling.models import WaveGroup, WaveUnit
 from tests.conftest import TEST_SECRET
-from tests.factories import STAFF_PASSWORD, make_invitation, make_staff, make_unit
+from tests.factories import STAFF_PASSWORD, make_invitation, make_staff, make_unit, make_wave
 
 PUBLIC = "public"
 ANALYSTS = {"analyst", "coordinator"}
@@ -57,6 +59,23 @@ EXPECTED = {
     # responses on their own pages, clerks enter forms.
     "tracking.progress": {"coordinator"},
     "tracking.progress_csv": {"coordinator"},
+    # Staff accounts are the administrators' job; every staff member manages their own API tokens.
+    "users.index": {"admin"},
+    "users.create": {"admin"},
+    "users.edit": {"admin"},
+    "users.set_active": {"admin"},
+    "users.password": {"admin"},
+    "tokens.index": STAFF,
+    "tokens.create": STAFF,
+    "tokens.revoke": STAFF,
+    # The JSON API, as on the pages: coordinators track fieldwork, analysts read responses; nobody
+    # gets contact details. Its description is public.
+    "api_meta.openapi_json": PUBLIC,
+    "api.waves": ANALYSTS,
+    "api.wave": ANALYSTS,
+    "api.progress": {"coordinator"},
+    "api.units": ANALYSTS,
+    "api.responses": {"analyst"},
 }
 # Endpoints for respondents and machines, reached without a staff login by design.
 NOT_STAFF_PREFIXES = ("respond.", "open_link.")
@@ -65,13 +84,16 @@ NOT_STAFF = {"static", "health.healthz"}
 
 @dataclass
 class World:
-    """Two units A and B in an open wave, a clerk's draft for each, and a report per scope; a draft wave."""
+    """Two units A and B in an open wave, a clerk's draft for each, and a report per scope; a draft wave;
+    a closed wave with one complete response for each unit (for the API); another staff account."""
 
     wave: object
     group: object
     units: dict
     drafts: dict
     draft_wave: object
+    answered_wave: object
+    other_user: int
 
 
 @pytest.fixture
@@ -95,6 +117,14 @@ def world(app, session):
         drafts[label] = draft.id
     draft_wave = waves.create_wave(session, "DRAFT", wave.year, "Đợt đang chuẩn bị", wave.opens_on,
                                    wave.closes_on)
+    answered_wave = make_wave(session, code="ANSWERED", status="closed")
+    for unit in (unit_a, unit_b):
+        session.add(WaveUnit(wave_id=answered_wave.id, unit_id=unit.id))
+        session.add(Response(wave_id=answered_wave.id, unit_id=unit.id, group_id=group.id,
+                             questionnaire_version_id=assignment.questionnaire_version_id, mode="online",
+                             status="complete", submitted_on=date(2025, 11, 3),
+                             answers=[Answer(item_id="used", value_text="y")]))
+    other = make_staff(session, "data_entry", email="other@example.vn")
     session.commit()
     # A report file in each scope's folder: "A.txt" only for scope A, both in the all-units folder.
     for scope, names in ((None, ["A", "B"]), ([unit_a.code], ["A"]), ([unit_b.code], ["B"])):
@@ -102,7 +132,7 @@ def world(app, session):
         folder.mkdir(parents=True)
         for name in names:
             (folder / f"{name}.txt").write_text(name, encoding="utf-8")
-    return World(wave, group, {"A": unit_a, "B": unit_b}, drafts, draft_wave)
+    return World(wave, group, {"A": unit_a, "B": unit_b}, drafts, draft_wave, answered_wave, other.id)
 
 
 def classify(response, present: str | None = None, absent_status: int | None = None,
@@ -131,6 +161,23 @@ def _start_post(client, w, unit):
     answer = client.post(f"/staff/entry/{w.wave.code}/{w.group.code}",
                          data={"unit": unit.id, "mode": "paper"})
     return classify(answer, absent_status=200)
+
+
+def api(client, path: str, shows=None) -> str:
+    """Classify an API answer to the client's bearer token: 401/403 forbidden, and for "ok" the JSON
+    must pass `shows` (else "hidden": allowed, but the unit's data is not there)."""
+    answer = client.get(path, headers=client.bearer)
+    answer.close()
+    if answer.status_code in (401, 403):
+        assert answer.is_json, path
+        return "forbidden"
+    assert answer.status_code == 200, (answer.status_code, path)
+    return "ok" if shows is None or shows(answer.json) else "hidden"
+
+
+def listed(w, u, rows, key: str = "code") -> bool:
+    """Tell whether the code of unit `u` is among the rows' `key`."""
+    return w.units[u].code in {row[key] for row in rows}
 
 
 # endpoint -> (unit-sensitive, probe(client, world, unit label) -> outcome)
@@ -185,6 +232,31 @@ PROBES = {
         c.get(f"/staff/waves/{w.wave.code}/progress"), present=f"<code>{w.units[u].code}</code>")),
     "tracking.progress_csv": (True, lambda c, w, u: classify(
         c.get(f"/staff/waves/{w.wave.code}/progress.csv"), present=f"\r\n{w.units[u].code},")),
+    "users.index": (False, lambda c, w, u: classify(c.get("/staff/users/"), present="other@example.vn")),
+    "users.create": (False, lambda c, w, u: classify(c.get("/staff/users/new"), present=w.units[u].code)),
+    "users.edit": (False, lambda c, w, u: classify(c.get(f"/staff/users/{w.other_user}"),
+                                                   present="other@example.vn")),
+    "users.set_active": (False, lambda c, w, u: classify(
+        c.post(f"/staff/users/{w.other_user}/active", data={"active": "1"}))),
+    "users.password": (False, lambda c, w, u: classify(
+        c.post(f"/staff/users/{w.other_user}/password"), present='class="secret"')),
+    "tokens.index": (False, lambda c, w, u: classify(c.get("/staff/tokens/"))),
+    "tokens.create": (False, lambda c, w, u: classify(
+        c.post("/staff/tokens/", data={"name": "probe", "days": "1"}), present='class="secret"')),
+    # Nobody owns token 999999: allowed users get 404 (only their own tokens exist for them).
+    "tokens.revoke": (False, lambda c, w, u: classify(c.post("/staff/tokens/999999/revoke"),
+                                                      refused_form=404)),
+    "api_meta.openapi_json": (False, lambda c, w, u: classify(c.get("/api/v1/openapi.json"),
+                                                              present="openapi")),
+    "api.waves": (False, lambda c, w, u: api(c, "/api/v1/waves",
+                                             lambda d: w.wave.code in {x["code"] for x in d})),
+    "api.wave": (True, lambda c, w, u: api(c, f"/api/v1/waves/{w.wave.code}",
+                                           lambda d: listed(w, u, d["units"]))),
+    "api.progress": (True, lambda c, w, u: api(c, f"/api/v1/waves/{w.wave.code}/progress",
+                                               lambda d: listed(w, u, d["units"], "unit"))),
+    "api.units": (True, lambda c, w, u: api(c, "/api/v1/units", lambda d: listed(w, u, d))),
+    "api.responses": (True, lambda c, w, u: api(c, f"/api/v1/waves/{w.answered_wave.code}/responses",
+                                                lambda d: listed(w, u, d["items"], "unit"))),
 }
 
 
@@ -232,9 +304,12 @@ def test_role_and_scope_matrix(app, session, world, role):
     answers, wanted = {}, {}
     for scope in ("A", "B"):
         client = app.test_client()
+        client.bearer = {}
         if role is not None:
             user = make_staff(session, role, email=f"{role}.{scope.lower()}@example.vn", all_units=False)
             session.add(UserUnit(user_id=user.id, unit_id=world.units[scope].id))
+            token = api_tokens.create(session, TEST_SECRET, user, "matrix", 1)
+            client.bearer = {"Authorization": f"Bearer {token.secret}"}
             session.commit()
             logged = client.post("/staff/login", data={"email": user.email, "password": STAFF_PASSWORD})
             assert logged.status_code == 302

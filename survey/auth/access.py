@@ -52,4 +52,5 @@ def check_declared(app: Flask) -> None:
     """Refuse a staff or API route that does not declare who may use it."""
     missing = sorted(endpoint for endpoint, roles in declared_access(app).items() if roles is None)
     if missing:
-        raise RuntimeError(f"staff or API routes without roles_required, api_roles or public: {', '.join(missing)}")
+        raise RuntimeError("staff or API routes without roles_required, api_roles or public: "
+                           + ", ".join(missing))

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import DateTime, ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from survey.auth.models import User
+from survey.auth.models import User, record
 from survey.db import Base
 from survey.sampling.tokens import token_hash
 
@@ -75,8 +75,9 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def create(session: Session, key: str, user: User, name: str, days: int) -> NewToken:
-    """Create a token for the user, valid for `days` days (1 to 365)."""
+def create(session: Session, key: str, user: User, name: str, days: int,
+           actor: User | None = None) -> NewToken:
+    """Create a token for the user, valid for `days` days (1 to 365), and audit it."""
     name = (name or "").strip()
     if not name or len(name) > NAME_LENGTH:
         raise TokenError(f"a token needs a name of 1 to {NAME_LENGTH} characters", "name")
@@ -88,6 +89,8 @@ def create(session: Session, key: str, user: User, name: str, days: int) -> NewT
                    hint=secret[:len(PREFIX) + 4], created_at=now, expires_at=now + timedelta(days=days))
     session.add(row)
     session.flush()
+    record(session, "api_token.created", target=f"api_token:{row.id}", user=actor, owner=user.id,
+           name=name, days=days)
     return NewToken(row, secret)
 
 
@@ -97,18 +100,21 @@ def owned(session: Session, user: User) -> list[ApiToken]:
                                 .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
 
 
-def revoke(token: ApiToken) -> bool:
-    """Revoke a token; return False when it was revoked already."""
+def revoke(session: Session, token: ApiToken, actor: User | None = None) -> bool:
+    """Revoke a token and audit it; return False when it was revoked already."""
     if token.revoked_at is not None:
         return False
     token.revoked_at = datetime.now(UTC)
+    record(session, "api_token.revoked", target=f"api_token:{token.id}", user=actor, owner=token.user_id)
+    session.flush()
     return True
 
 
 def revoke_all(session: Session, user: User) -> int:
     """Revoke every token of a user that is not revoked yet; return how many."""
-    result = session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-                             .values(revoked_at=datetime.now(UTC)).execution_options(synchronize_session="fetch"))
+    result = session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC)).execution_options(synchronize_session="fetch"))
     return result.rowcount or 0
 
 

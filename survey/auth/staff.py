@@ -86,7 +86,8 @@ def _other_active_admins(session: Session, user: User) -> int:
 
 def _keep_an_admin(session: Session, user: User) -> None:
     """Refuse a change that would leave no active administrator."""
-    if user.active and any(r.role == "admin" for r in user.roles) and _other_active_admins(session, user) == 0:
+    is_admin = any(r.role == "admin" for r in user.roles)
+    if user.active and is_admin and _other_active_admins(session, user) == 0:
         raise StaffError("the last active administrator must stay an active administrator", "last_admin")
 
 
@@ -166,11 +167,11 @@ def set_active(session: Session, user: User, active: bool, actor: User | None = 
     return True
 
 
-def generate_password(user: User) -> str:
-    """Return a random password of 120 bits that meets the policy for this user."""
+def generate_password(email: str, name: str) -> str:
+    """Return a random password of 120 bits that meets the policy for this account."""
     while True:
         candidate = secrets.token_urlsafe(GENERATED_BYTES)
-        if not passwords.problems(candidate, email=user.email, name=user.name):
+        if not passwords.problems(candidate, email=email, name=name):
             return candidate
 
 
@@ -182,7 +183,7 @@ def reset_password(session: Session, user: User, password: str | None = None,
     showing once: it is stored only as its hash.
     """
     generated = password is None
-    password = generate_password(user) if generated else password
+    password = generate_password(user.email, user.name) if generated else password
     user.set_password(password)  # raises WeakPassword, changing nothing; else ends the sessions
     revoked = api_tokens.revoke_all(session, user)
     record(session, "user.password_changed", target=f"user:{user.id}", user=actor, generated=generated,

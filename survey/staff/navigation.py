@@ -17,6 +17,8 @@ ENTRIES = (
     ("entry.index", _l("Nhập phiếu")),
     ("dashboard.index", _l("Phân tích")),
     ("instruments.index", _l("Bảng hỏi")),
+    ("users.index", _l("Tài khoản cán bộ")),
+    ("tokens.index", _l("Mã truy cập API")),
 )
 
 

@@ -12,7 +12,14 @@ from survey.responses import export, service
 from survey.responses.release import release
 from survey.sampling.models import WaveUnit
 from tests.conftest import TEST_SECRET
-from tests.factories import SMALL_QUESTIONNAIRE, make_invitation, make_staff, make_unit, make_version, make_wave
+from tests.factories import (
+    SMALL_QUESTIONNAIRE,
+    make_invitation,
+    make_staff,
+    make_unit,
+    make_version,
+    make_wave,
+)
 
 DEFINITION = load.from_document(SMALL_QUESTIONNAIRE)
 
