@@ -7,6 +7,10 @@ and the unit's data is there), "hidden" (allowed, but the unit's data is not sho
 or "forbidden" (403; for anonymous visitors, a redirect to the login page).
 """
 
+import io
+import json
+import unicodedata
+import zipfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -347,3 +351,84 @@ def test_home_counts_only_units_in_scope(app, session, world, scope, invited):
     client.post("/staff/login", data={"email": user.email, "password": STAFF_PASSWORD})
     page = client.get("/staff/").text
     assert f"<td>{invited}</td><td>0</td>" in page
+
+
+CONTACT = {"name": "Trần Thị Liên Lạc", "phone": "0912 345 678", "email": "lienlac.tran@example.vn",
+           "position": "Chuyên viên Phòng Văn hóa"}
+# What must appear in no answer: the name (and a part of it), the phone in its usual forms, the e-mail.
+CONTACT_TRACES = ("Liên Lạc", "Lien Lac", "912345678", "912 345 678", "0912", "lienlac", "Phòng Văn hóa")
+
+
+def _seed_frame(session, world) -> None:
+    """A person with known contact details in the frame of the open wave, invited to rate unit A."""
+    stratum = waves.add_stratum(session, world.draft_wave, "S-CONTACT", 10, 1, unit=world.units["A"],
+                                group=world.group)
+    person = waves.add_person(session, world.draft_wave, stratum, CONTACT["name"], phone=CONTACT["phone"],
+                              email=CONTACT["email"], position=CONTACT["position"],
+                              workplace=world.units["A"])
+    world.wave.status, status = "draft", world.wave.status  # invite() refuses only closed waves
+    person.wave_id = world.wave.id
+    stratum.wave_id = world.wave.id
+    waves.invite(session, world.wave, world.group, person, [world.units["A"]], TEST_SECRET)
+    world.wave.status = status
+    session.commit()
+
+
+def _urls(app, endpoints, world) -> list[str]:
+    """Every GET URL of the endpoints, with the world's wave codes (and the test questionnaire)."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint not in endpoints or "GET" not in rule.methods:
+            continue
+        if rule.endpoint.startswith("instruments."):
+            choices = [{"code": "small", "version": "1"}]
+        else:
+            choices = [{"code": code, "name": name} for code in (world.wave.code, world.answered_wave.code)
+                       for name in ("A.txt", "B.txt")]
+        found += sorted({rule.build(values, append_unknown=False)[1] for values in choices})
+    return found
+
+
+def _text(answer) -> str:
+    """An answer's content as text: JSON without escapes, spreadsheets' XML unzipped."""
+    if answer.is_json:
+        return json.dumps(answer.json, ensure_ascii=False)
+    body = answer.get_data()
+    if body.startswith(b"PK"):
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            return "".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
+    return body.decode("utf-8")
+
+
+def _leaks(answer) -> list[str]:
+    """The contact details found in an answer."""
+    text = unicodedata.normalize("NFC", _text(answer)).lower()
+    return [trace for trace in CONTACT_TRACES if trace.lower() in text]
+
+
+def test_no_contact_details_for_analysts_or_through_the_api(app, session, world):
+    """A person of the frame with known contact details: no page an analyst may open, and no API answer
+    to any role, contains their name, phone number, e-mail address or position."""
+    _seed_frame(session, world)
+    analyst_pages = {e for e, roles in EXPECTED.items() if roles == PUBLIC or "analyst" in roles}
+    api_endpoints = {e for e in EXPECTED if e.startswith(("api.", "api_meta."))}
+    checked = {}
+    for role in ROLES:
+        user = make_staff(session, role, email=f"{role}.contact@example.vn")
+        client = app.test_client()
+        client.post("/staff/login", data={"email": user.email, "password": STAFF_PASSWORD})
+        bearer = {"Authorization": "Bearer " + api_tokens.create(session, TEST_SECRET, user, "t", 1).secret}
+        session.commit()
+        urls = _urls(app, api_endpoints | (analyst_pages if role == "analyst" else set()), world)
+        for url in urls:
+            answer = client.get(url, headers=bearer if url.startswith("/api/") else {})
+            checked[role, url] = (answer.status_code, _leaks(answer))
+            answer.close()
+    assert {key: leaks for key, (_, leaks) in checked.items() if leaks} == {}
+    # The probes reached the data: the admin every API answer, the analyst every page and the responses
+    # (no report was computed for the answered wave), the coordinator the progress.
+    refused = {(role, url) for (role, url), (status, _) in checked.items() if status != 200}
+    assert not {(role, url) for role, url in refused if role == "admin" or (
+        role == "analyst" and not url.endswith("/progress") and "ANSWERED/files" not in url)}
+    assert checked["coordinator", f"/api/v1/waves/{world.wave.code}/progress"][0] == 200
+    assert checked["analyst", f"/api/v1/waves/{world.answered_wave.code}/responses"][0] == 200
