@@ -127,12 +127,12 @@ def _roots(user: User) -> list[Unit]:
     return staff.scope_roots(db.session, user)
 
 
-def _list(status: int = 200, errors: list[str] | None = None):
+def _list():
     """Render the list of accounts."""
     users = db.session.scalars(select(User).order_by(User.active.desc(), User.name, User.email)).all()
     return render_template("staff/users.html", users=users, last_login=staff.last_logins(db.session),
                            roots={u.id: _roots(u) for u in users if not u.sees_all_units},
-                           role_names=ROLE_NAMES, errors=errors or []), status
+                           role_names=ROLE_NAMES)
 
 
 @bp.get("/")
@@ -218,7 +218,8 @@ def set_active(user_id: int):
         staff.set_active(db.session, user, form.active.data == "1", actor=current_user)
     except staff.StaffError as exc:
         db.session.rollback()
-        return _list(422, [refusal(exc)])
+        user = _user_or_404(user_id)
+        return _form_page(AccountForm(formdata=None, data=_account_data(user)), user, 422, [refusal(exc)])
     db.session.commit()
     flash(_("Đã mở lại tài khoản %(email)s.", email=user.email) if user.active
           else _("Đã khóa tài khoản %(email)s.", email=user.email), "status")
