@@ -9,6 +9,7 @@ e-mail address of a respondent.
 """
 
 import json
+from http import HTTPStatus
 
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
@@ -112,6 +113,17 @@ class ResponsesPageSchema(Schema):
         "description": "pass as `after` for the next page; null on the last page"})
 
 
+def errors(*codes: int):
+    """Document the error answers an endpoint gives (401 and 403 always), with the error schema."""
+
+    def decorator(view):
+        for code in (401, 403, *codes):
+            view = bp.alt_response(code, response=HTTPStatus(code).name)(view)
+        return view
+
+    return decorator
+
+
 def _wave(code: str) -> Wave:
     """Return the wave with this code, or answer 404."""
     wave = db.session.scalar(select(Wave).filter_by(code=code))
@@ -135,6 +147,7 @@ def _wave_dict(wave: Wave, units_in_scope: int) -> dict:
 
 @bp.route("/waves")
 @api_roles(*WAVE_READERS)
+@errors()
 @bp.response(200, WaveSchema(many=True))
 def waves():
     """List the waves, newest first, with the number of their units in the caller's scope."""
@@ -146,6 +159,7 @@ def waves():
 
 @bp.route("/waves/<code>")
 @api_roles(*WAVE_READERS)
+@errors(404)
 @bp.response(200, WaveDetailSchema)
 def wave(code: str):
     """A wave with its assessed units in the caller's scope."""
@@ -168,6 +182,7 @@ def _progress_row(row: tracking.Row, info: dict) -> dict:
 
 @bp.route("/waves/<code>/progress")
 @api_roles(*TRACKERS)
+@errors(404)
 @bp.response(200, ProgressSchema)
 def progress(code: str):
     """Invited, started and completed forms and the response rate, in total and by rated unit
@@ -182,6 +197,7 @@ def progress(code: str):
 
 @bp.route("/units")
 @api_roles(*WAVE_READERS)
+@errors()
 @bp.response(200, UnitSchema(many=True))
 def units():
     """The units in the caller's scope, by code, each with its parent's code (the tree)."""
@@ -194,6 +210,7 @@ def units():
 
 @bp.route("/waves/<code>/responses")
 @api_roles(*RESPONSE_READERS)
+@errors(404)
 @bp.arguments(PageQuerySchema, location="query")
 @bp.response(200, ResponsesPageSchema)
 def responses(page: dict, code: str):
