@@ -47,8 +47,9 @@ class AccountForm(FlaskForm):
 
     name = StringField(_l("Họ và tên"), validators=[InputRequired(_l("Xin nhập họ và tên.")),
                                                     Length(max=255)])
+    # At least one role: the service refuses none (a `required` on each checkbox would be wrong).
     roles = CheckboxesField(_l("Vai trò"), choices=[SelectChoice(r, ROLE_NAMES[r]) for r in ROLES],
-                            validators=[InputRequired(_l("Xin chọn ít nhất một vai trò."))])
+                            validators=[Optional()])
     all_units = BooleanField(_l("Mọi đơn vị"))
     units = SelectMultipleField(_l("Hoặc các đơn vị (mỗi đơn vị kèm mọi đơn vị trực thuộc)"), coerce=int,
                                 validators=[Optional()], render_kw={"size": 12})
@@ -60,14 +61,16 @@ class NewAccountForm(AccountForm):
     email = EmailField(_l("Thư điện tử (tên đăng nhập)"), validators=[
         InputRequired(_l("Xin nhập thư điện tử.")), Length(max=255)])
     password = PasswordField(_l("Mật khẩu (để trống: tạo ngẫu nhiên và hiển thị một lần)"),
-                             validators=[Optional(), Length(max=MAX_LENGTH)])
+                             validators=[Optional(), Length(max=MAX_LENGTH)],
+                             render_kw={"autocomplete": "new-password"})
 
 
 class PasswordForm(FlaskForm):
     """A new password, or none to generate one."""
 
     password = PasswordField(_l("Mật khẩu mới (để trống: tạo ngẫu nhiên và hiển thị một lần)"),
-                             validators=[Optional(), Length(max=MAX_LENGTH)])
+                             validators=[Optional(), Length(max=MAX_LENGTH)],
+                             render_kw={"autocomplete": "new-password"})
 
 
 class ActiveForm(FlaskForm):

@@ -48,7 +48,7 @@ def test_list_shows_roles_scope_state_and_last_login(app, client, session, tree)
     page = client.get("/staff/users/").text
     row = re.search(r"Lê Văn Tích.*?</tr>", page, re.S).group(0)
     assert "phan.tich@example.vn" in row and "Phân tích" in row and "<code>P01</code>" in row
-    assert "P01-1" not in row and "Đang hoạt động" in row and " UTC" in row
+    assert "P01-1" not in row and "Đang hoạt động" in row and re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d", row)
 
 
 def test_create_scoped_coordinator_with_a_generated_password(app, client, session, tree):
