@@ -225,3 +225,16 @@ def _refs_resolve(node, document) -> None:
     elif isinstance(node, list):
         for value in node:
             _refs_resolve(value, document)
+
+
+def test_internal_error_is_json_without_the_exception(app, session):
+    """An exception in an API view answers 500 as JSON with a fixed message: no trace, no exception text."""
+    def boom():
+        raise RuntimeError("SELECT secret FROM internals")
+
+    app.add_url_rule("/api/v1/boom", "api.boom", boom)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    answer = app.test_client().get("/api/v1/boom")
+    assert answer.status_code == 500
+    assert answer.json == {"code": 500, "status": "Internal Server Error", "message": "Internal error."}
+    assert "internals" not in answer.text and "Traceback" not in answer.text
