@@ -148,11 +148,13 @@ def index():
 def _form_page(form: AccountForm, user: User | None = None, status: int = 200,
                errors: list[str] | None = None):
     """Render the creation page (no user) or a user's page, with its other forms."""
-    form.units.choices = _tree_choices()
+    if form.units.choices is None:
+        form.units.choices = _tree_choices()
+    last_login = staff.last_logins(db.session, [user.id]).get(user.id) if user is not None else None
     return render_template("staff/user.html", form=form, user=user, errors=errors or [],
                            password_form=PasswordForm(formdata=None), active_form=ActiveForm(formdata=None),
                            role_names=ROLE_NAMES, roots=_roots(user) if user is not None else [],
-                           last_login=staff.last_logins(db.session).get(user.id) if user else None), status
+                           last_login=last_login), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
