@@ -66,10 +66,10 @@ def _status_name(code: int) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Set up flask-smorest on the app, register the API and its description, exempt them from CSRF,
-    and limit failed token authentications."""
-    from survey.api import auth, views
-    from survey.extensions import csrf, limiter
+    """Set up flask-smorest on the app, register the API and its description, exempt them from CSRF
+    (the limit on failed token authentications is attached to the blueprint once, in survey/api/views.py)."""
+    from survey.api import views
+    from survey.extensions import csrf
 
     app.config.setdefault("API_TITLE", "PAR INDEX survey API")
     app.config.setdefault("API_VERSION", API_VERSION)
@@ -82,8 +82,6 @@ def init_app(app: Flask) -> None:
     })
     api = Api(app)
     api.spec.components.security_scheme("bearerAuth", BEARER)
-    limiter.shared_limit(lambda: current_app.config["API_AUTH_FAILURE_LIMIT"], scope="api-auth",
-                         deduct_when=auth.auth_failed)(views.bp)
     csrf.exempt(views.bp)
     csrf.exempt(meta)
     api.register_blueprint(views.bp)

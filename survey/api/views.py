@@ -11,18 +11,24 @@ e-mail address of a respondent.
 import json
 from http import HTTPStatus
 
+from flask import current_app
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
-from survey.api.auth import api_roles, api_user
+from survey.api.auth import api_roles, api_user, auth_failed
 from survey.db import db
+from survey.extensions import limiter
 from survey.responses import export
 from survey.sampling import tracking
 from survey.sampling.models import Unit, Wave, WaveUnit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1",
                description="Waves, fieldwork progress, units and anonymised responses.")
+# One counter per address over the whole API, counting only answers to a missing or wrong token
+# (module level: the limiter keeps blueprint limits across apps, so this must run once).
+limiter.shared_limit(lambda: current_app.config["API_AUTH_FAILURE_LIMIT"], scope="api-auth",
+                     deduct_when=auth_failed)(bp)
 WAVE_READERS = ("coordinator", "analyst")
 TRACKERS = ("coordinator",)
 RESPONSE_READERS = ("analyst",)
