@@ -79,6 +79,8 @@ def _register_blueprints(app: Flask) -> None:
     from survey.sampling.tracking_views import bp as tracking_bp
     from survey.sampling.views import bp as waves_bp
     from survey.staff import navigation
+    from survey.staff.tokens_views import bp as tokens_bp
+    from survey.staff.users_views import bp as users_bp
     from survey.staff.views import bp as staff_bp
 
     app.register_blueprint(health_bp)
@@ -100,6 +102,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(focal_bp)
     app.register_blueprint(milestones_bp)
     app.register_blueprint(closing_bp)
+    app.register_blueprint(users_bp)
+    app.register_blueprint(tokens_bp)
+    from survey import api
+
+    api.init_app(app)
     navigation.init_app(app)
     from survey.auth.access import check_declared
 

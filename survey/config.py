@@ -90,6 +90,9 @@ def defaults(instance_path: str) -> dict:
         # Officials who rate units of the other tier (commune leaders rate provincial agencies) get this
         # many of them each, in rotation so that every unit is rated about as often.
         "RATED_UNITS_PER_PERSON": 3,
+        # Requests to the JSON API (/api/v1) from one address whose bearer token is missing or wrong:
+        # past this rate every API request from the address answers 429 until the window passes.
+        "API_AUTH_FAILURE_LIMIT": "20 per 10 minutes",
     }
 
 

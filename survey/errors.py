@@ -3,11 +3,21 @@
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from survey.api import is_api_request, json_error
 
 
 def _page(title: str, message: str, status: int):
-    """Render an error page with its status code."""
+    """Render an error page with its status code (JSON for the API)."""
+    if is_api_request():
+        return json_error(status)
     return render_template("errors/error.html", title=title, message=message), status
+
+
+def _other(error: HTTPException):
+    """The API answers every other error (401, 405, 422 ...) as JSON; pages keep werkzeug's answer."""
+    return json_error(error) if is_api_request() else error
 
 
 def _csrf_failed(_error):
@@ -23,6 +33,7 @@ def _csrf_failed(_error):
 def register(app: Flask) -> None:
     """Attach the error handlers."""
     app.register_error_handler(CSRFError, _csrf_failed)
+    app.register_error_handler(HTTPException, _other)
     app.register_error_handler(403, lambda e: _page(
         _("Không có quyền truy cập"), _("Tài khoản của Ông/Bà không được phép xem trang này."), 403))
     app.register_error_handler(404, lambda e: _page(

@@ -7,7 +7,12 @@ and the unit's data is there), "hidden" (allowed, but the unit's data is not sho
 or "forbidden" (403; for anonymous visitors, a redirect to the login page).
 """
 
+import io
+import json
+import unicodedata
+import zipfile
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -15,6 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from survey import bundled
+from survey.auth import api_tokens
 from survey.auth.access import declared_access
 from survey.auth.models import ROLES, UserUnit
 from survey.dashboard.jobs import REPORT_JOB
@@ -23,12 +29,12 @@ from survey.db import db
 from survey.definitions.frameworks import load_frameworks
 from survey.instruments import frameworks as framework_service
 from survey.jobs.models import JobRecord
-from survey.responses.models import Response
+from survey.responses.models import Answer, Response
 from survey.sampling import focal, invitations
 from survey.sampling import service as waves
 from survey.sampling.models import WaveGroup, WaveUnit
 from tests.conftest import TEST_SECRET
-from tests.factories import STAFF_PASSWORD, make_invitation, make_staff, make_stratum, make_unit
+from tests.factories import STAFF_PASSWORD, make_invitation, make_staff, make_stratum, make_unit, make_wave
 
 PUBLIC = "public"
 
@@ -107,6 +113,23 @@ EXPECTED = {
     "milestones.done": {"coordinator"},
     "milestones.delete": {"coordinator"},
     "closing.close": {"coordinator"},
+    # Staff accounts are the administrators' job; every staff member manages their own API tokens.
+    "users.index": {"admin"},
+    "users.create": {"admin"},
+    "users.edit": {"admin"},
+    "users.set_active": {"admin"},
+    "users.password": {"admin"},
+    "tokens.index": STAFF,
+    "tokens.create": STAFF,
+    "tokens.revoke": STAFF,
+    # The JSON API, as on the pages: coordinators track fieldwork, analysts read responses; nobody
+    # gets contact details. Its description is public.
+    "api_meta.openapi_json": PUBLIC,
+    "api.waves": ANALYSTS,
+    "api.wave": ANALYSTS,
+    "api.progress": {"coordinator"},
+    "api.units": ANALYSTS,
+    "api.responses": {"analyst"},
 }
 # Endpoints for respondents and machines, reached without a staff login by design.
 NOT_STAFF_PREFIXES = ("respond.", "open_link.")
@@ -115,7 +138,8 @@ NOT_STAFF = {"static", "health.healthz", "invitations.opt_out"}
 
 @dataclass
 class World:
-    """Two units A and B in an open wave, a clerk's draft for each, and a report per scope; a draft wave."""
+    """Two units A and B in an open wave, a clerk's draft for each, and a report per scope; a draft wave;
+    a closed wave with one complete response for each unit (for the API); another staff account."""
 
     wave: object
     group: object
@@ -127,6 +151,8 @@ class World:
     spare_officials: dict  # unit label -> ids the delete probes may delete
     milestones: dict  # unit label -> a milestone of that unit only
     spare_milestones: dict
+    answered_wave: object
+    other_user: int
 
 
 @pytest.fixture
@@ -162,6 +188,14 @@ def world(app, session):
         milestones[label] = focal.add_milestone(session, wave, f"Mốc {label}", wave.closes_on, [unit.id]).id
         spare_milestones[label] = [focal.add_milestone(session, wave, f"Mốc phụ {label}{i}", wave.closes_on,
                                                        [unit.id]).id for i in range(2)]
+    answered_wave = make_wave(session, code="ANSWERED", status="closed")
+    for unit in (unit_a, unit_b):
+        session.add(WaveUnit(wave_id=answered_wave.id, unit_id=unit.id))
+        session.add(Response(wave_id=answered_wave.id, unit_id=unit.id, group_id=group.id,
+                             questionnaire_version_id=assignment.questionnaire_version_id, mode="online",
+                             status="complete", submitted_on=date(2025, 11, 3),
+                             answers=[Answer(item_id="used", value_text="y")]))
+    other = make_staff(session, "data_entry", email="other@example.vn")
     session.commit()
     # A report file in each scope's folder: "A.txt" only for scope A, both in the all-units folder.
     for scope, names in ((None, ["A", "B"]), ([unit_a.code], ["A"]), ([unit_b.code], ["B"])):
@@ -170,7 +204,7 @@ def world(app, session):
         for name in names:
             (folder / f"{name}.txt").write_text(name, encoding="utf-8")
     return World(wave, group, {"A": unit_a, "B": unit_b}, drafts, draft_wave, invited_wave, officials,
-                 spare_officials, milestones, spare_milestones)
+                 spare_officials, milestones, spare_milestones, answered_wave, other.id)
 
 
 def _invited_wave(session, wave, group, units):
@@ -223,6 +257,21 @@ def _delete_spare(client, spares: list, path: str) -> str:
     if answer.status_code == 303:
         spares.pop()
     return classify(answer, absent_status=404)
+def api(client, path: str, shows=None) -> str:
+    """Classify an API answer to the client's bearer token: 401/403 forbidden, and for "ok" the JSON
+    must pass `shows` (else "hidden": allowed, but the unit's data is not there)."""
+    answer = client.get(path, headers=client.bearer)
+    answer.close()
+    if answer.status_code in (401, 403):
+        assert answer.is_json, path
+        return "forbidden"
+    assert answer.status_code == 200, (answer.status_code, path)
+    return "ok" if shows is None or shows(answer.json) else "hidden"
+
+
+def listed(w, u, rows, key: str = "code") -> bool:
+    """Tell whether the code of unit `u` is among the rows' `key`."""
+    return w.units[u].code in {row[key] for row in rows}
 
 
 # endpoint -> (unit-sensitive, probe(client, world, unit label) -> outcome)
@@ -348,6 +397,31 @@ PROBES |= {
         c, w.spare_milestones[u], f"/staff/waves/{w.wave.code}/milestones/{{}}/delete")),
     "closing.close": (False, lambda c, w, u: classify(
         c.get(f"/staff/waves/{w.wave.code}/close"), present=w.wave.code)),
+    "users.index": (False, lambda c, w, u: classify(c.get("/staff/users/"), present="other@example.vn")),
+    "users.create": (False, lambda c, w, u: classify(c.get("/staff/users/new"), present=w.units[u].code)),
+    "users.edit": (False, lambda c, w, u: classify(c.get(f"/staff/users/{w.other_user}"),
+                                                   present="other@example.vn")),
+    "users.set_active": (False, lambda c, w, u: classify(
+        c.post(f"/staff/users/{w.other_user}/active", data={"active": "1"}))),
+    "users.password": (False, lambda c, w, u: classify(
+        c.post(f"/staff/users/{w.other_user}/password"), present='class="secret"')),
+    "tokens.index": (False, lambda c, w, u: classify(c.get("/staff/tokens/"))),
+    "tokens.create": (False, lambda c, w, u: classify(
+        c.post("/staff/tokens/", data={"name": "probe", "days": "1"}), present='class="secret"')),
+    # Nobody owns token 999999: allowed users get 404 (only their own tokens exist for them).
+    "tokens.revoke": (False, lambda c, w, u: classify(c.post("/staff/tokens/999999/revoke"),
+                                                      refused_form=404)),
+    "api_meta.openapi_json": (False, lambda c, w, u: classify(c.get("/api/v1/openapi.json"),
+                                                              present="openapi")),
+    "api.waves": (False, lambda c, w, u: api(c, "/api/v1/waves",
+                                             lambda d: w.wave.code in {x["code"] for x in d})),
+    "api.wave": (True, lambda c, w, u: api(c, f"/api/v1/waves/{w.wave.code}",
+                                           lambda d: listed(w, u, d["units"]))),
+    "api.progress": (True, lambda c, w, u: api(c, f"/api/v1/waves/{w.wave.code}/progress",
+                                               lambda d: listed(w, u, d["units"], "unit"))),
+    "api.units": (True, lambda c, w, u: api(c, "/api/v1/units", lambda d: listed(w, u, d))),
+    "api.responses": (True, lambda c, w, u: api(c, f"/api/v1/waves/{w.answered_wave.code}/responses",
+                                                lambda d: listed(w, u, d["items"], "unit"))),
 }
 
 
@@ -395,9 +469,12 @@ def test_role_and_scope_matrix(app, session, world, role):
     answers, wanted = {}, {}
     for scope in ("A", "B"):
         client = app.test_client()
+        client.bearer = {}
         if role is not None:
             user = make_staff(session, role, email=f"{role}.{scope.lower()}@example.vn", all_units=False)
             session.add(UserUnit(user_id=user.id, unit_id=world.units[scope].id))
+            token = api_tokens.create(session, TEST_SECRET, user, "matrix", 1)
+            client.bearer = {"Authorization": f"Bearer {token.secret}"}
             session.commit()
             logged = client.post("/staff/login", data={"email": user.email, "password": STAFF_PASSWORD})
             assert logged.status_code == 302
@@ -435,3 +512,91 @@ def test_home_counts_only_units_in_scope(app, session, world, scope, invited):
     client.post("/staff/login", data={"email": user.email, "password": STAFF_PASSWORD})
     page = client.get("/staff/").text
     assert f"<td>{invited}</td><td>0</td>" in page
+
+
+CONTACT = {"name": "Trần Thị Liên Lạc", "phone": "0912 345 678", "email": "lienlac.tran@example.vn",
+           "position": "Chuyên viên Phòng Văn hóa"}
+# What must appear in no answer: the name (and a part of it), the phone in its usual forms, the e-mail.
+CONTACT_TRACES = ("Liên Lạc", "Lien Lac", "912345678", "912 345 678", "0912", "lienlac", "Phòng Văn hóa")
+
+
+def _seed_frame(session, world) -> None:
+    """A person with known contact details in the frame of the open wave, invited to rate unit A."""
+    stratum = waves.add_stratum(session, world.draft_wave, "S-CONTACT", 10, 1, unit=world.units["A"],
+                                group=world.group)
+    person = waves.add_person(session, world.draft_wave, stratum, CONTACT["name"], phone=CONTACT["phone"],
+                              email=CONTACT["email"], position=CONTACT["position"],
+                              workplace=world.units["A"])
+    world.wave.status, status = "draft", world.wave.status  # invite() refuses only closed waves
+    person.wave_id = world.wave.id
+    stratum.wave_id = world.wave.id
+    waves.invite(session, world.wave, world.group, person, [world.units["A"]], TEST_SECRET)
+    world.wave.status = status
+    session.commit()
+
+
+def _urls(app, endpoints, world) -> list[str]:
+    """Every GET URL of the endpoints, with the world's wave codes (and the test questionnaire)."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint not in endpoints or "GET" not in rule.methods:
+            continue
+        if rule.endpoint.startswith("instruments."):
+            choices = [{"code": "small", "version": "1"}]
+        elif rule.endpoint.startswith("frameworks."):
+            choices = [{"code": "par-province-2024", "version": "2024.1"}]
+        else:
+            choices = [{"code": code, "name": name} for code in (world.wave.code, world.answered_wave.code)
+                       for name in ("A.txt", "B.txt")]
+        # Other arguments: the world's year, unit codes and small ids (a missing row is a 404, fine).
+        others = {"year": world.wave.year, "unit": world.units["A"].code}
+        ids = {arg: 1 for arg in rule.arguments if arg not in others}
+        choices = [others | ids | values for values in choices]
+        found += sorted({rule.build(values, append_unknown=False)[1] for values in choices})
+    return found
+
+
+def _text(answer) -> str:
+    """An answer's content as text: JSON without escapes, spreadsheets' XML unzipped."""
+    if answer.is_json:
+        return json.dumps(answer.json, ensure_ascii=False)
+    body = answer.get_data()
+    if body.startswith(b"PK"):
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            return "".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
+    return body.decode("utf-8")
+
+
+def _leaks(answer) -> list[str]:
+    """The contact details found in an answer."""
+    text = unicodedata.normalize("NFC", _text(answer)).lower()
+    return [trace for trace in CONTACT_TRACES if trace.lower() in text]
+
+
+def test_no_contact_details_for_analysts_or_through_the_api(app, session, world):
+    """A person of the frame with known contact details: no page an analyst may open, and no API answer
+    to any role, contains their name, phone number, e-mail address or position."""
+    _seed_frame(session, world)
+    analyst_pages = {e for e, roles in EXPECTED.items() if roles == PUBLIC or "analyst" in roles}
+    api_endpoints = {e for e in EXPECTED if e.startswith(("api.", "api_meta."))}
+    checked = {}
+    for role in ROLES:
+        user = make_staff(session, role, email=f"{role}.contact@example.vn")
+        client = app.test_client()
+        client.post("/staff/login", data={"email": user.email, "password": STAFF_PASSWORD})
+        bearer = {"Authorization": "Bearer " + api_tokens.create(session, TEST_SECRET, user, "t", 1).secret}
+        session.commit()
+        urls = _urls(app, api_endpoints | (analyst_pages if role == "analyst" else set()), world)
+        for url in urls:
+            answer = client.get(url, headers=bearer if url.startswith("/api/") else {})
+            checked[role, url] = (answer.status_code, _leaks(answer))
+            answer.close()
+    assert {key: leaks for key, (_, leaks) in checked.items() if leaks} == {}
+    # The probes reached the data: the admin every API answer, the analyst every page and the responses
+    # (no report was computed for the answered wave), the coordinator the progress.
+    refused = {(role, url) for (role, url), (status, _) in checked.items() if status != 200}
+    assert not {(role, url) for role, url in refused if role == "admin" or (
+        role == "analyst" and not url.endswith("/progress") and "ANSWERED/files" not in url
+        and url != "/staff/jobs/1")}  # nobody's job: 404 to all but an administrator
+    assert checked["coordinator", f"/api/v1/waves/{world.wave.code}/progress"][0] == 200
+    assert checked["analyst", f"/api/v1/waves/{world.answered_wave.code}/responses"][0] == 200

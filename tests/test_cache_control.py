@@ -135,9 +135,24 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
                  f"/staff/waves/{wave}/milestones/999/done", f"/staff/waves/{wave}/milestones/999/delete",
                  f"/staff/waves/{wave}/close"):
         get("POST", path)  # without a form token: refused or re-shown, nothing written
+    # Staff accounts (403 for a coordinator), the coordinator's own API tokens, and the API with one.
+    for path in ("/staff/users/", "/staff/users/new", "/staff/users/1", "/staff/tokens/"):
+        get("GET", path)
+    made = get("POST", "/staff/tokens/", data={"csrf_token": csrf_token(client, "/staff/tokens/"),
+                                               "name": "cache", "days": "1"})
+    assert made.status_code == 201
+    secret = re.search(r'class="secret">([^<]+)<', made.text).group(1)
+    bearer = {"Authorization": f"Bearer {secret}"}
+    for path in ("/api/v1/openapi.json", "/api/v1/waves", f"/api/v1/waves/{wave}",
+                 f"/api/v1/waves/{wave}/progress", "/api/v1/units", f"/api/v1/waves/{wave}/responses",
+                 "/api/v1/waves/NOPE"):
+        get("GET", path, headers=bearer)
+    get("GET", "/api/v1/units")  # no token: 401
     for path in ("/staff/analysis/X/run", "/staff/questionnaires/import", "/staff/waves/",
                  "/staff/frameworks/import", "/staff/frameworks/apply", f"/staff/index/{invitation.wave.year}"
                  f"/external/{invitation.units[0].unit.code}",
+                 "/staff/users/new", "/staff/users/1", "/staff/users/1/active", "/staff/users/1/password",
+                 "/staff/tokens/1/revoke",
                  f"/staff/waves/{wave}/groups", f"/staff/waves/{wave}/units/{unit}/remove",
                  f"/staff/waves/{wave}/status/closed", "/staff/logout"):
         get("POST", path)  # without a form token: the 400 page, from the route itself

@@ -19,7 +19,8 @@ from tests.test_authorisation import EXPECTED
 MENU = {"staff.home": "/staff/", "waves.index": "/staff/waves/", "entry.index": "/staff/entry/",
         "dashboard.index": "/staff/analysis/", "instruments.index": "/staff/questionnaires",
         "jobs.index": "/staff/jobs/", "overall.index": "/staff/index/",
-        "frameworks.index": "/staff/frameworks", "focal.index": "/staff/focal/"}
+        "frameworks.index": "/staff/frameworks", "focal.index": "/staff/focal/",
+        "users.index": "/staff/users/", "tokens.index": "/staff/tokens/"}
 NAV = re.compile(r'<nav class="staff"[^>]*>(.*?)</nav>', re.S)
 
 

@@ -9,8 +9,9 @@ from flask.cli import with_appcontext
 from survey import migrate
 
 # Commands that run without a database at the newest revision: they create or migrate it, or only
-# read files. Every other command first checks the schema and says in one line what to run.
-NO_DATABASE = {"db", "setup", "questionnaires validate"}
+# read files (flask-smorest's `openapi print|write` writes the API's OpenAPI document from the code).
+# Every other command first checks the schema and says in one line what to run.
+NO_DATABASE = {"db", "setup", "questionnaires validate", "openapi"}
 # Commands that need no database when one of their options is given.
 NO_DATABASE_WITH = {"questionnaires import-xlsform": "out"}  # --out writes YAML, publishes nothing
 

@@ -42,10 +42,16 @@ def _value(answer) -> object:
     return answer.value_number if answer.value_number is not None else answer.value_text
 
 
-def responses_frame(session: Session, wave: Wave) -> pd.DataFrame:
-    """Return the wave's complete responses, one row each, design columns first."""
+def responses_frame(session: Session, wave: Wave, units: list[int] | None = None, after: str | None = None,
+                    limit: int | None = None) -> pd.DataFrame:
+    """Return the wave's complete responses, one row each, design columns first.
+
+    By default every response of the wave. The JSON API pages through the same rows: `units` keeps
+    the responses of those unit ids, `after` those with a larger response id, `limit` the first so
+    many (by response id).
+    """
     own_unit = aliased(Unit)
-    rows = session.execute(
+    query = (
         select(Response, Unit.code, Unit.name, RespondentGroup.code, Stratum.code, own_unit.code,
                Questionnaire.code, QuestionnaireVersion.version)
         .join(Unit, Unit.id == Response.unit_id)
@@ -55,7 +61,12 @@ def responses_frame(session: Session, wave: Wave) -> pd.DataFrame:
         .join(QuestionnaireVersion, QuestionnaireVersion.id == Response.questionnaire_version_id)
         .join(Questionnaire, Questionnaire.id == QuestionnaireVersion.questionnaire_id)
         .where(Response.wave_id == wave.id, Response.status == "complete")
-        .order_by(Response.id)).all()
+        .order_by(Response.id))
+    if units is not None:
+        query = query.where(Response.unit_id.in_(units))
+    if after is not None:
+        query = query.where(Response.id > after)
+    rows = session.execute(query.limit(limit)).all()
     probability = cell_probabilities(session, wave)
     records = []
     for response, unit, unit_name, group, stratum, stratum_unit, code, version in rows:
@@ -70,7 +81,11 @@ def responses_frame(session: Session, wave: Wave) -> pd.DataFrame:
         record |= {f"seconds__{k}": v for k, v in (response.page_seconds or {}).items()}
         records.append(record)
     frame = pd.DataFrame.from_records(records, columns=None if records else DESIGN_COLUMNS)
-    return frame.join(_answers_wide(session, wave), on="response_id") if records else frame
+    if not records:
+        return frame
+    paged = units is not None or after is not None or limit is not None
+    return frame.join(_answers_wide(session, wave, list(frame["response_id"]) if paged else None),
+                      on="response_id")
 
 
 def cell_probabilities(session: Session, wave: Wave) -> dict[tuple[int, str | None], float]:
@@ -90,13 +105,16 @@ def cell_probabilities(session: Session, wave: Wave) -> dict[tuple[int, str | No
     return {(stratum, cluster): count / float(inverse) for stratum, cluster, count, inverse in rows}
 
 
-def _answers_wide(session: Session, wave: Wave) -> pd.DataFrame:
-    """Return the wave's answers pivoted to one column per item, indexed by response id."""
+def _answers_wide(session: Session, wave: Wave, response_ids: list[int] | None = None) -> pd.DataFrame:
+    """Return the wave's answers (of these responses only, if given) pivoted to one column per item,
+    indexed by response id."""
     # Plain rows, not ORM objects: a wave has tens of thousands of answers and nothing is edited.
-    answers = session.execute(
-        select(Answer.response_id, Answer.item_id, Answer.value_text, Answer.value_number,
-               Answer.value_date, Answer.value_list)
-        .join(Response).where(Response.wave_id == wave.id, Response.status == "complete")).all()
+    query = (select(Answer.response_id, Answer.item_id, Answer.value_text, Answer.value_number,
+                    Answer.value_date, Answer.value_list)
+             .join(Response).where(Response.wave_id == wave.id, Response.status == "complete"))
+    if response_ids is not None:
+        query = query.where(Answer.response_id.in_(response_ids))
+    answers = session.execute(query).all()
     long = pd.DataFrame({"response_id": [a.response_id for a in answers],
                          "item": [a.item_id for a in answers],
                          "value": pd.Series([_value(a) for a in answers], dtype=object)})

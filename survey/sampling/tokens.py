@@ -24,9 +24,13 @@ def derived_token(key: str, label: str) -> str:
     return base64.urlsafe_b64encode(digest[:TOKEN_BYTES]).decode().rstrip("=")
 
 
-def token_hash(key: str, token: str) -> str:
-    """Return the keyed hash stored for a token (a stolen table yields no working links)."""
-    return hmac.new(key.encode(), b"invitation:" + token.encode(), hashlib.sha256).hexdigest()
+def token_hash(key: str, token: str, purpose: str = "invitation") -> str:
+    """Return the keyed hash stored for a token (a stolen table yields no working links).
+
+    `purpose` separates the kinds of tokens (invitation links, staff API tokens): a token of one
+    kind never matches the stored hash of another.
+    """
+    return hmac.new(key.encode(), purpose.encode() + b":" + token.encode(), hashlib.sha256).hexdigest()
 
 
 SALT_BYTES = 16  # hex: 32 characters, invitations.link_salt

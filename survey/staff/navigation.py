@@ -21,6 +21,8 @@ ENTRIES = (
     ("instruments.index", _l("Bảng hỏi")),
     ("jobs.index", _l("Công việc")),
     ("frameworks.index", _l("Khung chỉ số")),
+    ("users.index", _l("Tài khoản cán bộ")),
+    ("tokens.index", _l("Mã truy cập API")),
 )
 
 
