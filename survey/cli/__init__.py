@@ -17,10 +17,21 @@ NO_DATABASE_WITH = {"questionnaires import-xlsform": "out"}  # --out writes YAML
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app, each command behind the schema check."""
-    from survey.cli import analysis, database, questionnaires, responses, setup, units, users, waves
+    from survey.cli import (
+        analysis,
+        assessments,
+        database,
+        questionnaires,
+        responses,
+        setup,
+        units,
+        users,
+        waves,
+    )
 
     for group in (database.db, questionnaires.questionnaires, units.units, units.groups,
-                  users.users, analysis.analysis, responses.responses, waves.waves):
+                  users.users, analysis.analysis, responses.responses, waves.waves,
+                  assessments.assessments):
         app.cli.add_command(group)
         for name, command in group.commands.items():
             _guard(f"{group.name} {name}", command)

@@ -17,6 +17,7 @@ ENTRIES = (
     ("entry.index", _l("Nhập phiếu")),
     ("dashboard.index", _l("Phân tích")),
     ("instruments.index", _l("Bảng hỏi")),
+    ("assessment.index", _l("Tự đánh giá")),
 )
 
 
