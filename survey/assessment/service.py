@@ -211,13 +211,12 @@ def assessment_points(session: Session, assessment: Assessment) -> dict[str, flo
     Only an appraised or locked assessment carries the ministry's figures; an earlier status gives
     the province's own view (useful for a preview, not for publication).
     """
-    session.refresh(assessment, ["items"])
-    points = {}
-    for entry in assessment.items:
-        value = entry.appraisal_score if entry.appraisal_score is not None else entry.self_score
-        if value is not None:
-            points[entry.node_code] = float(value)
-    return points
+    rows = session.execute(select(AssessmentItem.node_code, AssessmentItem.appraisal_score,
+                                  AssessmentItem.self_score)
+                           .where(AssessmentItem.assessment_id == assessment.id)
+                           .order_by(AssessmentItem.position)).all()
+    return {code: float(appraised if appraised is not None else own) for code, appraised, own in rows
+            if appraised is not None or own is not None}
 
 
 # -- declaring and scoring -----------------------------------------------------------------------
