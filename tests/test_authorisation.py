@@ -13,20 +13,24 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from survey.assessment import service as assessment_service
+from survey.assessment.storage import storage_for
 from survey.auth.access import declared_access
 from survey.auth.models import ROLES, UserUnit
 from survey.dashboard.views import report_dir
 from survey.responses.models import Response
 from survey.sampling import service as waves
 from survey.sampling.models import WaveGroup, WaveUnit
+from tests.assessment.helpers import PDF
 from tests.conftest import TEST_SECRET
-from tests.factories import STAFF_PASSWORD, make_invitation, make_staff, make_unit
+from tests.factories import STAFF_PASSWORD, make_assessment, make_invitation, make_staff, make_unit
 
 PUBLIC = "public"
 ANALYSTS = {"analyst", "coordinator"}
 CLERKS = {"data_entry", "coordinator"}
 READERS = {"coordinator", "data_entry", "analyst"}
 STAFF = {"coordinator", "analyst", "data_entry", "assessor", "approver"}
+ASSESSMENT_VIEWERS = {"assessor", "approver", "coordinator"}
 EXPECTED = {
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,
@@ -57,6 +61,19 @@ EXPECTED = {
     # responses on their own pages, clerks enter forms.
     "tracking.progress": {"coordinator"},
     "tracking.progress_csv": {"coordinator"},
+    # Self-assessment: assessors score and upload, approvers approve and enter the appraisal,
+    # coordinators follow deadlines and remind; everyone within their units.
+    "assessment.index": ASSESSMENT_VIEWERS,
+    "assessment.view": ASSESSMENT_VIEWERS,
+    "assessment.document": ASSESSMENT_VIEWERS,
+    "assessment.save_item": {"assessor", "approver"},
+    "assessment.move": {"assessor", "approver"},
+    "assessment.upload": {"assessor"},
+    "assessment.link": {"assessor"},
+    "assessment.unlink": {"assessor"},
+    "assessment.appraise": {"approver"},
+    "assessment.deadlines": {"coordinator", "approver"},
+    "assessment.remind": {"coordinator", "approver"},
 }
 # Endpoints for respondents and machines, reached without a staff login by design.
 NOT_STAFF_PREFIXES = ("respond.", "open_link.")
@@ -72,6 +89,8 @@ class World:
     units: dict
     drafts: dict
     draft_wave: object
+    assessments: dict
+    documents: dict
 
 
 @pytest.fixture
@@ -96,13 +115,22 @@ def world(app, session):
     draft_wave = waves.create_wave(session, "DRAFT", wave.year, "Đợt đang chuẩn bị", wave.opens_on,
                                    wave.closes_on)
     session.commit()
+    assessments, documents = {}, {}
+    for label, unit in (("A", unit_a), ("B", unit_b)):
+        assessment = make_assessment(session, unit=unit)
+        documents[label] = assessment_service.add_document(
+            session, storage_for(app), assessment,
+            make_staff(session, "assessor", email=f"up.{label}@example.vn"), PDF, f"{label}.pdf",
+            assessment_service.DocumentInput(), [("par.1.1.1", None)]).id
+        assessments[label] = assessment.id
+    session.commit()
     # A report file in each scope's folder: "A.txt" only for scope A, both in the all-units folder.
     for scope, names in ((None, ["A", "B"]), ([unit_a.code], ["A"]), ([unit_b.code], ["B"])):
         folder = report_dir(wave, scope)
         folder.mkdir(parents=True)
         for name in names:
             (folder / f"{name}.txt").write_text(name, encoding="utf-8")
-    return World(wave, group, {"A": unit_a, "B": unit_b}, drafts, draft_wave)
+    return World(wave, group, {"A": unit_a, "B": unit_b}, drafts, draft_wave, assessments, documents)
 
 
 def classify(response, present: str | None = None, absent_status: int | None = None,
@@ -185,6 +213,33 @@ PROBES = {
         c.get(f"/staff/waves/{w.wave.code}/progress"), present=f"<code>{w.units[u].code}</code>")),
     "tracking.progress_csv": (True, lambda c, w, u: classify(
         c.get(f"/staff/waves/{w.wave.code}/progress.csv"), present=f"\r\n{w.units[u].code},")),
+    # Another unit's assessment is a 404 everywhere; an empty form in scope is refused (422) or saved.
+    "assessment.index": (True, lambda c, w, u: classify(
+        c.get("/staff/assessments/"), present=w.units[u].name)),
+    "assessment.view": (True, lambda c, w, u: classify(
+        c.get(f"/staff/assessments/{w.assessments[u]}"), absent_status=404)),
+    "assessment.document": (True, lambda c, w, u: classify(
+        c.get(f"/staff/assessments/{w.assessments[u]}/documents/{w.documents[u]}"), absent_status=404)),
+    "assessment.save_item": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/items/par.1.1.1"), absent_status=404)),
+    "assessment.move": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/move/nowhere"), absent_status=404, refused_form=422)),
+    "assessment.upload": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/items/par.1.1.1/evidence"), absent_status=404,
+        refused_form=422)),
+    "assessment.link": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/items/par.1.1.1/link"), absent_status=404,
+        refused_form=422)),
+    "assessment.unlink": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/links/0/remove"), absent_status=404,
+        refused_form=422)),
+    "assessment.appraise": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/items/par.1.1.1/appraisal"), absent_status=404,
+        refused_form=422)),
+    "assessment.deadlines": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/deadlines"), absent_status=404)),
+    "assessment.remind": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/remind"), absent_status=404)),
 }
 
 

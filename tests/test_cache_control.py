@@ -9,10 +9,13 @@ import re
 import pytest
 from sqlalchemy import select
 
+from survey.assessment import service as assessment_service
+from survey.assessment.storage import storage_for
 from survey.dashboard.views import report_dir
-from survey.sampling.models import WaveGroup, WaveUnit
+from survey.sampling.models import Unit, WaveGroup, WaveUnit
+from tests.assessment.helpers import PDF
 from tests.conftest import TEST_SECRET
-from tests.factories import csrf_token, log_in, make_invitation
+from tests.factories import csrf_token, log_in, make_assessment, make_invitation
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -70,7 +73,7 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
 
     # Staff: login, home, poster, data entry, analysis, questionnaires, errors, logout.
     get("GET", "/staff/login")
-    log_in(client, session, "coordinator")
+    coordinator = log_in(client, session, "coordinator")
     for path in ("/staff/", f"/staff/waves/{wave}/{group}/poster", f"/staff/waves/{wave}/frame",
                  "/staff/entry/",
                  f"/staff/entry/{wave}/{group}", "/staff/analysis/", f"/staff/analysis/{wave}",
@@ -97,6 +100,19 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
     refused = get("POST", f"/staff/waves/{wave}/units", data={
         "csrf_token": csrf_token(client, f"/staff/waves/{wave}"), "root": unit})
     assert refused.status_code == 422  # the wave is open: its units no longer change
+    # Self-assessment: the list, a unit's page, an evidence file; every form without its token.
+    assessment = make_assessment(session, unit=session.get(Unit, unit))
+    document = assessment_service.add_document(
+        session, storage_for(app), assessment, coordinator, PDF, "a.pdf", assessment_service.DocumentInput(),
+        [("par.1.1.1", None)])
+    session.commit()
+    base = f"/staff/assessments/{assessment.id}"
+    for path in ("/staff/assessments/", base, f"{base}/documents/{document.id}"):
+        get("GET", path)
+    node = f"{base}/items/par.1.1.1"
+    for path in (node, f"{node}/evidence", f"{node}/link", f"{base}/links/1/remove", f"{base}/move/submitted",
+                 f"{node}/appraisal", f"{base}/deadlines", f"{base}/remind"):
+        get("POST", path)
     for path in ("/staff/analysis/X/run", "/staff/questionnaires/import", "/staff/waves/",
                  f"/staff/waves/{wave}/groups", f"/staff/waves/{wave}/units/{unit}/remove",
                  f"/staff/waves/{wave}/status/closed", "/staff/logout"):

@@ -17,7 +17,8 @@ from tests.factories import log_in, make_invitation
 from tests.test_authorisation import EXPECTED
 
 MENU = {"staff.home": "/staff/", "waves.index": "/staff/waves/", "entry.index": "/staff/entry/",
-        "dashboard.index": "/staff/analysis/", "instruments.index": "/staff/questionnaires"}
+        "dashboard.index": "/staff/analysis/", "instruments.index": "/staff/questionnaires",
+        "assessment.index": "/staff/assessments/"}
 NAV = re.compile(r'<nav class="staff"[^>]*>(.*?)</nav>', re.S)
 
 

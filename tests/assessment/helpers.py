@@ -7,14 +7,15 @@ from survey.assessment import service
 from survey.assessment.storage import storage_for
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+OOXML = "application/vnd.openxmlformats-officedocument"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
 
 
 def office(kind: str = "docx", main: bool = True) -> bytes:
     """A minimal Office Open XML package (or a zip that only pretends to be one)."""
     part, content_type = {
-        "docx": ("word/document.xml", "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"),
-        "xlsx": ("xl/workbook.xml", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"),
+        "docx": ("word/document.xml", f"{OOXML}.wordprocessingml.document.main+xml"),
+        "xlsx": ("xl/workbook.xml", f"{OOXML}.spreadsheetml.sheet.main+xml"),
     }[kind]
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as package:

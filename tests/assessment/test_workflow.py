@@ -74,7 +74,8 @@ def test_acceptance_flow_with_audit(app, session):
     assert f'href="#n-{FIRST}"' in refused.text and "chưa có điểm tự chấm" in refused.text
     assert _status(assessor_client, assessment) == "Đang tự chấm"
 
-    assert _post(assessor_client, assessment, f"/items/{FIRST}", answer="yes", self_score="0.5").status_code == 303
+    scored = _post(assessor_client, assessment, f"/items/{FIRST}", answer="yes", self_score="0.5")
+    assert scored.status_code == 303
     still = _post(assessor_client, assessment, "/move/submitted")
     assert still.status_code == 422 and "chưa có tài liệu kiểm chứng và chưa giải trình" in still.text
     _post(assessor_client, assessment, f"/items/{FIRST}", answer="yes", self_score="0.5",
