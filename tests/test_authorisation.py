@@ -66,6 +66,9 @@ EXPECTED = {
     "assessment.index": ASSESSMENT_VIEWERS,
     "assessment.view": ASSESSMENT_VIEWERS,
     "assessment.document": ASSESSMENT_VIEWERS,
+    "assessment.table_xlsx": ASSESSMENT_VIEWERS,
+    "assessment.evidence_zip": ASSESSMENT_VIEWERS,
+    "assessment.report": {"assessor", "approver"},
     "assessment.save_item": {"assessor", "approver"},
     "assessment.move": {"assessor", "approver"},
     "assessment.upload": {"assessor"},
@@ -220,6 +223,12 @@ PROBES = {
         c.get(f"/staff/assessments/{w.assessments[u]}"), absent_status=404)),
     "assessment.document": (True, lambda c, w, u: classify(
         c.get(f"/staff/assessments/{w.assessments[u]}/documents/{w.documents[u]}"), absent_status=404)),
+    "assessment.table_xlsx": (True, lambda c, w, u: classify(
+        c.get(f"/staff/assessments/{w.assessments[u]}/table.xlsx"), absent_status=404)),
+    "assessment.evidence_zip": (True, lambda c, w, u: classify(
+        c.get(f"/staff/assessments/{w.assessments[u]}/evidence.zip"), absent_status=404)),
+    "assessment.report": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/report"), absent_status=404)),
     "assessment.save_item": (True, lambda c, w, u: classify(
         c.post(f"/staff/assessments/{w.assessments[u]}/items/par.1.1.1"), absent_status=404)),
     "assessment.move": (True, lambda c, w, u: classify(

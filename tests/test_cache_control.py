@@ -107,11 +107,12 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
         [("par.1.1.1", None)])
     session.commit()
     base = f"/staff/assessments/{assessment.id}"
-    for path in ("/staff/assessments/", base, f"{base}/documents/{document.id}"):
+    for path in ("/staff/assessments/", base, f"{base}/documents/{document.id}", f"{base}/table.xlsx",
+                 f"{base}/evidence.zip"):
         get("GET", path)
     node = f"{base}/items/par.1.1.1"
     for path in (node, f"{node}/evidence", f"{node}/link", f"{base}/links/1/remove", f"{base}/move/submitted",
-                 f"{node}/appraisal", f"{base}/deadlines", f"{base}/remind"):
+                 f"{node}/appraisal", f"{base}/deadlines", f"{base}/remind", f"{base}/report"):
         get("POST", path)
     for path in ("/staff/analysis/X/run", "/staff/questionnaires/import", "/staff/waves/",
                  f"/staff/waves/{wave}/groups", f"/staff/waves/{wave}/units/{unit}/remove",

@@ -435,6 +435,15 @@ def appraise_item(session: Session, assessment: Assessment, code: str, score: fl
            reason="; ".join(filter(None, [note, reason])) or None)
 
 
+def set_difficulties(session: Session, assessment: Assessment, user: User, text: str | None) -> None:
+    """Store the report's difficulties and proposals (while the scores may still change)."""
+    if assessment.status not in EDITABLE:
+        raise AssessmentError("not_editable", status=assessment.status)
+    assessment.difficulties = _text(text)
+    session.flush()
+    record(session, "assessment.report", target=f"assessment:{assessment.id}", user=user)
+
+
 # -- deadlines and reminders ----------------------------------------------------------------------
 
 def set_deadlines(session: Session, assessment: Assessment, user: User, deadline: date | None,

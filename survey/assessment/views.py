@@ -13,6 +13,8 @@ Who does what (roles in survey/auth/models.py; no separate appraiser role):
   reopen a locked assessment.
 """
 
+import re
+import tempfile
 import unicodedata
 from datetime import date
 from urllib.parse import quote
@@ -25,7 +27,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from survey.assessment import files, scoring, service
+from survey.assessment import export, files, scoring, service
 from survey.assessment.models import Assessment
 from survey.assessment.storage import storage_for
 from survey.auth.access import roles_required
@@ -408,6 +410,48 @@ def deadlines(assessment_id: int):
     except service.AssessmentError as exc:
         return _refused(assessment_id, refusal(exc))
     return _done(assessment, _("Đã lưu thời hạn."))
+
+
+def _download_name(assessment: Assessment, suffix: str) -> str:
+    """An ASCII file name: unit code, year and what the file is."""
+    code = re.sub(r"[^A-Za-z0-9_.-]", "_", assessment.unit.code)
+    return f"tu-cham-{code}-{assessment.year}{suffix}"
+
+
+@bp.get("/<int:assessment_id>/table.xlsx")
+@roles_required(*VIEWERS)
+def table_xlsx(assessment_id: int):
+    """The self-assessment table (criteria, max, self-score, appraisal, evidence, explanations) as XLSX."""
+    assessment = _assessment_or_404(assessment_id)
+    return Response(export.xlsx(assessment), mimetype=files.XLSX, headers={
+        "Content-Disposition": f'attachment; filename="{_download_name(assessment, ".xlsx")}"'})
+
+
+@bp.get("/<int:assessment_id>/evidence.zip")
+@roles_required(*VIEWERS)
+def evidence_zip(assessment_id: int):
+    """Every evidence document, one folder per criterion code, with an index file, as one ZIP."""
+    assessment = _assessment_or_404(assessment_id)
+    out = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 (closed by the response)
+    export.evidence_zip(assessment, storage_for(), out)
+    size = out.tell()
+    out.seek(0)
+    response = Response(out, mimetype="application/zip", direct_passthrough=True, headers={
+        "Content-Disposition": f'attachment; filename="{_download_name(assessment, "-tai-lieu.zip")}"',
+        "Content-Length": str(size)})
+    return response
+
+
+@bp.post("/<int:assessment_id>/report")
+@roles_required(*SCORERS)
+def report(assessment_id: int):
+    """Save the report's difficulties and proposals (khó khăn, vướng mắc và kiến nghị)."""
+    assessment = _assessment_or_404(assessment_id)
+    try:
+        service.set_difficulties(db.session, assessment, current_user, request.form.get("difficulties"))
+    except service.AssessmentError as exc:
+        return _refused(assessment_id, refusal(exc))
+    return _done(assessment, _("Đã lưu khó khăn, vướng mắc và kiến nghị."), anchor="bao-cao")
 
 
 @bp.post("/<int:assessment_id>/remind")
