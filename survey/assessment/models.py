@@ -26,15 +26,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.db import Base
 from survey.instruments.models import FrameworkVersion
-from survey.sampling.models import Unit
+from survey.sampling.models import Unit, _in
 
 STATUSES = ("draft", "submitted", "approved", "appraised", "locked")
 ANSWERS = ("yes", "no", "na")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    """Render a CHECK clause that keeps a column within a fixed vocabulary."""
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class Assessment(Base):

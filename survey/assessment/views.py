@@ -33,6 +33,7 @@ from survey.assessment.storage import storage_for
 from survey.auth.access import roles_required
 from survey.db import db
 from survey.extensions import csrf
+from survey.sampling.views import _named
 
 bp = Blueprint("assessment", __name__, url_prefix="/staff/assessments")
 VIEWERS = ("assessor", "approver", "coordinator")
@@ -121,12 +122,6 @@ def _assessment_or_404(assessment_id: int) -> Assessment:
 
 def _days(day: date | None) -> int | None:
     return None if day is None else (day - date.today()).days
-
-
-def _named(unit) -> str:
-    from flask_babel import get_locale
-
-    return unit.name_en if str(get_locale()) == "en" and unit.name_en else unit.name
 
 
 def _page(assessment: Assessment, status: int = 200, errors: list[str] | None = None,
