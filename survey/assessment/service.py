@@ -288,6 +288,9 @@ def save_item(session: Session, assessment: Assessment, code: str, data: ItemInp
     if changed and assessment.status != "draft":
         _event(session, assessment, user, "score_changed", node_code=code, old_value=old,
                new_value=data.self_score, reason=reason)
+    elif assessment.status != "draft":  # declared data or explanation edited after submission
+        record(session, "assessment.item_edited", target=f"assessment:{assessment.id}", user=user, node=code,
+               reason=reason)
     return changed
 
 

@@ -153,3 +153,13 @@ def test_files_are_served_only_within_scope_with_safe_headers(app, session):
     analyst = app.test_client()
     log_in(analyst, session, "analyst", email="analyst@example.vn")
     assert get(analyst, pdf).status_code == 403
+
+
+def test_other_routes_keep_the_general_limit_with_a_message(client, session):
+    """Elsewhere the general 16 MB limit holds, and its 413 page says why in Vietnamese."""
+    log_in(client, session, "coordinator")
+    answer = client.post("/staff/questionnaires/import", data=b"x" * (17 * 1024 * 1024),
+                         content_type="application/x-www-form-urlencoded")
+    answer.close()
+    assert answer.status_code == 413
+    assert "vượt quá giới hạn cho phép" in answer.get_data(as_text=True)
