@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from survey.assessment import files, scoring
@@ -328,8 +329,12 @@ def add_document(session: Session, storage: EvidenceStorage, assessment: Assessm
                                     media_type=checked.media_type, size=len(data), number=number,
                                     issued_on=meta.issued_on, issuer=issuer, uploaded_by=user.id,
                                     uploaded_at=_now())
-        session.add(document)
-        session.flush()
+        try:
+            with session.begin_nested():  # the same file sent twice at once: keep the first
+                session.add(document)
+        except IntegrityError:
+            document = session.scalar(select(EvidenceDocument).filter_by(assessment_id=assessment.id,
+                                                                          sha256=key))
     for entry, pages in entries:
         _link(session, document, entry, pages)
     session.flush()
