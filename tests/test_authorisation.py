@@ -7,6 +7,7 @@ and the unit's data is there), "hidden" (allowed, but the unit's data is not sho
 or "forbidden" (403; for anonymous visitors, a redirect to the login page).
 """
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +65,7 @@ EXPECTED = {
     # Self-assessment: assessors score and upload, approvers approve and enter the appraisal,
     # coordinators follow deadlines and remind; everyone within their units.
     "assessment.index": ASSESSMENT_VIEWERS,
+    "assessment.create": {"coordinator"},
     "assessment.view": ASSESSMENT_VIEWERS,
     "assessment.document": ASSESSMENT_VIEWERS,
     "assessment.table_xlsx": ASSESSMENT_VIEWERS,
@@ -81,6 +83,7 @@ EXPECTED = {
 # Endpoints for respondents and machines, reached without a staff login by design.
 NOT_STAFF_PREFIXES = ("respond.", "open_link.")
 NOT_STAFF = {"static", "health.healthz"}
+YEARS = itertools.count(2030)  # a new year for each assessment a probe creates
 
 
 @dataclass
@@ -94,6 +97,7 @@ class World:
     draft_wave: object
     assessments: dict
     documents: dict
+    framework_version: int
 
 
 @pytest.fixture
@@ -125,7 +129,7 @@ def world(app, session):
             session, storage_for(app), assessment,
             make_staff(session, "assessor", email=f"up.{label}@example.vn"), PDF, f"{label}.pdf",
             assessment_service.DocumentInput(), [("par.1.1.1", None)]).id
-        assessments[label] = assessment.id
+        assessments[label], framework_version = assessment.id, assessment.framework_version_id
     session.commit()
     # A report file in each scope's folder: "A.txt" only for scope A, both in the all-units folder.
     for scope, names in ((None, ["A", "B"]), ([unit_a.code], ["A"]), ([unit_b.code], ["B"])):
@@ -133,7 +137,8 @@ def world(app, session):
         folder.mkdir(parents=True)
         for name in names:
             (folder / f"{name}.txt").write_text(name, encoding="utf-8")
-    return World(wave, group, {"A": unit_a, "B": unit_b}, drafts, draft_wave, assessments, documents)
+    return World(wave, group, {"A": unit_a, "B": unit_b}, drafts, draft_wave, assessments, documents,
+                 framework_version)
 
 
 def classify(response, present: str | None = None, absent_status: int | None = None,
@@ -219,6 +224,9 @@ PROBES = {
     # Another unit's assessment is a 404 everywhere; an empty form in scope is refused (422) or saved.
     "assessment.index": (True, lambda c, w, u: classify(
         c.get("/staff/assessments/"), present=w.units[u].name)),
+    # A new year's assessment of a unit in scope is created; a unit out of scope is not a choice (422).
+    "assessment.create": (True, lambda c, w, u: classify(c.post("/staff/assessments/", data={
+        "unit": w.units[u].id, "year": next(YEARS), "version": w.framework_version}), absent_status=422)),
     "assessment.view": (True, lambda c, w, u: classify(
         c.get(f"/staff/assessments/{w.assessments[u]}"), absent_status=404)),
     "assessment.document": (True, lambda c, w, u: classify(

@@ -112,7 +112,8 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
         get("GET", path)
     node = f"{base}/items/par.1.1.1"
     for path in (node, f"{node}/evidence", f"{node}/link", f"{base}/links/1/remove", f"{base}/move/submitted",
-                 f"{node}/appraisal", f"{base}/deadlines", f"{base}/remind", f"{base}/report"):
+                 f"{node}/appraisal", f"{base}/deadlines", f"{base}/remind", f"{base}/report",
+                 "/staff/assessments/"):
         get("POST", path)
     for path in ("/staff/analysis/X/run", "/staff/questionnaires/import", "/staff/waves/",
                  f"/staff/waves/{wave}/groups", f"/staff/waves/{wave}/units/{unit}/remove",

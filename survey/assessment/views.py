@@ -33,6 +33,8 @@ from survey.assessment.storage import storage_for
 from survey.auth.access import roles_required
 from survey.db import db
 from survey.extensions import csrf
+from survey.instruments.models import FrameworkVersion, IndexFramework
+from survey.sampling.models import Unit
 from survey.sampling.views import _named
 
 bp = Blueprint("assessment", __name__, url_prefix="/staff/assessments")
@@ -228,17 +230,57 @@ def _form_refusal(exc: FormError) -> str:
 
 # -- pages ----------------------------------------------------------------------------------------
 
-@bp.get("/")
-@roles_required(*VIEWERS)
-def index():
-    """The assessments of the user's units, what is left to do and the next milestone of each."""
+def _index(status: int = 200, errors: list[str] | None = None):
+    """Render the list of assessments with the creation form (coordinators)."""
     rows = db.session.scalars(service.in_scope(select(Assessment), current_user)
                               .order_by(Assessment.year.desc(), Assessment.id)).all()
     summary = [(a, len(service.blockers(a)), service.next_milestone(a, date.today())) for a in rows]
     unfinished = service.unfinished(db.session, current_user, date.today())
+    units = db.session.scalars(_in_scope_units(select(Unit)).where(Unit.valid_to.is_(None))
+                               .order_by(Unit.kind, Unit.name)).all()
+    versions = db.session.execute(select(FrameworkVersion, IndexFramework.code).join(IndexFramework)
+                                  .order_by(IndexFramework.code, FrameworkVersion.id.desc())).all()
     return render_template("assessment/index.html", summary=summary, unfinished=unfinished, days=_days,
                            status_names=STATUS_NAMES, milestone_names=MILESTONE_NAMES, named=_named,
-                           may_follow=current_user.has_role(*FOLLOWERS))
+                           may_follow=current_user.has_role(*FOLLOWERS), errors=errors or [],
+                           may_create=current_user.has_role("coordinator"), units=units,
+                           versions=[(v, code) for v, code in versions if code.startswith("par")],
+                           this_year=date.today().year), status
+
+
+def _in_scope_units(query):
+    """Limit a query on units to the user's scope."""
+    scope = current_user.unit_scope
+    return query if scope is None else query.where(Unit.id.in_(scope))
+
+
+@bp.get("/")
+@roles_required(*VIEWERS)
+def index():
+    """The assessments of the user's units, what is left to do and the next milestone of each."""
+    return _index()
+
+
+@bp.post("/")
+@roles_required("coordinator")
+def create():
+    """Start a unit's self-assessment for a year on a published framework version."""
+    try:
+        unit_id, version_id, year = _number("unit", int), _number("version", int), _number("year", int)
+        deadline = _date("deadline")
+    except FormError as exc:
+        return _index(422, [_form_refusal(exc)])
+    unit = db.session.scalar(_in_scope_units(select(Unit).where(Unit.id == (unit_id or 0))))
+    version = db.session.get(FrameworkVersion, version_id or 0)
+    if unit is None or version is None or year is None:
+        return _index(422, [_("Xin chọn đơn vị, bộ tiêu chí và năm.")])
+    try:
+        assessment = service.create(db.session, unit, year, version, current_user, deadline=deadline)
+    except service.AssessmentError as exc:
+        db.session.rollback()
+        return _index(422, [refusal(exc)])
+    return _done(assessment, _("Đã tạo bản tự đánh giá năm %(year)s của %(unit)s.", year=year,
+                               unit=_named(unit)))
 
 
 @bp.get("/<int:assessment_id>")

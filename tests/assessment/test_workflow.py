@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from survey.assessment import service
-from survey.assessment.models import AssessmentEvent
+from survey.assessment.models import Assessment, AssessmentEvent
 from survey.auth.models import AuditLog, UserUnit
 from tests.assessment.helpers import complete
 from tests.factories import csrf_token, log_in, log_out, make_assessment, make_staff, make_unit
@@ -215,3 +215,25 @@ def test_cli_create_and_list(app, runner, session):
     assert again.exit_code != 0 and "exists" in again.output
     listed = runner.invoke(args=["assessments", "list"])
     assert f"\t{unit.code}\t2024\tpar-province-2024 2024.1\tdraft\topen nodes: 56" in listed.output
+
+
+def test_coordinator_creates_an_assessment_on_the_page(client, session):
+    """The list offers the units in scope and the published versions; a second one is refused."""
+    unit = make_unit(session, name="Phường Trương Quang Trọng")
+    existing = make_assessment(session, year=2023)  # publishes the framework
+    log_in(client, session, "coordinator")
+    listing = client.get("/staff/assessments/").text
+    assert "Phường Trương Quang Trọng" in listing and "par-province-2024 2024.1" in listing
+    form = {"unit": unit.id, "year": "2024", "version": existing.framework_version_id,
+            "deadline": "2025-01-15"}
+    created = _post_list(client, **form)
+    assert created.status_code == 303
+    assessment = session.scalars(select(Assessment).filter_by(unit_id=unit.id)).one()
+    assert (assessment.year, assessment.deadline, len(assessment.items)) == (2024, date(2025, 1, 15), 56)
+    again = _post_list(client, **form)
+    assert again.status_code == 422 and "đã có bản tự đánh giá năm 2024" in again.text
+
+
+def _post_list(client, **data):
+    return client.post("/staff/assessments/", data={"csrf_token": csrf_token(client, "/staff/assessments/"),
+                                                    **data})
