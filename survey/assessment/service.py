@@ -220,6 +220,20 @@ def assessment_points(session: Session, assessment: Assessment) -> dict[str, flo
             if appraised is not None or own is not None}
 
 
+def points_by_unit(session: Session, year: int, unit_ids: list[int],
+                   version_id: int | None = None) -> dict[int, dict[str, float]]:
+    """`assessment_points` of every listed unit's assessment of the year: unit id -> node code -> points.
+
+    With `version_id`, only assessments on that framework version count; otherwise, where a unit has
+    several (different versions), the newest. The shape survey/overall/service.py expects.
+    """
+    query = select(Assessment).where(Assessment.year == year, Assessment.unit_id.in_(unit_ids))
+    if version_id is not None:
+        query = query.where(Assessment.framework_version_id == version_id)
+    newest = {a.unit_id: a for a in session.scalars(query.order_by(Assessment.id))}
+    return {unit_id: assessment_points(session, a) for unit_id, a in newest.items()}
+
+
 # -- declaring and scoring -----------------------------------------------------------------------
 
 @dataclass

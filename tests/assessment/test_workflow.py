@@ -202,6 +202,9 @@ def test_assessment_points_prefers_the_appraisal(session):
     assessment.status = "approved"
     service.appraise_item(session, assessment, SECOND, 0.5, "Thiếu báo cáo quý IV.", user)
     assert service.assessment_points(session, assessment) == {FIRST: 0.5, SECOND: 0.5}
+    other = make_assessment(session, year=2023)
+    by_unit = service.points_by_unit(session, 2024, [assessment.unit_id, other.unit_id])
+    assert by_unit == {assessment.unit_id: {FIRST: 0.5, SECOND: 0.5}}
 
 
 def test_cli_create_and_list(app, runner, session):
