@@ -60,6 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     """Attach one blueprint per concern."""
+    from survey.assessment.views import bp as assessment_bp
     from survey.auth.views import bp as auth_bp
     from survey.dashboard.views import bp as dashboard_bp
     from survey.entry.views import bp as entry_bp
@@ -107,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     from survey import api
 
     api.init_app(app)
+    app.register_blueprint(assessment_bp)
     navigation.init_app(app)
     from survey.auth.access import check_declared
 

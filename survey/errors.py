@@ -39,6 +39,8 @@ def register(app: Flask) -> None:
     app.register_error_handler(404, lambda e: _page(
         _("Không tìm thấy trang"),
         _("Đường link không đúng hoặc đã hết hiệu lực. Vui lòng kiểm tra lại tin nhắn mời."), 404))
+    app.register_error_handler(413, lambda e: _page(
+        _("Dữ liệu gửi lên quá lớn"), _("Tệp hoặc biểu mẫu gửi lên vượt quá giới hạn cho phép."), 413))
     app.register_error_handler(429, lambda e: _page(
         _("Quá nhiều yêu cầu"), _("Vui lòng chờ một phút rồi thử lại."), 429))
     app.register_error_handler(500, lambda e: _page(

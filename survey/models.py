@@ -1,5 +1,6 @@
 """Import every model module so that the metadata is complete (for Alembic and create_all)."""
 
+from survey.assessment import models as assessment_models
 from survey.auth import api_tokens as api_token_models
 from survey.auth import models as auth_models
 from survey.db import Base
@@ -11,5 +12,6 @@ from survey.sampling import focal as focal_models
 from survey.sampling import models as sampling_models
 from survey.sampling import progress as progress_models
 
-__all__ = ["Base", "api_token_models", "auth_models", "focal_models", "instrument_models", "job_models",
-           "overall_models", "progress_models", "response_models", "sampling_models"]
+__all__ = ["Base", "api_token_models", "assessment_models", "auth_models", "focal_models",
+           "instrument_models", "job_models", "overall_models", "progress_models", "response_models",
+           "sampling_models"]

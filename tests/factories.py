@@ -164,3 +164,18 @@ def log_in(client, session, role: str, **overrides) -> User:
 def log_out(client):
     """Log the client out with the logout button of a staff page."""
     return client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/")})
+
+
+def make_assessment(session, unit=None, year: int = 2024):
+    """Publish the bundled provincial PAR framework (once) and start a draft assessment of a unit."""
+    from survey import bundled
+    from survey.assessment import service as assessments
+    from survey.definitions.frameworks import load_framework
+    from survey.instruments import frameworks
+
+    framework = load_framework(bundled.QUESTIONNAIRES / "frameworks" / "par-province-2024.yaml")
+    frameworks.publish(session, framework)
+    version = frameworks.latest(session, framework.id)
+    assessment = assessments.create(session, unit or make_unit(session), year, version)
+    session.commit()
+    return assessment

@@ -8,6 +8,7 @@ or "forbidden" (403; for anonymous visitors, a redirect to the login page).
 """
 
 import io
+import itertools
 import json
 import unicodedata
 import zipfile
@@ -20,6 +21,8 @@ import pytest
 from sqlalchemy import select
 
 from survey import bundled
+from survey.assessment import service as assessment_service
+from survey.assessment.storage import storage_for
 from survey.auth import api_tokens
 from survey.auth.access import declared_access
 from survey.auth.models import ROLES, UserUnit
@@ -33,8 +36,17 @@ from survey.responses.models import Answer, Response
 from survey.sampling import focal, invitations
 from survey.sampling import service as waves
 from survey.sampling.models import WaveGroup, WaveUnit
+from tests.assessment.helpers import PDF
 from tests.conftest import TEST_SECRET
-from tests.factories import STAFF_PASSWORD, make_invitation, make_staff, make_stratum, make_unit, make_wave
+from tests.factories import (
+    STAFF_PASSWORD,
+    make_assessment,
+    make_invitation,
+    make_staff,
+    make_stratum,
+    make_unit,
+    make_wave,
+)
 
 PUBLIC = "public"
 
@@ -50,6 +62,7 @@ READERS = {"coordinator", "data_entry", "analyst"}
 STAFF = {"coordinator", "analyst", "data_entry", "assessor", "approver"}
 FRAMEWORK_READERS = {"coordinator", "analyst", "assessor", "approver"}
 INDEX_READERS = {"analyst", "coordinator", "approver"}
+ASSESSMENT_VIEWERS = {"assessor", "approver", "coordinator"}
 EXPECTED = {
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,
@@ -130,10 +143,28 @@ EXPECTED = {
     "api.progress": {"coordinator"},
     "api.units": ANALYSTS,
     "api.responses": {"analyst"},
+    # Self-assessment: assessors score and upload, approvers approve and enter the appraisal,
+    # coordinators follow deadlines and remind; everyone within their units.
+    "assessment.index": ASSESSMENT_VIEWERS,
+    "assessment.create": {"coordinator"},
+    "assessment.view": ASSESSMENT_VIEWERS,
+    "assessment.document": ASSESSMENT_VIEWERS,
+    "assessment.table_xlsx": ASSESSMENT_VIEWERS,
+    "assessment.evidence_zip": ASSESSMENT_VIEWERS,
+    "assessment.report": {"assessor", "approver"},
+    "assessment.save_item": {"assessor", "approver"},
+    "assessment.move": {"assessor", "approver"},
+    "assessment.upload": {"assessor"},
+    "assessment.link": {"assessor"},
+    "assessment.unlink": {"assessor"},
+    "assessment.appraise": {"approver"},
+    "assessment.deadlines": {"coordinator", "approver"},
+    "assessment.remind": {"coordinator", "approver"},
 }
 # Endpoints for respondents and machines, reached without a staff login by design.
 NOT_STAFF_PREFIXES = ("respond.", "open_link.")
 NOT_STAFF = {"static", "health.healthz", "invitations.opt_out"}
+YEARS = itertools.count(2030)  # a new year for each assessment a probe creates
 
 
 @dataclass
@@ -153,6 +184,9 @@ class World:
     spare_milestones: dict
     answered_wave: object
     other_user: int
+    assessments: dict
+    documents: dict
+    framework_version: int
 
 
 @pytest.fixture
@@ -197,6 +231,15 @@ def world(app, session):
                              answers=[Answer(item_id="used", value_text="y")]))
     other = make_staff(session, "data_entry", email="other@example.vn")
     session.commit()
+    assessments, documents = {}, {}
+    for label, unit in (("A", unit_a), ("B", unit_b)):
+        assessment = make_assessment(session, unit=unit)
+        documents[label] = assessment_service.add_document(
+            session, storage_for(app), assessment,
+            make_staff(session, "assessor", email=f"up.{label}@example.vn"), PDF, f"{label}.pdf",
+            assessment_service.DocumentInput(), [("par.1.1.1", None)]).id
+        assessments[label], framework_version = assessment.id, assessment.framework_version_id
+    session.commit()
     # A report file in each scope's folder: "A.txt" only for scope A, both in the all-units folder.
     for scope, names in ((None, ["A", "B"]), ([unit_a.code], ["A"]), ([unit_b.code], ["B"])):
         folder = report_dir(wave, scope)
@@ -204,7 +247,8 @@ def world(app, session):
         for name in names:
             (folder / f"{name}.txt").write_text(name, encoding="utf-8")
     return World(wave, group, {"A": unit_a, "B": unit_b}, drafts, draft_wave, invited_wave, officials,
-                 spare_officials, milestones, spare_milestones, answered_wave, other.id)
+                 spare_officials, milestones, spare_milestones, answered_wave, other.id, assessments,
+                 documents, framework_version)
 
 
 def _invited_wave(session, wave, group, units):
@@ -422,6 +466,42 @@ PROBES |= {
     "api.units": (True, lambda c, w, u: api(c, "/api/v1/units", lambda d: listed(w, u, d))),
     "api.responses": (True, lambda c, w, u: api(c, f"/api/v1/waves/{w.answered_wave.code}/responses",
                                                 lambda d: listed(w, u, d["items"], "unit"))),
+    # Another unit's assessment is a 404 everywhere; an empty form in scope is refused (422) or saved.
+    "assessment.index": (True, lambda c, w, u: classify(
+        c.get("/staff/assessments/"), present=w.units[u].name)),
+    # A new year's assessment of a unit in scope is created; a unit out of scope is not a choice (422).
+    "assessment.create": (True, lambda c, w, u: classify(c.post("/staff/assessments/", data={
+        "unit": w.units[u].id, "year": next(YEARS), "version": w.framework_version}), absent_status=422)),
+    "assessment.view": (True, lambda c, w, u: classify(
+        c.get(f"/staff/assessments/{w.assessments[u]}"), absent_status=404)),
+    "assessment.document": (True, lambda c, w, u: classify(
+        c.get(f"/staff/assessments/{w.assessments[u]}/documents/{w.documents[u]}"), absent_status=404)),
+    "assessment.table_xlsx": (True, lambda c, w, u: classify(
+        c.get(f"/staff/assessments/{w.assessments[u]}/table.xlsx"), absent_status=404)),
+    "assessment.evidence_zip": (True, lambda c, w, u: classify(
+        c.get(f"/staff/assessments/{w.assessments[u]}/evidence.zip"), absent_status=404)),
+    "assessment.report": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/report"), absent_status=404)),
+    "assessment.save_item": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/items/par.1.1.1"), absent_status=404)),
+    "assessment.move": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/move/nowhere"), absent_status=404, refused_form=422)),
+    "assessment.upload": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/items/par.1.1.1/evidence"), absent_status=404,
+        refused_form=422)),
+    "assessment.link": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/items/par.1.1.1/link"), absent_status=404,
+        refused_form=422)),
+    "assessment.unlink": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/links/0/remove"), absent_status=404,
+        refused_form=422)),
+    "assessment.appraise": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/items/par.1.1.1/appraisal"), absent_status=404,
+        refused_form=422)),
+    "assessment.deadlines": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/deadlines"), absent_status=404)),
+    "assessment.remind": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/remind"), absent_status=404)),
 }
 
 

@@ -9,12 +9,15 @@ import re
 import pytest
 from sqlalchemy import select
 
+from survey.assessment import service as assessment_service
+from survey.assessment.storage import storage_for
 from survey.dashboard.jobs import REPORT_JOB
 from survey.dashboard.views import report_dir
 from survey.jobs.models import JobRecord
-from survey.sampling.models import WaveGroup, WaveUnit
+from survey.sampling.models import Unit, WaveGroup, WaveUnit
+from tests.assessment.helpers import PDF
 from tests.conftest import TEST_SECRET
-from tests.factories import csrf_token, log_in, make_invitation
+from tests.factories import csrf_token, log_in, make_assessment, make_invitation
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -148,6 +151,21 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
                  "/api/v1/waves/NOPE"):
         get("GET", path, headers=bearer)
     get("GET", "/api/v1/units")  # no token: 401
+    # Self-assessment: the list, a unit's page, an evidence file; every form without its token.
+    assessment = make_assessment(session, unit=session.get(Unit, unit))
+    document = assessment_service.add_document(
+        session, storage_for(app), assessment, coordinator, PDF, "a.pdf", assessment_service.DocumentInput(),
+        [("par.1.1.1", None)])
+    session.commit()
+    base = f"/staff/assessments/{assessment.id}"
+    for path in ("/staff/assessments/", base, f"{base}/documents/{document.id}", f"{base}/table.xlsx",
+                 f"{base}/evidence.zip"):
+        get("GET", path)
+    node = f"{base}/items/par.1.1.1"
+    for path in (node, f"{node}/evidence", f"{node}/link", f"{base}/links/1/remove", f"{base}/move/submitted",
+                 f"{node}/appraisal", f"{base}/deadlines", f"{base}/remind", f"{base}/report",
+                 "/staff/assessments/"):
+        get("POST", path)
     for path in ("/staff/analysis/X/run", "/staff/questionnaires/import", "/staff/waves/",
                  "/staff/frameworks/import", "/staff/frameworks/apply", f"/staff/index/{invitation.wave.year}"
                  f"/external/{invitation.units[0].unit.code}",

@@ -20,7 +20,8 @@ MENU = {"staff.home": "/staff/", "waves.index": "/staff/waves/", "entry.index": 
         "dashboard.index": "/staff/analysis/", "instruments.index": "/staff/questionnaires",
         "jobs.index": "/staff/jobs/", "overall.index": "/staff/index/",
         "frameworks.index": "/staff/frameworks", "focal.index": "/staff/focal/",
-        "users.index": "/staff/users/", "tokens.index": "/staff/tokens/"}
+        "users.index": "/staff/users/", "tokens.index": "/staff/tokens/",
+        "assessment.index": "/staff/assessments/"}
 NAV = re.compile(r'<nav class="staff"[^>]*>(.*?)</nav>', re.S)
 
 

@@ -20,6 +20,7 @@ def register_commands(app: Flask) -> None:
     """Attach every command group to the app, each command behind the schema check."""
     from survey.cli import (  # invitations adds invite, links and send to `waves`
         analysis,
+        assessments,
         database,
         frameworks,
         invitations,  # noqa: F401
@@ -35,7 +36,7 @@ def register_commands(app: Flask) -> None:
 
     for group in (database.db, questionnaires.questionnaires, units.units, units.groups,
                   users.users, analysis.analysis, responses.responses, waves.waves, jobs.jobs,
-                  frameworks.frameworks, overall.index):
+                  frameworks.frameworks, overall.index, assessments.assessments):
         app.cli.add_command(group)
         for name, command in group.commands.items():
             _guard(f"{group.name} {name}", command)

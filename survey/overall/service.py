@@ -2,12 +2,9 @@
 
 - Framework: the PAR framework version the year's waves are pinned to (the newest pin), else the
   newest published PAR framework.
-- Self-assessment points: from ``assessment_points_for_year`` below, the one place to switch when the
-  assessments (issue 11 items 3-5) land: it should return, for each unit with an assessment of the
-  year, ``assessment_points(session, assessment)`` (appraised score where present, else the self
-  score). Until then it reads the provider a test or a deployment registers in
-  ``app.extensions["overall.assessment_points"]`` (a callable ``(session, year, unit_ids) ->
-  {unit_id: {node_code: points}}``), and finds none otherwise.
+- Self-assessment points: each unit's assessment of the year on that framework version
+  (``survey.assessment.service.points_by_unit``): the appraised score where there is one, else the
+  self-score; a node with neither counts 0 and is listed as missing.
 - Survey and SIPAS points: every wave of the year with complete responses is analysed with the
   framework and questionnaire versions it is pinned to (``analysis.indices.par_points`` and
   ``analysis.overall_inputs.sipas_parts``); a unit's part comes from the last wave (by code) that
@@ -31,7 +28,6 @@ from survey.instruments.models import FrameworkVersion, IndexFramework, WaveFram
 from survey.overall.models import ExternalPoints
 from survey.sampling.models import Unit, UnitPredecessor, Wave, WaveUnit
 
-PROVIDER = "overall.assessment_points"
 # Unit kind -> the group it is ranked in: agencies apart from commune-level units.
 RANK_GROUPS = {
     "agency": "agency",
@@ -55,11 +51,12 @@ class YearIndex:
 
 
 def assessment_points_for_year(
-    session: Session, year: int, unit_ids: list[int]
+    session: Session, year: int, unit_ids: list[int], version_id: int
 ) -> dict[int, dict[str, float]]:
-    """Self-assessment points per unit of the year (appraised where present); see the module docstring."""
-    provider = current_app.extensions.get(PROVIDER)
-    return provider(session, year, unit_ids) if provider else {}
+    """Self-assessment points per unit of the year on the framework version (appraised where present)."""
+    from survey.assessment.service import points_by_unit
+
+    return points_by_unit(session, year, unit_ids, version_id=version_id)
 
 
 def par_framework(session: Session, year: int) -> FrameworkVersion | None:
@@ -140,7 +137,8 @@ def compute_year(session: Session, year: int, with_previous: bool = True) -> Yea
     )
     units = {u.code: u for u in session.scalars(select(Unit))}
     ids = sorted(wave_units | set(external) | {units[c].id for c in parts if c in units})
-    assessed = assessment_points_for_year(session, year, ids)
+    # Every unit assessed this year counts, whether or not a wave rated it.
+    assessed = assessment_points_for_year(session, year, [u.id for u in units.values()], version.id)
     ids = sorted(set(ids) | set(assessed))
     by_id = {u.id: u for u in units.values()}
     inputs = [

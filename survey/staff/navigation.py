@@ -23,6 +23,7 @@ ENTRIES = (
     ("frameworks.index", _l("Khung chỉ số")),
     ("users.index", _l("Tài khoản cán bộ")),
     ("tokens.index", _l("Mã truy cập API")),
+    ("assessment.index", _l("Tự đánh giá")),
 )
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from survey.auth.models import AuditLog
 from survey.overall.models import ExternalPoints
-from survey.overall.service import PROVIDER, compute_year
+from survey.overall.service import compute_year
 from survey.sampling.models import Unit, UnitPredecessor, Wave, WaveUnit
 from tests.factories import csrf_token, log_in, make_unit
 from tests.test_framework_versions_report import seeded  # noqa: F401 - the fixture
@@ -17,7 +17,7 @@ YEAR = date.today().year
 
 
 def fixture_points(session, year, unit_ids):
-    """Self-assessment points until the assessments land: full marks on every self-assessed node of par.1."""
+    """Full marks on every self-assessed node of par.1, for each unit."""
     from analysis.instruments import parse_framework
     from survey.overall.service import par_framework
 
@@ -31,9 +31,21 @@ def fixture_points(session, year, unit_ids):
 
 
 @pytest.fixture
-def assessed(seeded, app):  # noqa: F811 - the fixture imported above
-    """The demo province with the fixture's assessment points registered."""
-    app.extensions[PROVIDER] = fixture_points
+def assessed(seeded, app, session):  # noqa: F811 - the fixture imported above
+    """The demo province, each rated unit with an assessment of the year scoring full marks on par.1."""
+    from survey.assessment import service as assessments
+    from survey.assessment.models import AssessmentItem
+    from survey.overall.service import par_framework
+
+    version = par_framework(session, YEAR)
+    units = demo_units(session)
+    full = fixture_points(session, YEAR, [u.id for u in units])
+    for unit in units:
+        assessment = assessments.create(session, unit, YEAR, version)
+        session.flush()
+        for item in session.scalars(select(AssessmentItem).filter_by(assessment_id=assessment.id)):
+            item.self_score = full[unit.id].get(item.node_code)
+    session.commit()
     return app
 
 

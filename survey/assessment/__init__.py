@@ -1,0 +1,1 @@
+"""Self-assessment of the PAR index: scores, evidence, explanations, approval, appraisal, deadlines."""

@@ -1,0 +1,69 @@
+"""The self-assessment table as XLSX and the evidence package as a ZIP."""
+
+import csv
+import io
+import zipfile
+
+from openpyxl import load_workbook
+
+from survey.assessment import service
+from survey.assessment.storage import storage_for
+from tests.assessment.helpers import PDF, PNG, complete
+from tests.factories import csrf_token, log_in, make_assessment
+
+
+def test_table_has_every_level_with_sums_and_explanations(client, session):
+    """Fields, criteria and sub-criteria with max and sums; explanations listed; formulas escaped."""
+    assessment = make_assessment(session)
+    user = log_in(client, session, "assessor")
+    complete(session, assessment, user)
+    service.save_item(session, assessment, "par.1.1.1", service.ItemInput(
+        answer="no", self_score=0, explanation="=HYPERLINK(\"x\") chưa ban hành"), user)
+    service.set_difficulties(session, assessment, user, "Thiếu nhân lực chuyên trách.")
+    session.commit()
+    answer = client.get(f"/staff/assessments/{assessment.id}/table.xlsx")
+    assert answer.status_code == 200
+    assert answer.headers["Content-Disposition"].startswith("attachment; filename=\"tu-cham-")
+    book = load_workbook(io.BytesIO(answer.data))
+    assert book.sheetnames == ["Bảng tự chấm điểm", "Giải trình", "Khó khăn, kiến nghị"]
+    rows = {row[0]: row for row in book["Bảng tự chấm điểm"].iter_rows(min_row=2, values_only=True)}
+    assert rows["1"][1:5] == ("Lĩnh vực", "Công tác chỉ đạo, điều hành cải cách hành chính", 6.5, 6)
+    assert rows["1.1.1"][3:5] == (0.5, 0)
+    assert rows["1.1.1"][7] == "'=HYPERLINK(\"x\") chưa ban hành"
+    assert "bao-cao-cchc-2024.pdf, 123/BC-UBND, phần áp dụng: Mục II" in rows["1.1.1"][6]
+    assert sum(r[3] for code, r in rows.items() if code.count(".") == 0) == 45.5
+    assert book["Khó khăn, kiến nghị"]["A2"].value == "Thiếu nhân lực chuyên trách."
+
+
+def test_evidence_package_has_a_folder_per_node_and_an_index(app, client, session):
+    """One folder per node code with its files; one document in several folders; the index names them."""
+    assessment = make_assessment(session)
+    user = log_in(client, session, "assessor")
+    service.add_document(session, storage_for(app), assessment, user, PDF, "ke-hoach.pdf",
+                         service.DocumentInput(number="01/KH-UBND"),
+                         [("par.1.1.1", "tr. 2"), ("par.1.1.2", None)])
+    service.add_document(session, storage_for(app), assessment, user, PNG, "anh.png", service.DocumentInput(),
+                         [("par.1.1.1", None)])
+    session.commit()
+    answer = client.get(f"/staff/assessments/{assessment.id}/evidence.zip")
+    data = answer.get_data()
+    answer.close()
+    package = zipfile.ZipFile(io.BytesIO(data))
+    assert sorted(package.namelist()) == ["1.1.1/anh.png", "1.1.1/ke-hoach.pdf", "1.1.2/ke-hoach.pdf",
+                                          "danh-muc.csv"]
+    assert package.read("1.1.2/ke-hoach.pdf") == PDF
+    index = list(csv.DictReader(io.StringIO(package.read("danh-muc.csv").decode("utf-8-sig"))))
+    assert [(r["thu_muc"], r["tep"], r["so_hieu"], r["trang_muc_ap_dung"]) for r in index][:2] == [
+        ("1.1.1", "ke-hoach.pdf", "01/KH-UBND", "tr. 2"), ("1.1.1", "anh.png", "", "")]
+
+
+def test_report_text_is_saved(client, session):
+    """The difficulties and proposals form saves the text."""
+    assessment = make_assessment(session)
+    log_in(client, session, "assessor")
+    token = csrf_token(client, f"/staff/assessments/{assessment.id}")
+    saved = client.post(f"/staff/assessments/{assessment.id}/report",
+                        data={"csrf_token": token, "difficulties": "Phần mềm của Bộ mở muộn."})
+    assert saved.status_code == 303
+    session.refresh(assessment)
+    assert assessment.difficulties == "Phần mềm của Bộ mở muộn."
