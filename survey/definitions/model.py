@@ -7,14 +7,17 @@ from survey.definitions import expressions
 
 @dataclass(frozen=True)
 class Text:
-    """A label in Vietnamese with an optional English translation."""
+    """A label in Vietnamese with an optional English translation and others (an imported form's)."""
 
     vi: str
     en: str | None = None
+    others: tuple[tuple[str, str], ...] = ()  # (language code, text), e.g. (("sw", "Habari"),)
 
     def get(self, language: str) -> str:
         """Return the text in the language, falling back to Vietnamese."""
-        return (self.en if language == "en" else None) or self.vi
+        if language == "en":
+            return self.en or self.vi
+        return dict(self.others).get(language) or self.vi
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,12 @@ class Questionnaire:
     minutes: int | None = None
     groups: tuple[str, ...] = ()
     framework: str | None = None
+    languages: tuple[tuple[str, str], ...] = ()  # (code, name) of an imported form's languages
     source: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def text_languages(self) -> list[tuple[str, str]]:
+        """Return the (code, name) of the languages its texts are in; Vietnamese and English by default."""
+        return list(self.languages) or [("vi", "Tiếng Việt"), ("en", "English")]
 
     def items(self) -> list[Item]:
         """Return every item in order, matrix rows after their matrix."""
