@@ -1,5 +1,6 @@
 """Frozen objects a validated questionnaire definition is turned into."""
 
+import re
 from dataclasses import dataclass, field
 
 from survey.definitions import expressions
@@ -109,8 +110,13 @@ class Questionnaire:
     source: dict = field(default_factory=dict, compare=False, repr=False)
 
     def text_languages(self) -> list[tuple[str, str]]:
-        """Return the (code, name) of the languages its texts are in; Vietnamese and English by default."""
-        return list(self.languages) or [("vi", "Tiếng Việt"), ("en", "English")]
+        """Return the (code, name) of the languages its texts are in; Vietnamese and English by default.
+
+        Names are the form's own, without a trailing "(code)": "Swahili (sw)" is shown "Swahili".
+        """
+        if not self.languages:
+            return [("vi", "Tiếng Việt"), ("en", "English")]
+        return [(code, re.sub(r"\s*\([^()]*\)\s*$", "", name) or name) for code, name in self.languages]
 
     def items(self) -> list[Item]:
         """Return every item in order, matrix rows after their matrix."""

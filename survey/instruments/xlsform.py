@@ -107,16 +107,17 @@ def _list_names(document: dict) -> dict[str, str]:
 
 def _item_rows(item: dict, list_names: dict, languages: dict[str, str]) -> list[dict]:
     """Return the survey rows of one item (a Likert matrix gives a group of rows)."""
-    common = {"name": item["id"], **_texts("label", item["label"], languages), **_texts("hint", item.get("hint"), languages),
-              "relevant": item.get("relevant")}
+    common = {"name": item["id"], **_texts("label", item["label"], languages),
+              **_texts("hint", item.get("hint"), languages), "relevant": item.get("relevant")}
     kind = item["type"]
     list_name = list_names.get(item["id"]) or item.get("scale")
     if kind == "likert":
         group = dict(common, type="begin_group",
                      appearance=" ".join(filter(None, ["field-list", item.get("appearance")])))
-        rows = [{"type": f"select_one {list_name}", "name": row["id"], **_texts("label", row["label"], languages),
-                 **_texts("hint", row.get("hint"), languages), "required": "yes" if item.get("required") else None,
-                 "appearance": "likert", **_score(row)} for row in item["rows"]]
+        rows = [{"type": f"select_one {list_name}", "name": row["id"],
+                 **_texts("label", row["label"], languages), **_texts("hint", row.get("hint"), languages),
+                 "required": "yes" if item.get("required") else None, "appearance": "likert", **_score(row)}
+                for row in item["rows"]]
         return [group, *rows, {"type": "end_group", "name": item["id"]}]
     row = dict(common, required="yes" if item.get("required") else None,
                **_texts("constraint_message", item.get("constraint_message"), languages),
@@ -145,7 +146,8 @@ def survey_rows(document: dict) -> list[dict]:
     languages = languages_of(document)
     rows = []
     for section in document["sections"]:
-        rows.append({"type": "begin_group", "name": section["id"], **_texts("label", section["title"], languages),
+        rows.append({"type": "begin_group", "name": section["id"],
+                     **_texts("label", section["title"], languages),
                      **_texts("hint", section.get("description"), languages),
                      "relevant": section.get("relevant"), "appearance": "field-list"})
         for item in section["items"]:

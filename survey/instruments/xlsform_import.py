@@ -17,8 +17,20 @@ from survey.instruments.xlsform_read import Line, read
 from survey.instruments.xlsform_sections import Builder, identifier, number, tree
 from survey.instruments.xlsform_texts import Languages
 
-OUR_SETTINGS = {"title", "id_string", "version", "default_language", "title_en", "description_vi",
-                "description_en", "groups", "framework", "minutes", "scales", "kind"}
+OUR_SETTINGS = {
+    "title",
+    "id_string",
+    "version",
+    "default_language",
+    "title_en",
+    "description_vi",
+    "description_en",
+    "groups",
+    "framework",
+    "minutes",
+    "scales",
+    "kind",
+}
 SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$")
 
@@ -86,23 +98,41 @@ def _settings(settings: dict, lines: list[Line], fallback_id: str) -> dict:
     if not SLUG.match(form_id):
         slug = re.sub(r"[^a-z0-9_-]+", "-", identifier(form_id).lower()).strip("-_") or "imported"
         slug = slug if slug[0].isalpha() else f"q-{slug}"
-        lines.append(Line("settings", 2, "note", _l("form_id %(given)s được lưu là %(slug)s", given=repr(form_id),
-                                                    slug=repr(slug[:64]))))
+        lines.append(
+            Line(
+                "settings",
+                2,
+                "note",
+                _l("form_id %(given)s được lưu là %(slug)s", given=repr(form_id), slug=repr(slug[:64])),
+            )
+        )
         form_id = slug[:64]
     given = str(settings.get("version") or "").strip()
     version = re.sub(r"[^0-9A-Za-z._-]+", "-", given).strip("-._")[:32].rstrip("-._") or "1"
     if not given:
         lines.append(Line("settings", 2, "note", _l("không có version; dùng '1'")))
     elif version != given or not VERSION.match(version):
-        lines.append(Line("settings", 2, "note", _l("version %(given)s được lưu là %(version)s (bản gốc được "
-                                                    "giữ để xuất lại)", given=repr(given), version=repr(version))))
+        lines.append(
+            Line(
+                "settings",
+                2,
+                "note",
+                _l(
+                    "version %(given)s được lưu là %(version)s (bản gốc được giữ để xuất lại)",
+                    given=repr(given),
+                    version=repr(version),
+                ),
+            )
+        )
     title = {"vi": str(settings.get("title") or form_id)}
     if settings.get("title_en"):
         title["en"] = str(settings["title_en"])
     document = {"id": form_id, "version": version, "title": title}
     if given and version != given:
         document["source_version"] = given[:200]
-    description = {k: settings.get(f"description_{k}") for k in ("vi", "en") if settings.get(f"description_{k}")}
+    description = {
+        k: settings.get(f"description_{k}") for k in ("vi", "en") if settings.get(f"description_{k}")
+    }
     if description:
         document["description"] = description if "vi" in description else {"vi": description["en"]}
     if settings.get("minutes"):

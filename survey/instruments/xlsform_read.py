@@ -46,8 +46,12 @@ NAMES = {  # language names as forms write them, without a code
     "ko": ("korean", "한국어"),
 }
 BY_NAME = {name: code for code, names in NAMES.items() for name in names}
-KINDS = {"refused": _l("từ chối"), "invalid": _l("không hợp lệ"), "unsupported": _l("không giữ được"),
-         "note": _l("ghi chú")}
+KINDS = {
+    "refused": _l("từ chối"),
+    "invalid": _l("không hợp lệ"),
+    "unsupported": _l("không giữ được"),
+    "note": _l("ghi chú"),
+}
 
 
 @dataclass(frozen=True)
@@ -72,8 +76,11 @@ class Line:
 
     def _render(self) -> str:
         """Render with the current locale."""
-        where = _l("trang %(sheet)s, dòng %(row)s", sheet=self.sheet, row=self.row) if self.row \
+        where = (
+            _l("trang %(sheet)s, dòng %(row)s", sheet=self.sheet, row=self.row)
+            if self.row
             else _l("trang %(sheet)s", sheet=self.sheet)
+        )
         return f"{where}: {KINDS[self.kind]}: {self.message}"
 
     def __str__(self) -> str:
@@ -134,20 +141,28 @@ def read(data: bytes, filename: str | None, lines: list[Line]) -> Form | None:
     try:
         raw = reader(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - a damaged file fails in xlrd or openpyxl, not only in pyxform
-        lines.append(Line("workbook", None, "refused", _l("pyxform không đọc được tệp: %(reason)s",
-                                                          reason=str(exc))))
+        lines.append(
+            Line("workbook", None, "refused", _l("pyxform không đọc được tệp: %(reason)s", reason=str(exc)))
+        )
         return None
     form = Form(kind)
     stem = (filename or "form").rpartition("/")[2].rpartition(".")[0] or "form"
     try:
         convert(xlsform=dict(copy.deepcopy(raw), fallback_form_name=stem), warnings=form.warnings)
     except PyXFormError as exc:
-        lines.append(Line("workbook", None, "refused", _l("pyxform từ chối biểu mẫu: %(reason)s",
-                                                          reason=str(exc))))
+        lines.append(
+            Line("workbook", None, "refused", _l("pyxform từ chối biểu mẫu: %(reason)s", reason=str(exc)))
+        )
         return None
     except Exception as exc:  # noqa: BLE001 - pyxform fails on some inputs without its own error
-        lines.append(Line("workbook", None, "refused", _l("pyxform không chuyển được biểu mẫu: %(reason)s",
-                                                          reason=f"{type(exc).__name__}: {exc}")))
+        lines.append(
+            Line(
+                "workbook",
+                None,
+                "refused",
+                _l("pyxform không chuyển được biểu mẫu: %(reason)s", reason=f"{type(exc).__name__}: {exc}"),
+            )
+        )
         return None
     _group(raw, form)
     return form
@@ -156,20 +171,32 @@ def read(data: bytes, filename: str | None, lines: list[Line]) -> Form | None:
 def _group(raw: dict, form: Form) -> None:
     """Group the headers of each sheet as pyxform does (aliases, `::` or legacy `:` languages)."""
     settings = dealias_and_group_headers(
-        sheet_name="settings", sheet_data=raw.get("settings") or [],
-        sheet_header=raw.get("settings_header"), header_aliases=aliases.settings_header,
-        header_columns=set(Survey.get_slot_names())).data
+        sheet_name="settings",
+        sheet_data=raw.get("settings") or [],
+        sheet_header=raw.get("settings_header"),
+        header_aliases=aliases.settings_header,
+        header_columns=set(Survey.get_slot_names()),
+    ).data
     form.settings = nfc(settings[0]) if settings else {}
     default = str(form.settings.get("default_language") or DEFAULT)
     choices = dealias_and_group_headers(
-        sheet_name="choices", sheet_data=raw.get("choices") or [], sheet_header=raw.get("choices_header"),
-        header_aliases=aliases.list_header, header_columns=set(Option.get_slot_names()),
-        default_language=default, add_row_number=True).data
+        sheet_name="choices",
+        sheet_data=raw.get("choices") or [],
+        sheet_header=raw.get("choices_header"),
+        header_aliases=aliases.list_header,
+        header_columns=set(Option.get_slot_names()),
+        default_language=default,
+        add_row_number=True,
+    ).data
     form.choices = [nfc(row) for row in choices if set(row) - {"__row"}]
     clean = aliases.yes_no.get(form.settings.get("clean_text_values", "yes"), True)
     survey = dealias_and_group_headers(
-        sheet_name="survey", sheet_data=raw.get("survey") or [], sheet_header=raw.get("survey_header"),
+        sheet_name="survey",
+        sheet_data=raw.get("survey") or [],
+        sheet_header=raw.get("survey_header"),
         header_aliases=aliases.survey_header,
-        header_columns=set(MultipleChoiceQuestion.get_slot_names()), default_language=default,
-        strip_whitespace=clean).data
+        header_columns=set(MultipleChoiceQuestion.get_slot_names()),
+        default_language=default,
+        strip_whitespace=clean,
+    ).data
     form.survey = [nfc(row) for row in dealias_types(list(survey))]

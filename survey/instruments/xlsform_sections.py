@@ -8,6 +8,7 @@ items become scales. Types are read with pyxform's own patterns, so that legacy 
 as pyxform does. Every row left out is reported with its sheet row number and the reason.
 """
 
+import contextlib
 import copy
 import re
 import unicodedata
@@ -28,11 +29,28 @@ SIMPLE = {"int": "integer", "decimal": "decimal", "date": "date"}
 CALCULATE = {"calculate", "q calculate", "add calculate prompt"}
 LOCATION = {"geopoint", "geoshape", "geotrace"}
 MEDIA = {"binary"}
-SURVEY_KEYS = {"type", "name", "label", "hint", "bind", "control", "score_node", "score_method", "min",
-               "max", "max_length"}
+SURVEY_KEYS = {
+    "type",
+    "name",
+    "label",
+    "hint",
+    "bind",
+    "control",
+    "score_node",
+    "score_method",
+    "min",
+    "max",
+    "max_length",
+}
 BIND_KEYS = {"relevant", "constraint", "required", "jr:constraintMsg"}
-HARMLESS = {("bind", "saveIncomplete"), ("bind", "jr:requiredMsg"), ("parameters",), ("instance",),
-            ("control", "rows"), ("control", "autoplay")}
+HARMLESS = {
+    ("bind", "saveIncomplete"),
+    ("bind", "jr:requiredMsg"),
+    ("parameters",),
+    ("instance",),
+    ("control", "rows"),
+    ("control", "autoplay"),
+}
 CHOICE_KEYS = {"list name", "name", "label", "score", "excluded", "__row"}
 OTHER_LABEL = {"vi": "Khác", "en": "Other"}
 SPECIFY_LABEL = {"vi": "Xin ghi rõ:", "en": "Specify other."}
@@ -141,8 +159,14 @@ class Builder:
         for row in choice_rows:
             self._choice(row, extra)
         for column in sorted(extra):
-            self.lines.append(Line("choices", 1, "note", _l("cột %(column)s của trang choices không được giữ",
-                                                             column=repr(column))))
+            self.lines.append(
+                Line(
+                    "choices",
+                    1,
+                    "note",
+                    _l("cột %(column)s của trang choices không được giữ", column=repr(column)),
+                )
+            )
 
     def report(self, row: Row, kind: str, message, sheet: str = "survey") -> None:
         """Add a report line about a row."""
@@ -160,16 +184,30 @@ class Builder:
         code = self.codes.get(name) or identifier(name, r"[^A-Za-z0-9_-]+", 32, first_letter=False)
         if code != name:
             self.codes[name] = code
-            self.report(row, "note", _l("mã lựa chọn %(name)s được lưu là %(code)s", name=repr(name),
-                                        code=repr(code)), "choices")
+            self.report(
+                row,
+                "note",
+                _l("mã lựa chọn %(name)s được lưu là %(code)s", name=repr(name), code=repr(code)),
+                "choices",
+            )
         if any(o["code"] == code for o in options):
-            self.report(row, "note", _l("lựa chọn %(name)s đã có trong danh sách %(list)s (XLSForm cho "
-                                        "phép khi dùng choice_filter); giữ một lựa chọn",
-                                        name=repr(name), list=repr(list_name)), "choices")
+            self.report(
+                row,
+                "note",
+                _l(
+                    "lựa chọn %(name)s đã có trong danh sách %(list)s (XLSForm cho "
+                    "phép khi dùng choice_filter); giữ một lựa chọn",
+                    name=repr(name),
+                    list=repr(list_name),
+                ),
+                "choices",
+            )
             return
         label = self.text(data.get("label"))
         if label is None:
-            self.report(row, "note", _l("lựa chọn không có nhãn; dùng mã %(code)s", code=repr(code)), "choices")
+            self.report(
+                row, "note", _l("lựa chọn không có nhãn; dùng mã %(code)s", code=repr(code)), "choices"
+            )
             label = {"vi": name}
         option = {"code": code, "label": label}
         if "score" in data:
@@ -177,8 +215,9 @@ class Builder:
         if aliases.yes_no.get(str(data.get("excluded", ""))):
             option["excluded"] = True
         if data.get("media"):
-            self.report(row, "unsupported", _l("ảnh, âm thanh hoặc video của lựa chọn không được giữ"),
-                        "choices")
+            self.report(
+                row, "unsupported", _l("ảnh, âm thanh hoặc video của lựa chọn không được giữ"), "choices"
+            )
         for column in set(data) - CHOICE_KEYS - {"media"}:
             extra.setdefault(column, row.number)
         options.append(option)
@@ -198,15 +237,18 @@ class Builder:
             if found != name:
                 self.renamed.setdefault(name, found)
                 if node.row.get("name"):
-                    self.report(node.row, "note", _l("tên %(name)s được lưu là %(id)s", name=repr(name),
-                                                     id=repr(found)))
+                    self.report(
+                        node.row,
+                        "note",
+                        _l("tên %(name)s được lưu là %(id)s", name=repr(name), id=repr(found)),
+                    )
             self.name_items(node.children, taken)
 
     def rewrite(self, text: str | None) -> str | None:
         """Rewrite an expression with our ids and codes in place of renamed names and choices."""
         if not text:
             return text
-        text = re.sub(r"\$\{([^}]+)\}", lambda m: "${%s}" % self.renamed.get(m.group(1), m.group(1)), text)
+        text = re.sub(r"\$\{([^}]+)\}", lambda m: "${" + self.renamed.get(m.group(1), m.group(1)) + "}", text)
         for name, code in self.codes.items():
             text = text.replace(f"'{name}'", f"'{code}'").replace(f'"{name}"', f'"{code}"')
         return text
@@ -217,10 +259,15 @@ class Builder:
         for node in nodes:
             if node.kind == "group":
                 loose = None
-                section = {"id": self.ids[node.row.number],
-                           "title": self._label(node.row, fallback=node.row.get("name")), "items": []}
-                for key, value in (("description", self.text(node.row.get("hint"))),
-                                   ("relevant", self.rewrite(node.row.bind("relevant")))):
+                section = {
+                    "id": self.ids[node.row.number],
+                    "title": self._label(node.row, fallback=node.row.get("name")),
+                    "items": [],
+                }
+                for key, value in (
+                    ("description", self.text(node.row.get("hint"))),
+                    ("relevant", self.rewrite(node.row.bind("relevant"))),
+                ):
                     if value:
                         section[key] = value
                         if key == "relevant":
@@ -230,29 +277,46 @@ class Builder:
                 sections.append(section)
             else:
                 if loose is None:
-                    loose = {"id": "general" if not sections else f"part_{len(sections) + 1}",
-                             "title": {"vi": "Phần chung", "en": "General"}, "items": []}
+                    loose = {
+                        "id": "general" if not sections else f"part_{len(sections) + 1}",
+                        "title": self.languages.fill({"vi": "Phần chung", "en": "General"}),
+                        "items": [],
+                    }
                     sections.append(loose)
                 self._fill(loose, [node], None)
         kept = [s for s in sections if s["items"]]
         for section in sections:
             if not section["items"]:
-                self.lines.append(Line("survey", None, "note", _l("phần %(id)s không còn gì để nhập; bỏ",
-                                                                  id=repr(section["id"]))))
+                self.lines.append(
+                    Line(
+                        "survey",
+                        None,
+                        "note",
+                        _l("phần %(id)s không còn gì để nhập; bỏ", id=repr(section["id"])),
+                    )
+                )
         return kept
 
     def _fill(self, section: dict, nodes: list[Node], prefix: str | None) -> None:
         """Add items to a section; nested groups are flattened or become a Likert matrix."""
         for node in nodes:
             if node.kind == "repeat":
-                self._drop(node, _l("nhóm lặp (repeat) không biểu diễn được: mỗi câu hỏi chỉ có một câu "
-                                    "trả lời"))
+                self._drop(
+                    node, _l("nhóm lặp (repeat) không biểu diễn được: mỗi câu hỏi chỉ có một câu trả lời")
+                )
             elif node.kind == "group" and self._is_matrix(node):
                 section["items"].append(self._matrix(node, prefix))
             elif node.kind == "group":
-                self.report(node.row, "note", _l("nhóm lồng %(name)s được gộp vào phần %(section)s; điều "
-                                                 "kiện hiển thị của nhóm áp dụng cho từng dòng",
-                                                 name=repr(node.row.get("name")), section=repr(section["id"])))
+                self.report(
+                    node.row,
+                    "note",
+                    _l(
+                        "nhóm lồng %(name)s được gộp vào phần %(section)s; điều "
+                        "kiện hiển thị của nhóm áp dụng cho từng dòng",
+                        name=repr(node.row.get("name")),
+                        section=repr(section["id"]),
+                    ),
+                )
                 self._extra_columns(node.row)
                 self._fill(section, node.children, _combine(prefix, self.rewrite(node.row.bind("relevant"))))
             else:
@@ -260,17 +324,25 @@ class Builder:
 
     def _drop(self, node: Node, reason) -> None:
         """Report a row and everything inside it as dropped."""
-        self.report(node.row, "unsupported", _l("%(what)s %(name)s: %(reason)s; bỏ",
-                                                what=node.row.get("type"), name=repr(node.row.get("name")),
-                                                reason=reason))
+        self.report(
+            node.row,
+            "unsupported",
+            _l(
+                "%(what)s %(name)s: %(reason)s; bỏ",
+                what=node.row.get("type"),
+                name=repr(node.row.get("name")),
+                reason=reason,
+            ),
+        )
         for child in node.children:
             self._drop(child, _l("nằm trong nhóm lặp bị bỏ"))
 
     def _is_matrix(self, node: Node) -> bool:
         """Tell whether a nested group is a Likert matrix: select_one rows on one list, as likert."""
         kinds = [_select(c.row.get("type")) for c in node.children]
-        if not kinds or not all(k and k[0] == constants.SELECT_ONE and not k[2] and k[1] in self.lists
-                                for k in kinds):
+        if not kinds or not all(
+            k and k[0] == constants.SELECT_ONE and not k[2] and k[1] in self.lists for k in kinds
+        ):
             return False
         likert = any("likert" in c.row.appearance() for c in node.children)
         plain = not any(c.row.bind("relevant") or c.row.bind("constraint") for c in node.children)
@@ -288,22 +360,36 @@ class Builder:
         """Build a Likert matrix from a nested group of likert rows."""
         row = node.row
         list_name = _select(node.children[0].row.get("type"))[1]
-        matrix = {"id": self.ids[row.number], "type": "likert",
-                  "label": self._label(row, fallback=row.get("name"))}
+        matrix = {
+            "id": self.ids[row.number],
+            "type": "likert",
+            "label": self._label(row, fallback=row.get("name")),
+        }
         extra = " ".join(a for a in row.appearance() if a not in ("field-list", "table-list"))
-        matrix |= {k: v for k, v in (("hint", self.text(row.get("hint"))), ("appearance", extra or None),
-                                     ("relevant", _combine(prefix, self.rewrite(row.bind("relevant")))))
-                   if v}
+        matrix |= {
+            k: v
+            for k, v in (
+                ("hint", self.text(row.get("hint"))),
+                ("appearance", extra or None),
+                ("relevant", _combine(prefix, self.rewrite(row.bind("relevant")))),
+            )
+            if v
+        }
         if any(aliases.yes_no.get(str(c.row.bind("required") or "")) for c in node.children):
             matrix["required"] = True
         if "relevant" in matrix:
             self.expressions.append((row.number, matrix, "relevant"))
         matrix["rows"] = []
         for child in node.children:
-            entry = {"id": self.ids[child.row.number],
-                     "label": self._label(child.row, fallback=child.row.get("name"))}
-            entry |= {k: v for k, v in (("hint", self.text(child.row.get("hint"))),
-                                        ("score", self._score(child.row))) if v}
+            entry = {
+                "id": self.ids[child.row.number],
+                "label": self._label(child.row, fallback=child.row.get("name")),
+            }
+            entry |= {
+                k: v
+                for k, v in (("hint", self.text(child.row.get("hint"))), ("score", self._score(child.row)))
+                if v
+            }
             self._extra_columns(child.row)
             matrix["rows"].append(entry)
         self.uses.setdefault(list_name, []).append(matrix)
@@ -318,9 +404,12 @@ class Builder:
     def _extra_columns(self, row: Row) -> None:
         """Report filled cells of columns we do not keep (harmless ones as notes)."""
         found = [(key,) for key in row.data if key not in SURVEY_KEYS]
-        found += [(group, key) for group in ("bind", "control") for key in (row.get(group) or {})
-                  if not (group == "bind" and key in BIND_KEYS) and not (group == "control"
-                                                                         and key == "appearance")]
+        found += [
+            (group, key)
+            for group in ("bind", "control")
+            for key in (row.get(group) or {})
+            if not (group == "bind" and key in BIND_KEYS) and not (group == "control" and key == "appearance")
+        ]
         for column in sorted(found):
             name = "::".join(column)
             if column in HARMLESS or column[0] == "instance":
@@ -328,12 +417,21 @@ class Builder:
             elif column == ("media",):
                 self.report(row, "unsupported", _l("ảnh, âm thanh hoặc video kèm câu hỏi không được giữ"))
             elif column == ("choice_filter",):
-                self.report(row, "unsupported", _l("choice_filter %(filter)s không biểu diễn được: mọi lựa "
-                                                   "chọn của danh sách đều được hiển thị",
-                                                   filter=repr(row.get("choice_filter"))))
+                self.report(
+                    row,
+                    "unsupported",
+                    _l(
+                        "choice_filter %(filter)s không biểu diễn được: mọi lựa "
+                        "chọn của danh sách đều được hiển thị",
+                        filter=repr(row.get("choice_filter")),
+                    ),
+                )
             else:
-                self.report(row, "unsupported", _l("cột %(column)s không được hỗ trợ; giá trị của nó bị bỏ",
-                                                   column=repr(name)))
+                self.report(
+                    row,
+                    "unsupported",
+                    _l("cột %(column)s không được hỗ trợ; giá trị của nó bị bỏ", column=repr(name)),
+                )
 
     def _item(self, row: Row, prefix: str | None) -> list[dict]:
         """Build the items of one question row (two for or_other), or report the row and return none."""
@@ -361,8 +459,11 @@ class Builder:
             command, list_name, _other = select
             if command in (constants.SELECT_ONE, constants.SELECT_ALL_THAT_APPLY) and list_name in self.lists:
                 return "single_choice" if command == constants.SELECT_ONE else "multiple_choice"
-            reason = _l("lựa chọn lấy từ tệp ngoài hoặc từ câu trả lời khác (external select)") \
-                if command != constants.RANK else _l("câu hỏi xếp hạng (rank)")
+            reason = (
+                _l("lựa chọn lấy từ tệp ngoài hoặc từ câu trả lời khác (external select)")
+                if command != constants.RANK
+                else _l("câu hỏi xếp hạng (rank)")
+            )
         elif RE_OSM.search(text):
             reason = _l("bản đồ OpenStreetMap")
         else:
@@ -372,8 +473,13 @@ class Builder:
                 self._calculation(row)
                 return None
             if bind.get("jr:preload") or text in ("audit", "start-geopoint"):
-                self.report(row, "note", _l("siêu dữ liệu %(type)s không được thu thập (câu trả lời ẩn danh); "
-                                            "bỏ", type=repr(text)))
+                self.report(
+                    row,
+                    "note",
+                    _l(
+                        "siêu dữ liệu %(type)s không được thu thập (câu trả lời ẩn danh); bỏ", type=repr(text)
+                    ),
+                )
                 return None
             if bind.get("readonly") and tag == "input":
                 return "note"
@@ -389,8 +495,11 @@ class Builder:
                 reason = _l("dữ liệu ngoài")
             else:
                 reason = _l("kiểu này không có ở đây")
-        self.report(row, "unsupported", _l("kiểu %(type)s không biểu diễn được (%(reason)s); bỏ",
-                                           type=repr(text), reason=reason))
+        self.report(
+            row,
+            "unsupported",
+            _l("kiểu %(type)s không biểu diễn được (%(reason)s); bỏ", type=repr(text), reason=reason),
+        )
         return None
 
     def _calculation(self, row: Row) -> None:
@@ -401,9 +510,16 @@ class Builder:
             if expressions.uses_self(node):
                 raise expressions.ExpressionError("'.'")
         except expressions.ExpressionError as exc:
-            self.report(row, "unsupported", _l("phép tính %(name)s: biểu thức %(formula)s không tính được ở "
-                                               "đây (%(reason)s); bỏ", name=repr(row.get("name")),
-                                               formula=repr(formula), reason=str(exc)))
+            self.report(
+                row,
+                "unsupported",
+                _l(
+                    "phép tính %(name)s: biểu thức %(formula)s không tính được ở đây (%(reason)s); bỏ",
+                    name=repr(row.get("name")),
+                    formula=repr(formula),
+                    reason=str(exc),
+                ),
+            )
             return
         self.calculations[self.ids[row.number]] = (row.number, formula)
 
@@ -412,27 +528,45 @@ class Builder:
         options = self.lists[list_name]
         if not any(o["code"] == "other" for o in options):
             options.append({"code": "other", "label": self.languages.fill(OTHER_LABEL)})
-        self.report(row, "note", _l("or_other: thêm lựa chọn 'other' và câu %(name)s để ghi rõ, hiện khi "
-                                    "chọn 'other'", name=repr(f"{item['id']}_other")))
+        self.report(
+            row,
+            "note",
+            _l(
+                "or_other: thêm lựa chọn 'other' và câu %(name)s để ghi rõ, hiện khi chọn 'other'",
+                name=repr(f"{item['id']}_other"),
+            ),
+        )
         condition = f"selected(${{{item['id']}}}, 'other')"
-        follow = {"id": f"{item['id']}_other", "type": "text", "label": self.languages.fill(SPECIFY_LABEL),
-                  "relevant": _combine(prefix, condition) if prefix else condition}
+        follow = {
+            "id": f"{item['id']}_other",
+            "type": "text",
+            "label": self.languages.fill(SPECIFY_LABEL),
+            "relevant": _combine(prefix, condition) if prefix else condition,
+        }
         self.expressions.append((row.number, follow, "relevant"))
         return follow
 
     def _common(self, row: Row, item: dict, kind: str, prefix: str | None, appearance: list) -> None:
         """Set the optional keys of an item from its row."""
         allowed = TYPE_KEYS[kind]
-        for key, value in (("hint", self.text(row.get("hint"))),
-                           ("constraint_message", self.text(row.bind("jr:constraintMsg")))):
+        for key, value in (
+            ("hint", self.text(row.get("hint"))),
+            ("constraint_message", self.text(row.bind("jr:constraintMsg"))),
+        ):
             if value:
                 item[key] = value
         required = row.bind("required")
         if required is not None:
             flag = aliases.yes_no.get(str(required))
             if flag is None:
-                self.report(row, "unsupported", _l("bắt buộc có điều kiện %(required)s không được hỗ trợ; câu "
-                                                   "hỏi không bắt buộc", required=repr(required)))
+                self.report(
+                    row,
+                    "unsupported",
+                    _l(
+                        "bắt buộc có điều kiện %(required)s không được hỗ trợ; câu hỏi không bắt buộc",
+                        required=repr(required),
+                    ),
+                )
             elif flag and kind == "note":
                 self.report(row, "note", _l("ghi chú không thể bắt buộc; bỏ qua"))
             elif flag:
@@ -443,15 +577,23 @@ class Builder:
         if appearance and "appearance" in allowed:
             item["appearance"] = " ".join(appearance)
         elif appearance:
-            self.report(row, "note", _l("appearance %(appearance)s bỏ qua (chỉ là cách trình bày)",
-                                        appearance=repr(" ".join(appearance))))
+            self.report(
+                row,
+                "note",
+                _l(
+                    "appearance %(appearance)s bỏ qua (chỉ là cách trình bày)",
+                    appearance=repr(" ".join(appearance)),
+                ),
+            )
         score = self._score(row)
         if score and "score" in allowed:
             item["score"] = score
         bounds = xlsform.bounds_constraint(kind, item.get("min"), item.get("max"), item.get("max_length"))
         own = xlsform.split_constraint(bounds, self.rewrite(row.bind("constraint")))
-        for key, value in (("relevant", _combine(prefix, self.rewrite(row.bind("relevant")))),
-                           ("constraint", own)):
+        for key, value in (
+            ("relevant", _combine(prefix, self.rewrite(row.bind("relevant")))),
+            ("constraint", own),
+        ):
             if value:
                 item[key] = value
                 self.expressions.append((row.number, item, key))
@@ -466,19 +608,27 @@ class Builder:
             if scale:
                 scales[key] = options
             elif not users:
-                self.lines.append(Line("choices", (self.list_rows.get(name) or [None])[0], "note",
-                                       _l("danh sách %(list)s không được dùng; bỏ", list=repr(name))))
+                self.lines.append(
+                    Line(
+                        "choices",
+                        (self.list_rows.get(name) or [None])[0],
+                        "note",
+                        _l("danh sách %(list)s không được dùng; bỏ", list=repr(name)),
+                    )
+                )
             for item in users:
                 item["scale" if scale else "options"] = key if scale else copy.deepcopy(options)
         return scales
 
     def inline(self, text: str, seen: tuple = ()) -> str:
         """Put each kept calculation in place of its `${name}` (calculations may use calculations)."""
+
         def replace(match):
             name = match.group(1)
             if name not in self.calculations or name in seen:
                 return match.group(0)
             return f"({self.inline(self.calculations[name][1], (*seen, name))})"
+
         return re.sub(r"\$\{([^}]+)\}", replace, text)
 
     def check_expressions(self, sections: list[dict]) -> None:
@@ -488,28 +638,48 @@ class Builder:
         used = set()
         for row_number, holder, key in self.expressions:
             original = holder[key]
-            try:
+            with contextlib.suppress(expressions.ExpressionError):
                 used |= expressions.references(expressions.parse(original)) & set(self.calculations)
-            except expressions.ExpressionError:
-                pass
             holder[key] = self.inline(original)
             try:
                 missing = expressions.references(expressions.parse(holder[key])) - known
             except expressions.ExpressionError as exc:
                 problem = _l("không đọc được ở đây (%(reason)s)", reason=str(exc))
             else:
-                problem = _l("nhắc đến câu không được nhập: %(names)s", names=", ".join(sorted(missing))) \
-                    if missing else ""
+                problem = (
+                    _l("nhắc đến câu không được nhập: %(names)s", names=", ".join(sorted(missing)))
+                    if missing
+                    else ""
+                )
             if problem:
-                self.lines.append(Line("survey", row_number, "unsupported", _l(
-                    "%(key)s %(expression)s %(problem)s; bỏ", key=key, expression=repr(original),
-                    problem=problem)))
+                self.lines.append(
+                    Line(
+                        "survey",
+                        row_number,
+                        "unsupported",
+                        _l(
+                            "%(key)s %(expression)s %(problem)s; bỏ",
+                            key=key,
+                            expression=repr(original),
+                            problem=problem,
+                        ),
+                    )
+                )
                 del holder[key]
-        for name, (row_number, formula) in self.calculations.items():
-            message = _l("phép tính %(name)s được giữ: biểu thức của nó thay cho ${%(name)s} trong các điều "
-                         "kiện", name=name) if name in used else \
-                _l("phép tính %(name)s không được điều kiện nào dùng; giá trị của nó không được lưu (tính lại "
-                   "được từ các câu trả lời)", name=name)
+        for name, (row_number, _formula) in self.calculations.items():
+            message = (
+                _l(
+                    "phép tính %(name)s được giữ: biểu thức của nó thay cho ${%(name)s} trong các "
+                    "điều kiện",
+                    name=name,
+                )
+                if name in used
+                else _l(
+                    "phép tính %(name)s không được điều kiện nào dùng; giá trị của nó không được lưu "
+                    "(tính lại được từ các câu trả lời)",
+                    name=name,
+                )
+            )
             self.lines.append(Line("survey", row_number, "note", message))
 
 
@@ -518,5 +688,8 @@ def _select(text) -> tuple[str, str, bool] | None:
     match = RE_SELECT.search(str(text or ""))
     if not match:
         return None
-    return aliases.select[match.group("select_command")], match.group("list_name"), \
-        bool(match.group("specify_other"))
+    return (
+        aliases.select[match.group("select_command")],
+        match.group("list_name"),
+        bool(match.group("specify_other")),
+    )

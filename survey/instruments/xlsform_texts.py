@@ -36,8 +36,16 @@ class Languages:
             found, suffix = f"x-{slug}", 2
             while found in self.names:
                 found, suffix = f"x-{slug[:6]}{suffix}", suffix + 1
-            self.lines.append(Line("survey", 1, "note", _l("ngôn ngữ %(name)s không có mã ngôn ngữ; lưu là "
-                                                            "%(code)s", name=repr(name), code=found)))
+            self.lines.append(
+                Line(
+                    "survey",
+                    1,
+                    "note",
+                    _l(
+                        "ngôn ngữ %(name)s không có mã ngôn ngữ; lưu là %(code)s", name=repr(name), code=found
+                    ),
+                )
+            )
         self.codes[name] = found
         self.names.setdefault(found, STANDARD.get(found) if name == DEFAULT else name)
         return found
@@ -45,7 +53,9 @@ class Languages:
     def scan(self, rows: list[dict]) -> None:
         """Register the languages of the texts of the rows, in the order they come."""
         for row in rows:
-            values = [row.get(k) for k in TRANSLATED] + [(row.get("bind") or {}).get(k) for k in TRANSLATED_BIND]
+            values = [row.get(k) for k in TRANSLATED] + [
+                (row.get("bind") or {}).get(k) for k in TRANSLATED_BIND
+            ]
             for value in values:
                 if isinstance(value, dict):
                     for name in value:
@@ -55,12 +65,16 @@ class Languages:
 
     def default_name(self) -> str:
         """Return the name under which a plain text column is filed."""
-        return next((n for n, c in self.codes.items() if c == self.default), DEFAULT) if self.default \
+        return (
+            next((n for n, c in self.codes.items() if c == self.default), DEFAULT)
+            if self.default
             else DEFAULT
+        )
 
     def stand_in(self, codes) -> str:
-        """Return the language that stands in for Vietnamese among the codes of one text."""
-        for code in (self.default, "en"):
+        """Return the language that stands in for Vietnamese among the codes of one text: the default
+        language, else the form's first language that the text has."""
+        for code in (self.default, *self.names):
             if code in codes:
                 return code
         return next(iter(codes))
@@ -84,7 +98,7 @@ class Languages:
 
     def fill(self, base: dict) -> dict:
         """Return a text we add ourselves ("Other") in every language of the form, English where unknown."""
-        return {code: base.get(code, base["en"]) for code in {"vi": 1, **dict.fromkeys(self.names)}}
+        return {code: base.get(code, base["en"]) for code in {"vi": 1, "en": 1, **dict.fromkeys(self.names)}}
 
     def listed(self) -> list[dict] | None:
         """Return the form's languages as {code, name}, unless they are just Vietnamese and English."""
@@ -96,6 +110,14 @@ class Languages:
         """Say once which language stands in for Vietnamese in a form without it."""
         if self.names and "vi" not in self.names:
             stand_in = self.stand_in(self.names)
-            self.lines.append(Line("survey", None, "note", _l(
-                "biểu mẫu không có tiếng Việt; trang tiếng Việt hiện chữ %(language)s",
-                language=self.names[stand_in])))
+            self.lines.append(
+                Line(
+                    "survey",
+                    None,
+                    "note",
+                    _l(
+                        "biểu mẫu không có tiếng Việt; trang tiếng Việt hiện chữ %(language)s",
+                        language=self.names[stand_in],
+                    ),
+                )
+            )

@@ -13,7 +13,8 @@ from survey.instruments.xlsform_read import language
 
 SURVEY = [
     ["type", "name", "label", "label::English", "hint::Tiếng Việt", "hint::en", "required", "relevant",
-     "constraint", "constraint_message::Vietnamese (vi)", "constraint_message::English (en)", "appearance", "calculation"],
+     "constraint", "constraint_message::Vietnamese (vi)", "constraint_message::English (en)", "appearance",
+     "calculation"],
     ["begin_group", "g1", "Phần một", "Part one", None, None, None, None, None, None, None, "field-list"],
     ["select_one yn", "used", "Ông/Bà đã dùng dịch vụ?", "Did you use it?", "Chọn một", "Choose one", "yes"],
     ["integer", "visits", "Số lần đến", "Visits", None, None, None, "${used} = 'y'", ". >= 1 and . <= 20",
@@ -33,7 +34,8 @@ CHOICES = [
 ]
 SETTINGS = [["form_title", "form_id", "version"], ["Phiếu thử", "thu", "2"]]
 UNSUPPORTED = [  # appended inside g2, before its end_group: sheet rows 10 to 15
-    ["calculate", "total", None, None, None, None, None, None, None, None, None, None, "concat(${used}, 'x')"],
+    ["calculate", "total", None, None, None, None, None, None, None, None, None, None,
+     "concat(${used}, 'x')"],
     ["geopoint", "where", "Vị trí", "Location"],
     ["begin_repeat", "kids", "Con", "Children"],
     ["integer", "kid_age", "Tuổi", "Age"],
