@@ -24,6 +24,7 @@ from pyxform.xls2json import dealias_types
 from pyxform.xls2json_backends import SupportedFileTypes, is_markdown_table
 from pyxform.xls2xform import convert
 
+SHEETS = ("survey", "choices", "settings")
 DEFAULT = "default"  # pyxform's name for the language of a text column without a language
 NAMES = {  # language names as forms write them, without a code
     "vi": ("vietnamese", "tiếng việt", "tieng viet", "việt", "vietnam"),
@@ -76,11 +77,12 @@ class Line:
 
     def _render(self) -> str:
         """Render with the current locale."""
-        where = (
-            _l("trang %(sheet)s, dòng %(row)s", sheet=self.sheet, row=self.row)
-            if self.row
-            else _l("trang %(sheet)s", sheet=self.sheet)
-        )
+        if self.row:
+            where = _l("trang %(sheet)s, dòng %(row)s", sheet=self.sheet, row=self.row)
+        elif self.sheet in SHEETS:
+            where = _l("trang %(sheet)s", sheet=self.sheet)
+        else:  # the whole file, pyxform's warnings, the questionnaire built
+            where = _l("biểu mẫu")
         return f"{where}: {KINDS[self.kind]}: {self.message}"
 
     def __str__(self) -> str:
@@ -165,6 +167,7 @@ def read(data: bytes, filename: str | None, lines: list[Line]) -> Form | None:
         )
         return None
     _group(raw, form)
+    lines += [Line("pyxform", None, "note", _l("pyxform cảnh báo: %(warning)s", warning=w)) for w in form.warnings]
     return form
 
 

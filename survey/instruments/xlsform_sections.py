@@ -179,7 +179,9 @@ class Builder:
     def _choice(self, data: dict, extra: dict) -> None:
         """Read one choices row into its list; a name seen again in the list is kept once."""
         row = Row(data.get("__row", 0), data)
-        list_name, name = str(data.get("list name")), str(data.get("name"))
+        if data.get("list name") in (None, "") or data.get("name") in (None, ""):
+            return  # pyxform leaves such rows out of every list too
+        list_name, name = str(data["list name"]), str(data["name"])
         options = self.lists.setdefault(list_name, [])
         code = self.codes.get(name) or identifier(name, r"[^A-Za-z0-9_-]+", 32, first_letter=False)
         if code != name:
@@ -278,7 +280,7 @@ class Builder:
             else:
                 if loose is None:
                     loose = {
-                        "id": "general" if not sections else f"part_{len(sections) + 1}",
+                        "id": self._free_id("general" if not sections else f"part_{len(sections) + 1}"),
                         "title": self.languages.fill({"vi": "Phần chung", "en": "General"}),
                         "items": [],
                     }
@@ -296,6 +298,14 @@ class Builder:
                     )
                 )
         return kept
+
+    def _free_id(self, wanted: str) -> str:
+        """Return an id for a section of loose rows that no group of the form has."""
+        taken = {found.lower() for found in self.ids.values()}
+        found, suffix = wanted, 2
+        while found in taken:
+            found, suffix = f"{wanted}_{suffix}", suffix + 1
+        return found
 
     def _fill(self, section: dict, nodes: list[Node], prefix: str | None) -> None:
         """Add items to a section; nested groups are flattened or become a Likert matrix."""
