@@ -167,39 +167,28 @@ def read(data: bytes, filename: str | None, lines: list[Line]) -> Form | None:
         )
         return None
     _group(raw, form)
-    lines += [Line("pyxform", None, "note", _l("pyxform cảnh báo: %(warning)s", warning=w)) for w in form.warnings]
+    lines += [Line("pyxform", None, "note", _l("pyxform cảnh báo: %(warning)s", warning=warning))
+              for warning in form.warnings]
     return form
+
+
+def _sheet(raw: dict, name: str, header_aliases: dict, columns: set, **options) -> list[dict]:
+    """Group one sheet's headers with pyxform's own function and alias table."""
+    grouped = dealias_and_group_headers(sheet_name=name, sheet_data=raw.get(name) or [],
+                                        sheet_header=raw.get(f"{name}_header"),
+                                        header_aliases=header_aliases, header_columns=columns, **options)
+    return list(grouped.data)
 
 
 def _group(raw: dict, form: Form) -> None:
     """Group the headers of each sheet as pyxform does (aliases, `::` or legacy `:` languages)."""
-    settings = dealias_and_group_headers(
-        sheet_name="settings",
-        sheet_data=raw.get("settings") or [],
-        sheet_header=raw.get("settings_header"),
-        header_aliases=aliases.settings_header,
-        header_columns=set(Survey.get_slot_names()),
-    ).data
+    settings = _sheet(raw, "settings", aliases.settings_header, set(Survey.get_slot_names()))
     form.settings = nfc(settings[0]) if settings else {}
     default = str(form.settings.get("default_language") or DEFAULT)
-    choices = dealias_and_group_headers(
-        sheet_name="choices",
-        sheet_data=raw.get("choices") or [],
-        sheet_header=raw.get("choices_header"),
-        header_aliases=aliases.list_header,
-        header_columns=set(Option.get_slot_names()),
-        default_language=default,
-        add_row_number=True,
-    ).data
+    choices = _sheet(raw, "choices", aliases.list_header, set(Option.get_slot_names()),
+                     default_language=default, add_row_number=True)
     form.choices = [nfc(row) for row in choices if set(row) - {"__row"}]
     clean = aliases.yes_no.get(form.settings.get("clean_text_values", "yes"), True)
-    survey = dealias_and_group_headers(
-        sheet_name="survey",
-        sheet_data=raw.get("survey") or [],
-        sheet_header=raw.get("survey_header"),
-        header_aliases=aliases.survey_header,
-        header_columns=set(MultipleChoiceQuestion.get_slot_names()),
-        default_language=default,
-        strip_whitespace=clean,
-    ).data
-    form.survey = [nfc(row) for row in dealias_types(list(survey))]
+    survey = _sheet(raw, "survey", aliases.survey_header, set(MultipleChoiceQuestion.get_slot_names()),
+                    default_language=default, strip_whitespace=clean)
+    form.survey = [nfc(row) for row in dealias_types(survey)]
