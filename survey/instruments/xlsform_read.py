@@ -9,7 +9,6 @@ keep their place). Report lines are written in Vietnamese, with English in the m
 import copy
 import io
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from flask_babel import force_locale
@@ -23,6 +22,8 @@ from pyxform.validators.pyxform.iana_subtags.validation import read_tags
 from pyxform.xls2json import dealias_types
 from pyxform.xls2json_backends import SupportedFileTypes, is_markdown_table
 from pyxform.xls2xform import convert
+
+from survey.definitions import text as free_text
 
 SHEETS = ("survey", "choices", "settings")
 DEFAULT = "default"  # pyxform's name for the language of a text column without a language
@@ -103,7 +104,7 @@ class Form:
 def nfc(value):
     """Return strings in Unicode NFC (precomposed Vietnamese letters), in nested values too."""
     if isinstance(value, str):
-        return unicodedata.normalize("NFC", value).strip()
+        return free_text.clean(value).strip()  # NFC, without control or bidi override characters
     if isinstance(value, dict):
         return {k: nfc(v) for k, v in value.items()}
     return value

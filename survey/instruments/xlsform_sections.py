@@ -652,15 +652,11 @@ class Builder:
                 used |= expressions.references(expressions.parse(original)) & set(self.calculations)
             holder[key] = self.inline(original)
             try:
-                missing = expressions.references(expressions.parse(holder[key])) - known
+                node = expressions.parse(holder[key])
             except expressions.ExpressionError as exc:
                 problem = _l("không đọc được ở đây (%(reason)s)", reason=str(exc))
             else:
-                problem = (
-                    _l("nhắc đến câu không được nhập: %(names)s", names=", ".join(sorted(missing)))
-                    if missing
-                    else ""
-                )
+                problem = self._problem(node, holder, key, known)
             if problem:
                 self.lines.append(
                     Line(
@@ -691,6 +687,18 @@ class Builder:
                 )
             )
             self.lines.append(Line("survey", row_number, "note", message))
+
+
+    @staticmethod
+    def _problem(node, holder: dict, key: str, known: set):
+        """Say why a parsed expression cannot be kept (unknown items, `.` or itself in a condition)."""
+        missing = expressions.references(node) - known
+        if missing:
+            return _l("nhắc đến câu không được nhập: %(names)s", names=", ".join(sorted(missing)))
+        itself = expressions.uses_self(node) or holder.get("id") in expressions.references(node)
+        if key == "relevant" and itself:
+            return _l("nhắc đến chính câu hỏi này (chỉ ràng buộc, constraint, mới được làm vậy)")
+        return ""
 
 
 def _select(text) -> tuple[str, str, bool] | None:

@@ -224,3 +224,20 @@ def test_cli_exports_the_stored_version(runner, session, tmp_path):
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert import_xlsform(out.read_bytes()).definition.item("why").type == "long_text"
+
+
+def test_condition_on_the_item_itself_is_dropped_not_refused():
+    """pyxform lets a relevance name its own item; ours cannot, so it is reported and dropped."""
+    row = ["integer", "self_ref", "Số", None, None, None, None, "${self_ref} > 1"]
+    survey = [*SURVEY[:3], row, *SURVEY[3:]]
+    report = import_xlsform(build(survey))
+    assert report.accepted(accept_partial=True) and report.definition.item("self_ref").relevant is None
+    assert any(line.row == 4 and line.kind == "unsupported" for line in report.lines)
+
+
+def test_control_characters_are_removed_from_texts():
+    """A bidi override in a label is removed, not a reason to refuse."""
+    survey = [row if row[:2] != ["integer", "visits"] else [*row[:2], "Số\u202e lần", *row[3:]]
+              for row in SURVEY]
+    report = import_xlsform(build(survey))
+    assert report.accepted() and report.definition.item("visits").label.vi == "Số lần"
