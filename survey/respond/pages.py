@@ -39,10 +39,11 @@ def text_language(definition: Questionnaire) -> str:
     """Return the language of the questionnaire's texts: one of its own picked with ?text= (kept in the
     session), else the page language. An imported form may be in languages the pages are not."""
     codes = [code for code, _name in definition.text_languages()]
+    key = f"text_lang:{definition.id}"  # a choice for one questionnaire does not carry over to another
     wanted = request.args.get("text")
     if wanted in codes:
-        session["text_lang"] = wanted
-    chosen = session.get("text_lang")
+        session[key] = wanted
+    chosen = session.get(key)
     if chosen in codes:
         return chosen
     return language() if language() in codes else codes[0]
