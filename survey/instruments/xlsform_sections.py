@@ -155,6 +155,7 @@ class Builder:
         self.renamed: dict[str, str] = {}  # XLSForm name -> our id, where they differ
         self.codes: dict[str, str] = {}  # choice name -> our code, where they differ
         self.calculations: dict[str, tuple[int, str]] = {}  # id -> (row, expression)
+        self.bookkeeping: set[str] = set()  # KoboToolbox's own columns ($kuid, $autoname, ...)
         extra: dict[str, int] = {}
         for row in choice_rows:
             self._choice(row, extra)
@@ -287,6 +288,9 @@ class Builder:
                     sections.append(loose)
                 self._fill(loose, [node], None)
         kept = [s for s in sections if s["items"]]
+        for column in sorted(self.bookkeeping):
+            message = _l("cột %(column)s (KoboToolbox tự ghi) không cần ở đây; bỏ qua", column=repr(column))
+            self.lines.append(Line("survey", 1, "note", message))
         for section in sections:
             if not section["items"]:
                 self.lines.append(
@@ -413,7 +417,8 @@ class Builder:
 
     def _extra_columns(self, row: Row) -> None:
         """Report filled cells of columns we do not keep (harmless ones as notes)."""
-        found = [(key,) for key in row.data if key not in SURVEY_KEYS]
+        found = [(key,) for key in row.data if key not in SURVEY_KEYS and not key.startswith("$")]
+        self.bookkeeping |= {key for key in row.data if key.startswith("$")}
         found += [
             (group, key)
             for group in ("bind", "control")

@@ -4,6 +4,7 @@ pyxform's reason, through the function, the command and the staff page, without 
 forms exported again convert with pyxform and keep their languages, choices, conditions and constraints.
 """
 
+import importlib.util
 import io
 import json
 from collections import Counter
@@ -64,6 +65,22 @@ def test_corpus_is_large_and_varied():
     assert set(Counter(e["outcome"] for e in EXPECTED.values())) == {"full", "partial", "refused"}
     large = import_xlsform(data_of("large_330_rows.xls"), filename="large_330_rows.xls")
     assert len(large.definition.items()) >= 300
+
+
+def test_committed_corpus_is_what_the_script_writes(tmp_path):
+    """make_corpus.py writes the committed forms (.xlsx differ only by their time stamps) and expectations."""
+    spec = importlib.util.spec_from_file_location("make_corpus", HERE / "make_corpus.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(tmp_path)
+    assert json.loads((tmp_path / "expected.json").read_text(encoding="utf-8")) == EXPECTED
+    for name in NAMES:
+        written = (tmp_path / "corpus" / name).read_bytes()
+        if name.endswith(".xlsx"):
+            assert import_xlsform(written, filename=name).document == import_xlsform(
+                data_of(name), filename=name).document, name
+        else:
+            assert written == data_of(name), name
 
 
 def test_xls_files_are_real_biff_workbooks():

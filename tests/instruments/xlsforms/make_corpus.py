@@ -16,7 +16,6 @@ from pathlib import Path
 from openpyxl import Workbook
 
 HERE = Path(__file__).parent
-CORPUS = HERE / "corpus"
 
 
 class Dropped(list):
@@ -799,6 +798,29 @@ def language_without_code():
     )
 
 
+def kobo_export():
+    """A form as KoboToolbox exports it: $kuid and $autoname columns, true/false, a random version."""
+    return form(
+        "kobo_export",
+        [
+            ["type", "name", "label::English (en)", "hint::English (en)", "required", "relevant", "$kuid",
+             "$autoname"],
+            ["start", "start", None, None, None, None, "aB1cD2", "start"],
+            ["end", "end", None, None, None, None, "eF3gH4", "end"],
+            ["select_one kl0xq26", "consent", "Do you agree to take part?", None, "true", None, "iJ5kL6",
+             "consent"],
+            ["integer", "age", "Age", "In years", "false", "${consent} = 'yes'", "mN7oP8", "age"],
+            ["text", "comments", "Comments", None, "false", None, "qR9sT0", "comments"],
+        ],
+        [
+            ["list_name", "name", "label::English (en)", "$kuid", "$autovalue"],
+            ["kl0xq26", "yes", "Yes", "uV1wX2", "yes"],
+            ["kl0xq26", "no", "No", "yZ3aB4", "no"],
+        ],
+        version="vJ7kQp2XtPzL9mR3nW8sYc",
+    )
+
+
 FORMS = {  # file name -> (sheets or bytes, expected outcome)
     "basic_vi_en.xlsx": (basic("basic_xlsx"), "full"),
     "basic_vi_en.xls": (basic("basic_xls"), "full"),
@@ -843,30 +865,22 @@ FORMS = {  # file name -> (sheets or bytes, expected outcome)
     "regex_constraint.xlsx": (regex_constraint(), "partial"),
     "default_language_english.xlsx": (default_language_english(), "full"),
     "language_without_code.md": (language_without_code(), "full"),
+    "kobo_export.xlsx": (kobo_export(), "full"),
 }
 
 
-def main() -> None:
-    """Write every form and expected.json."""
-    CORPUS.mkdir(exist_ok=True)
+def main(folder: Path = HERE) -> None:
+    """Write every form into folder/corpus and what we expect of each into folder/expected.json."""
+    (folder / "corpus").mkdir(exist_ok=True)
     expected = {}
     for name, (sheets, outcome) in FORMS.items():
-        suffix = Path(name).suffix
-        data = sheets if isinstance(sheets, bytes) else WRITERS[suffix](sheets)
-        (CORPUS / name).write_bytes(data)
-        dropped = (
-            []
-            if isinstance(sheets, bytes)
-            else [
-                index
-                for index, row in enumerate(sheets.get("survey", []), start=1)
-                if isinstance(row, Dropped)
-            ]
-        )
+        data = sheets if isinstance(sheets, bytes) else WRITERS[Path(name).suffix](sheets)
+        (folder / "corpus" / name).write_bytes(data)
+        rows = [] if isinstance(sheets, bytes) else sheets.get("survey", [])
+        dropped = [index for index, row in enumerate(rows, start=1) if isinstance(row, Dropped)]
         expected[name] = {"outcome": outcome, "dropped_survey_rows": dropped}
-    (HERE / "expected.json").write_text(
-        json.dumps(expected, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    text = json.dumps(expected, indent=1, ensure_ascii=False) + "\n"
+    (folder / "expected.json").write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
