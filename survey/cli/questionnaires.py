@@ -105,7 +105,8 @@ def export_xlsform(code, version, out):
 @click.option("--out", "out", default=None, type=click.Path(dir_okay=False),
               help="Write our YAML here instead of publishing to the database.")
 def import_xlsform_command(path, accept_partial, out):
-    """Convert an XLSForm into our format; print the report; publish it (or write YAML with --out)."""
+    """Convert an XLSForm (.xlsx, .xls, .csv, .md) into our format; print the report (Vietnamese, then
+    English); publish it (or write YAML with --out)."""
     from pathlib import Path
 
     import yaml
@@ -113,11 +114,18 @@ def import_xlsform_command(path, accept_partial, out):
     from survey.auth.models import record
     from survey.instruments.xlsform_import import import_xlsform
 
-    report = import_xlsform(Path(path).read_bytes(), fallback_id=Path(path).stem.lower())
+    report = import_xlsform(Path(path).read_bytes(), fallback_id=Path(path).stem.lower(),
+                            filename=Path(path).name)
     for line in report.lines:
-        click.echo(f"{path}: {line}", err=True)
+        click.echo(f"{path}: {line.text('vi')}", err=True)
+        click.echo(f"    {line.text('en')}", err=True)
     if not report.accepted(accept_partial):
-        hint = "" if report.of_kind("invalid") else " (use --accept-partial to import the rest)"
+        if report.of_kind("refused"):
+            hint = " (pyxform refuses the form)"
+        elif report.of_kind("invalid"):
+            hint = ""
+        else:
+            hint = " (use --accept-partial to import the rest)"
         raise click.ClickException(f"nothing imported{hint}")
     definition = report.definition
     if out:

@@ -111,7 +111,9 @@ def problems(document: dict) -> list[str]:
 
 def _text(raw: dict | None) -> Text | None:
     """Build a Text from its mapping."""
-    return Text(raw["vi"], raw.get("en")) if raw else None
+    if not raw:
+        return None
+    return Text(raw["vi"], raw.get("en"), tuple((k, v) for k, v in raw.items() if k not in ("vi", "en")))
 
 
 def _option(raw: dict) -> Option:
@@ -159,6 +161,7 @@ def build(document: dict) -> Questionnaire:
         id=document["id"], version=document["version"], title=_text(document["title"]),
         description=_text(document.get("description")), minutes=document.get("minutes"),
         groups=tuple(document.get("groups", ())), framework=document.get("framework"),
+        languages=tuple((lang["code"], lang["name"]) for lang in document.get("languages", ())),
         sections=sections, source=document,
     )
 

@@ -1,5 +1,6 @@
 """Frozen objects a validated questionnaire definition is turned into."""
 
+import re
 from dataclasses import dataclass, field
 
 from survey.definitions import expressions
@@ -7,14 +8,17 @@ from survey.definitions import expressions
 
 @dataclass(frozen=True)
 class Text:
-    """A label in Vietnamese with an optional English translation."""
+    """A label in Vietnamese with an optional English translation and others (an imported form's)."""
 
     vi: str
     en: str | None = None
+    others: tuple[tuple[str, str], ...] = ()  # (language code, text), e.g. (("sw", "Habari"),)
 
     def get(self, language: str) -> str:
         """Return the text in the language, falling back to Vietnamese."""
-        return (self.en if language == "en" else None) or self.vi
+        if language == "en":
+            return self.en or self.vi
+        return dict(self.others).get(language) or self.vi
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,17 @@ class Questionnaire:
     minutes: int | None = None
     groups: tuple[str, ...] = ()
     framework: str | None = None
+    languages: tuple[tuple[str, str], ...] = ()  # (code, name) of an imported form's languages
     source: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def text_languages(self) -> list[tuple[str, str]]:
+        """Return the (code, name) of the languages its texts are in; Vietnamese and English by default.
+
+        Names are the form's own, without a trailing "(code)": "Swahili (sw)" is shown "Swahili".
+        """
+        if not self.languages:
+            return [("vi", "Tiếng Việt"), ("en", "English")]
+        return [(code, re.sub(r"\s*\([^()]*\)\s*$", "", name) or name) for code, name in self.languages]
 
     def items(self) -> list[Item]:
         """Return every item in order, matrix rows after their matrix."""

@@ -28,9 +28,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class ImportForm(FlaskForm):
     """Upload of an XLSForm to store as a published questionnaire version."""
 
-    file = FileField(_l("Tệp XLSForm (.xlsx)"),
+    file = FileField(_l("Tệp XLSForm (.xlsx, .xls, .csv hoặc .md)"),
                      validators=[FileRequired(_l("Xin chọn một tệp.")),
-                                 FileAllowed(["xlsx"], _l("Chỉ nhận tệp .xlsx."))])
+                                 FileAllowed(["xlsx", "xlsm", "xls", "csv", "md"],
+                                             _l("Chỉ nhận tệp .xlsx, .xls, .csv hoặc .md."))])
     accept_partial = BooleanField(_l("Chấp nhận nhập một phần (bỏ các dòng không chuyển được)"))
     submit = SubmitField(_l("Nhập XLSForm"))
 
@@ -68,10 +69,13 @@ def import_view():
     report = None
     if form.validate_on_submit():
         upload = form.file.data
-        report = import_xlsform(upload.read(), fallback_id=Path(upload.filename or "imported").stem.lower())
+        report = import_xlsform(upload.read(), fallback_id=Path(upload.filename or "imported").stem.lower(),
+                                filename=upload.filename)
         if report.accepted(form.accept_partial.data):
             return _publish(report, upload.filename)
-        if not report.of_kind("invalid"):
+        if report.of_kind("refused"):
+            flash(_("Không nhập được: pyxform từ chối biểu mẫu (lý do ở dưới)."), "error")
+        elif not report.of_kind("invalid"):
             flash(_("Một số dòng không chuyển được. Đánh dấu \"Chấp nhận nhập một phần\" và gửi lại tệp "
                     "nếu vẫn muốn nhập."), "error")
         else:
@@ -98,6 +102,9 @@ def _publish(report, filename: str | None):
     else:
         flash(_("Đã nhập %(code)s phiên bản %(version)s.", code=definition.id,
                 version=definition.version), "status")
+    if report.lines:  # a partial import (or notes): the report stays in view
+        return render_template("instruments/index.html", versions=_versions(), form=ImportForm(),
+                               report=report)
     return redirect(url_for(".index"))
 
 

@@ -14,14 +14,31 @@ from survey.definitions import load
 from survey.definitions.model import Questionnaire
 
 LANGUAGES = {"vi": "Vietnamese (vi)", "en": "English (en)"}
-SURVEY_COLUMNS = [
-    "type", "name", *(f"label::{n}" for n in LANGUAGES.values()),
-    *(f"hint::{n}" for n in LANGUAGES.values()), "required", "relevant", "constraint",
-    *(f"constraint_message::{n}" for n in LANGUAGES.values()), "appearance",
-    "score_node", "score_method", "min", "max", "max_length",
-]
-CHOICES_COLUMNS = ["list_name", "name", *(f"label::{n}" for n in LANGUAGES.values()), "score",
-                   "excluded"]
+
+
+def languages_of(document: dict) -> dict[str, str]:
+    """Return code -> column name of the document's languages (an imported form keeps its own)."""
+    listed = document.get("languages")
+    if not listed:
+        return LANGUAGES
+    return {lang["code"]: lang["name"] for lang in listed}
+
+
+def survey_columns(languages: dict[str, str]) -> list[str]:
+    """Return the survey sheet's columns, one per language for each text."""
+    return ["type", "name", *(f"label::{n}" for n in languages.values()),
+            *(f"hint::{n}" for n in languages.values()), "required", "relevant", "constraint",
+            *(f"constraint_message::{n}" for n in languages.values()), "appearance",
+            "score_node", "score_method", "min", "max", "max_length"]
+
+
+def choices_columns(languages: dict[str, str]) -> list[str]:
+    """Return the choices sheet's columns."""
+    return ["list_name", "name", *(f"label::{n}" for n in languages.values()), "score", "excluded"]
+
+
+SURVEY_COLUMNS = survey_columns(LANGUAGES)
+CHOICES_COLUMNS = choices_columns(LANGUAGES)
 SETTINGS_COLUMNS = ["form_title", "form_id", "version", "default_language", "title_en",
                     "description_vi", "description_en", "groups", "framework", "minutes",
                     "scales", "kind"]
@@ -65,10 +82,12 @@ def split_constraint(bounds: str | None, text: str | None) -> str | None:
     return text
 
 
-def _texts(prefix: str, text: dict | None) -> dict:
-    """Spread a {vi, en} mapping over the language columns of one kind."""
+def _texts(prefix: str, text: dict | None, languages: dict[str, str]) -> dict:
+    """Spread a {code: text} mapping over the language columns of one kind (the first never empty)."""
     text = text or {}
-    return {f"{prefix}::{name}": text.get(code) for code, name in LANGUAGES.items()}
+    first = next(iter(languages))
+    return {f"{prefix}::{name}": text.get(code) or (text.get("vi") if code == first else None)
+            for code, name in languages.items()}
 
 
 def _list_names(document: dict) -> dict[str, str]:
@@ -86,21 +105,22 @@ def _list_names(document: dict) -> dict[str, str]:
     return names
 
 
-def _item_rows(item: dict, list_names: dict) -> list[dict]:
+def _item_rows(item: dict, list_names: dict, languages: dict[str, str]) -> list[dict]:
     """Return the survey rows of one item (a Likert matrix gives a group of rows)."""
-    common = {"name": item["id"], **_texts("label", item["label"]), **_texts("hint", item.get("hint")),
-              "relevant": item.get("relevant")}
+    common = {"name": item["id"], **_texts("label", item["label"], languages),
+              **_texts("hint", item.get("hint"), languages), "relevant": item.get("relevant")}
     kind = item["type"]
     list_name = list_names.get(item["id"]) or item.get("scale")
     if kind == "likert":
         group = dict(common, type="begin_group",
                      appearance=" ".join(filter(None, ["field-list", item.get("appearance")])))
-        rows = [{"type": f"select_one {list_name}", "name": row["id"], **_texts("label", row["label"]),
-                 **_texts("hint", row.get("hint")), "required": "yes" if item.get("required") else None,
-                 "appearance": "likert", **_score(row)} for row in item["rows"]]
+        rows = [{"type": f"select_one {list_name}", "name": row["id"],
+                 **_texts("label", row["label"], languages), **_texts("hint", row.get("hint"), languages),
+                 "required": "yes" if item.get("required") else None, "appearance": "likert", **_score(row)}
+                for row in item["rows"]]
         return [group, *rows, {"type": "end_group", "name": item["id"]}]
     row = dict(common, required="yes" if item.get("required") else None,
-               **_texts("constraint_message", item.get("constraint_message")),
+               **_texts("constraint_message", item.get("constraint_message"), languages),
                **_score(item), min=item.get("min"), max=item.get("max"),
                max_length=item.get("max_length"), appearance=item.get("appearance"))
     if kind in ("single_choice", "multiple_choice"):
@@ -123,13 +143,15 @@ def _score(raw: dict) -> dict:
 def survey_rows(document: dict) -> list[dict]:
     """Return the survey sheet: one field-list group per section."""
     list_names = _list_names(document)
+    languages = languages_of(document)
     rows = []
     for section in document["sections"]:
-        rows.append({"type": "begin_group", "name": section["id"], **_texts("label", section["title"]),
-                     **_texts("hint", section.get("description")),
+        rows.append({"type": "begin_group", "name": section["id"],
+                     **_texts("label", section["title"], languages),
+                     **_texts("hint", section.get("description"), languages),
                      "relevant": section.get("relevant"), "appearance": "field-list"})
         for item in section["items"]:
-            rows += _item_rows(item, list_names)
+            rows += _item_rows(item, list_names, languages)
         rows.append({"type": "end_group", "name": section["id"]})
     return rows
 
@@ -138,11 +160,12 @@ def choice_rows(document: dict) -> list[dict]:
     """Return the choices sheet: the scales, then each item's own options."""
     lists = dict(document.get("scales", {}))
     list_names = _list_names(document)
+    languages = languages_of(document)
     for section in document["sections"]:
         for item in section["items"]:
             if item["id"] in list_names:
                 lists[list_names[item["id"]]] = item["options"]
-    return [{"list_name": name, "name": str(option["code"]), **_texts("label", option["label"]),
+    return [{"list_name": name, "name": str(option["code"]), **_texts("label", option["label"], languages),
              "score": option.get("score"), "excluded": "yes" if option.get("excluded") else None}
             for name, options in lists.items() for option in options]
 
@@ -152,7 +175,8 @@ def settings_row(document: dict) -> dict:
     description = document.get("description") or {}
     return {
         "form_title": document["title"]["vi"], "form_id": document["id"],
-        "version": document["version"], "default_language": LANGUAGES["vi"],
+        "version": document.get("source_version") or document["version"],
+        "default_language": next(iter(languages_of(document).values())),
         "title_en": document["title"].get("en"), "description_vi": description.get("vi"),
         "description_en": description.get("en"), "groups": " ".join(document.get("groups", ())) or None,
         "framework": document.get("framework"), "minutes": document.get("minutes"),
@@ -164,8 +188,9 @@ def workbook(source: Questionnaire | dict) -> Workbook:
     """Build the XLSForm workbook of a questionnaire (frozen object or document)."""
     document = load.normalise(source.source if isinstance(source, Questionnaire) else source)
     book = Workbook()
-    sheets = [("survey", SURVEY_COLUMNS, survey_rows(document)),
-              ("choices", CHOICES_COLUMNS, choice_rows(document)),
+    languages = languages_of(document)
+    sheets = [("survey", survey_columns(languages), survey_rows(document)),
+              ("choices", choices_columns(languages), choice_rows(document)),
               ("settings", SETTINGS_COLUMNS, [settings_row(document)])]
     book.remove(book.active)
     for title, columns, rows in sheets:

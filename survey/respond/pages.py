@@ -35,6 +35,20 @@ def language() -> str:
     return str(get_locale() or "vi")
 
 
+def text_language(definition: Questionnaire) -> str:
+    """Return the language of the questionnaire's texts: one of its own picked with ?text= (kept in the
+    session), else the page language. An imported form may be in languages the pages are not."""
+    codes = [code for code, _name in definition.text_languages()]
+    key = f"text_lang:{definition.id}"  # a choice for one questionnaire does not carry over to another
+    wanted = request.args.get("text")
+    if wanted in codes:
+        session[key] = wanted
+    chosen = session.get(key)
+    if chosen in codes:
+        return chosen
+    return language() if language() in codes else codes[0]
+
+
 def show(answering: Answering, index: int, form=None, errors=None, status=200):
     """Render a page, first moving a tampered or hidden page number to an allowed one."""
     draft, definition = answering.draft, answering.definition
@@ -46,11 +60,12 @@ def show(answering: Answering, index: int, form=None, errors=None, status=200):
             return redirect(answering.urls.page(allowed))
     session["shown"] = [draft.id, index, time.time()]
     section = definition.sections[index]
-    form = form or page_form(section, language(), answers)
+    texts = text_language(definition)
+    form = form or page_form(section, texts, answers)
     position = visible.index(index) if index in visible else len(visible) - 1
     return render_template(
         "respond/page.html", definition=definition, section=section, form=form,
-        errors=error_messages(section, errors or {}, language()), lang=language(),
+        errors=error_messages(section, errors or {}, texts), lang=texts,
         position=position + 1, total=len(visible),
         is_last=flow.is_last_page(definition, answers, index, visible),
         back_url=answering.urls.page(visible[position - 1]) if position > 0 else None,
@@ -66,7 +81,7 @@ def post(answering: Answering, index: int):
     """
     draft, definition = answering.draft, answering.definition
     section = definition.sections[index]
-    form = page_form(section, language(), flow.answers_of(draft), formdata=request.form)
+    form = page_form(section, text_language(definition), flow.answers_of(draft), formdata=request.form)
     _record_paradata(draft, section, index)
     action = request.form.get("action", "next")
     step = flow.save_page(db.session, draft, definition, index, raw_values(form, section), action)
