@@ -151,7 +151,7 @@ def fill(app, invitations: int, seed: int = 2026) -> dict:
             connection.exec_driver_sql(
                 "INSERT INTO wave_groups (wave_id, group_id, questionnaire_version_id, open_link) "
                 f"SELECT {wave.id}, id, {version.id}, false FROM respondent_groups WHERE id IN (1, 2)")
-            for statement in progress.BACKFILL + progress.UNIT_BACKFILL:
+            for statement in progress.BACKFILL + progress.unit_backfill():
                 connection.exec_driver_sql(statement)
             if dialect == "postgresql":
                 ddl = progress.postgresql_ddl() + progress.unit_postgresql_ddl()

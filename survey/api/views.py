@@ -70,6 +70,7 @@ class ProgressRowSchema(Schema):
     kind = fields.String(allow_none=True)
     parent = fields.String(allow_none=True)
     invited = fields.Integer(required=True)
+    opened = fields.Integer(required=True, metadata={"description": "invited forms whose link was opened"})
     started = fields.Integer(required=True)
     completed = fields.Integer(required=True)
     rate = fields.Float(allow_none=True)
@@ -181,7 +182,7 @@ def _progress_row(row: tracking.Row) -> dict:
     unit = isinstance(row.key, int)
     return {"unit": row.code if unit else None, "name": row.label if unit else None,
             "kind": row.kind if unit else None, "parent": row.parent_code or None,
-            "invited": row.invited, "started": row.started, "completed": row.completed,
+            "invited": row.invited, "opened": row.opened, "started": row.started, "completed": row.completed,
             "rate": row.rate, "target": row.target, "walk_in": row.walk_in}
 
 

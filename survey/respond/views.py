@@ -107,8 +107,15 @@ def answerable(token: str, unit_id: int):
 @limits.failed_lookups
 @limits.lookups
 def landing(token: str):
-    """Show who runs the survey, why, how answers stay anonymous, and the units to rate."""
+    """Show who runs the survey, why, how answers stay anonymous, and the units to rate.
+
+    The first visit marks the invitation opened (the day only), for the coordinator's tracking; a
+    mail scanner that follows links counts too, as with any e-mail open rate.
+    """
     invitation = find_invitation(token)
+    if invitation.opened_on is None:
+        invitation.opened_on = date.today()
+        db.session.commit()
     version = assignment(invitation).questionnaire_version
     return render_template(
         "respond/landing.html", invitation=invitation, wave=invitation.wave, token=token,

@@ -265,6 +265,9 @@ class Invitation(Base):
     sent_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The day the link was first opened (the landing page): fieldwork tracking counts opened links.
+    # A day, not a time: nothing here may be matched to a response's submission.
+    opened_on: Mapped[date | None] = mapped_column(Date)
 
     wave: Mapped[Wave] = relationship()
     group: Mapped[RespondentGroup] = relationship()

@@ -75,6 +75,7 @@ class UnitProgress(Base):
     wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"), primary_key=True)
     unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     invited: Mapped[int] = mapped_column(Integer, default=0)  # sampled forms (invitation units)
+    opened: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # link opened, or started
     started: Mapped[int] = mapped_column(Integer, default=0)  # in progress or done
     completed: Mapped[int] = mapped_column(Integer, default=0)  # done
     walk_in: Mapped[int] = mapped_column(Integer, default=0)  # done open-link forms
@@ -207,51 +208,63 @@ def drop_ddl(dialect: str) -> list[str]:
     return [f"DROP TRIGGER IF EXISTS {name}" for name, _, _ in SQLITE_TRIGGERS]
 
 
-UNIT_COLUMNS = ("invited", "started", "completed", "walk_in", "released", "target")
+# Migration 0011 kept these; 0017 added `opened` (the triggers of each revision are built with its columns).
+UNIT_COLUMNS_0011 = ("invited", "started", "completed", "walk_in", "released", "target")
+UNIT_COLUMNS = ("invited", "opened", "started", "completed", "walk_in", "released", "target")
 
 
-def _unit_bump(values: dict[str, str], wave: str, unit: str, where: str) -> str:
+def _unit_bump(values: dict[str, str], wave: str, unit: str, where: str, opened: bool = True) -> str:
     """An upsert adding to a unit's running totals; `values` maps some UNIT_COLUMNS to expressions.
 
     `where` is a FROM ... WHERE clause that must join `waves w` on the wave: a row whose wave is being
-    deleted (by cascade) is not counted again.
+    deleted (by cascade) is not counted again. `opened` False builds migration 0011's statement.
     """
-    columns = ", ".join(values.get(c, "0") for c in UNIT_COLUMNS)
-    updates = ", ".join(f"{c} = unit_progress.{c} + excluded.{c}" for c in UNIT_COLUMNS)
-    return (f"INSERT INTO unit_progress (wave_id, unit_id, {', '.join(UNIT_COLUMNS)}) "
+    names = UNIT_COLUMNS if opened else UNIT_COLUMNS_0011
+    columns = ", ".join(values.get(c, "0") for c in names)
+    updates = ", ".join(f"{c} = unit_progress.{c} + excluded.{c}" for c in names)
+    return (f"INSERT INTO unit_progress (wave_id, unit_id, {', '.join(names)}) "
             f"SELECT {wave}, {unit}, {columns} {where} "
             f"ON CONFLICT (wave_id, unit_id) DO UPDATE SET {updates}")
 
 
-def _form_totals(source: str, status: str, delta: int) -> dict[str, str]:
+def _form_totals(source: str, status: str, delta: int, opened_on: str | None) -> dict[str, str]:
+    """A form's contribution: `opened_on` is its invitation's column (None: migration 0011's totals)."""
     frame = f"{source} = 'frame'"
-    return {"invited": f"CASE WHEN {frame} THEN {delta} ELSE 0 END",
-            "started": f"CASE WHEN {frame} AND {status} IN ('in_progress', 'done') THEN {delta} ELSE 0 END",
-            "completed": f"CASE WHEN {frame} AND {status} = 'done' THEN {delta} ELSE 0 END",
-            "walk_in": f"CASE WHEN {source} <> 'frame' AND {status} = 'done' THEN {delta} ELSE 0 END"}
+    started = f"{status} IN ('in_progress', 'done')"
+    totals = {"invited": f"CASE WHEN {frame} THEN {delta} ELSE 0 END",
+              "started": f"CASE WHEN {frame} AND {started} THEN {delta} ELSE 0 END",
+              "completed": f"CASE WHEN {frame} AND {status} = 'done' THEN {delta} ELSE 0 END",
+              "walk_in": f"CASE WHEN {source} <> 'frame' AND {status} = 'done' THEN {delta} ELSE 0 END"}
+    if opened_on is not None:  # opened the link (the landing page), or started without it (a resume)
+        totals["opened"] = (f"CASE WHEN {frame} AND ({opened_on} IS NOT NULL OR {started}) "
+                            f"THEN {delta} ELSE 0 END")
+    return totals
 
 
-def _unit_forms_of(row: str, delta: int) -> str:
+def _unit_forms_of(row: str, delta: int, opened: bool = True) -> str:
     """A unit's totals for every unit of an invitation (`row` is OLD or NEW of invitations)."""
-    return _unit_bump(_form_totals(f"{row}.source", "iu.status", delta), f"{row}.wave_id", "iu.unit_id",
-                      f"FROM invitation_units iu JOIN waves w ON w.id = {row}.wave_id "
-                      f"WHERE iu.invitation_id = {row}.id")
+    opened_on = f"{row}.opened_on" if opened else None
+    return _unit_bump(_form_totals(f"{row}.source", "iu.status", delta, opened_on), f"{row}.wave_id",
+                      "iu.unit_id", f"FROM invitation_units iu JOIN waves w ON w.id = {row}.wave_id "
+                      f"WHERE iu.invitation_id = {row}.id", opened)
 
 
-def _unit_form(row: str, delta: int) -> str:
+def _unit_form(row: str, delta: int, opened: bool = True) -> str:
     """A unit's totals for one invitation unit (`row` is OLD or NEW of invitation_units)."""
-    return _unit_bump(_form_totals("i.source", f"{row}.status", delta), "i.wave_id", f"{row}.unit_id",
-                      f"FROM invitations i JOIN waves w ON w.id = i.wave_id WHERE i.id = {row}.invitation_id")
+    return _unit_bump(_form_totals("i.source", f"{row}.status", delta, "i.opened_on" if opened else None),
+                      "i.wave_id", f"{row}.unit_id",
+                      f"FROM invitations i JOIN waves w ON w.id = i.wave_id WHERE i.id = {row}.invitation_id",
+                      opened)
 
 
-def _unit_response(row: str, delta: int) -> str:
+def _unit_response(row: str, delta: int, opened: bool = True) -> str:
     return _unit_bump({"released": str(delta)}, f"{row}.wave_id", f"{row}.unit_id",
-                      f"FROM waves w WHERE w.id = {row}.wave_id AND {row}.status = 'complete'")
+                      f"FROM waves w WHERE w.id = {row}.wave_id AND {row}.status = 'complete'", opened)
 
 
-def _unit_target(row: str, sign: str) -> str:
+def _unit_target(row: str, sign: str, opened: bool = True) -> str:
     return _unit_bump({"target": f"{sign}{row}.sample_size"}, f"{row}.wave_id", f"{row}.unit_id",
-                      f"FROM waves w WHERE w.id = {row}.wave_id AND {row}.unit_id IS NOT NULL")
+                      f"FROM waves w WHERE w.id = {row}.wave_id AND {row}.unit_id IS NOT NULL", opened)
 
 
 def _day(row: str, delta: int) -> str:
@@ -260,49 +273,62 @@ def _day(row: str, delta: int) -> str:
                  f"FROM waves w WHERE w.id = {row}.wave_id AND {row}.status = 'complete'")
 
 
-# Migration 0011's triggers, beside (not instead of) those of 0006.
-UNIT_SQLITE_TRIGGERS = [
-    ("unit_progress_invitation_move", "AFTER UPDATE ON invitations",
-     [_unit_forms_of("OLD", -1), _unit_forms_of("NEW", 1)]),
-    ("unit_progress_invitation_delete", "BEFORE DELETE ON invitations", [_unit_forms_of("OLD", -1)]),
-    ("unit_progress_unit_insert", "AFTER INSERT ON invitation_units", [_unit_form("NEW", 1)]),
-    ("unit_progress_unit_update", "AFTER UPDATE ON invitation_units",
-     [_unit_form("OLD", -1), _unit_form("NEW", 1)]),
-    ("unit_progress_unit_delete", "AFTER DELETE ON invitation_units", [_unit_form("OLD", -1)]),
-    ("unit_progress_response_insert", "AFTER INSERT ON responses",
-     [_unit_response("NEW", 1), _day("NEW", 1)]),
-    ("unit_progress_response_update", "AFTER UPDATE ON responses",
-     [_unit_response("OLD", -1), _day("OLD", -1), _unit_response("NEW", 1), _day("NEW", 1)]),
-    ("unit_progress_response_delete", "AFTER DELETE ON responses",
-     [_unit_response("OLD", -1), _day("OLD", -1)]),
-    ("unit_progress_stratum_insert", "AFTER INSERT ON strata", [_unit_target("NEW", "")]),
-    ("unit_progress_stratum_update", "AFTER UPDATE ON strata",
-     [_unit_target("OLD", "-"), _unit_target("NEW", "")]),
-    ("unit_progress_stratum_delete", "AFTER DELETE ON strata", [_unit_target("OLD", "-")]),
-]
+# Migration 0011's triggers, beside (not instead of) those of 0006; 0017 rebuilt them counting `opened`.
+def _unit_sqlite_triggers(opened: bool) -> list[tuple[str, str, list[str]]]:
+    o = opened
+    return [
+        ("unit_progress_invitation_move", "AFTER UPDATE ON invitations",
+         [_unit_forms_of("OLD", -1, o), _unit_forms_of("NEW", 1, o)]),
+        ("unit_progress_invitation_delete", "BEFORE DELETE ON invitations", [_unit_forms_of("OLD", -1, o)]),
+        ("unit_progress_unit_insert", "AFTER INSERT ON invitation_units", [_unit_form("NEW", 1, o)]),
+        ("unit_progress_unit_update", "AFTER UPDATE ON invitation_units",
+         [_unit_form("OLD", -1, o), _unit_form("NEW", 1, o)]),
+        ("unit_progress_unit_delete", "AFTER DELETE ON invitation_units", [_unit_form("OLD", -1, o)]),
+        ("unit_progress_response_insert", "AFTER INSERT ON responses",
+         [_unit_response("NEW", 1, o), _day("NEW", 1)]),
+        ("unit_progress_response_update", "AFTER UPDATE ON responses",
+         [_unit_response("OLD", -1, o), _day("OLD", -1), _unit_response("NEW", 1, o), _day("NEW", 1)]),
+        ("unit_progress_response_delete", "AFTER DELETE ON responses",
+         [_unit_response("OLD", -1, o), _day("OLD", -1)]),
+        ("unit_progress_stratum_insert", "AFTER INSERT ON strata", [_unit_target("NEW", "", o)]),
+        ("unit_progress_stratum_update", "AFTER UPDATE ON strata",
+         [_unit_target("OLD", "-", o), _unit_target("NEW", "", o)]),
+        ("unit_progress_stratum_delete", "AFTER DELETE ON strata", [_unit_target("OLD", "-", o)]),
+    ]
+
+
+UNIT_SQLITE_TRIGGERS = _unit_sqlite_triggers(True)
 UNIT_FUNCTIONS = ("unit_progress_invitations", "unit_progress_units", "unit_progress_responses",
                   "unit_progress_strata")
 
 
-def unit_sqlite_ddl() -> list[str]:
-    """CREATE TRIGGER statements of unit_progress and response_day_counts for SQLite."""
+def unit_sqlite_ddl(opened: bool = True) -> list[str]:
+    """CREATE TRIGGER statements of unit_progress and response_day_counts for SQLite.
+
+    `opened` False: migration 0011's triggers (before the `opened` column, migration 0017).
+    """
     moved = "OLD.wave_id IS NOT NEW.wave_id OR OLD.source IS NOT NEW.source"
+    if opened:
+        moved += " OR OLD.opened_on IS NOT NEW.opened_on"
     return [f"CREATE TRIGGER {name} {when} FOR EACH ROW"
             f"{' WHEN ' + moved if name == 'unit_progress_invitation_move' else ''} "
             f"BEGIN {' '.join(s + ';' for s in body)} END"
-            for name, when, body in UNIT_SQLITE_TRIGGERS]
+            for name, when, body in _unit_sqlite_triggers(opened)]
 
 
-def unit_postgresql_ddl() -> list[str]:
+def unit_postgresql_ddl(opened: bool = True) -> list[str]:
     """Trigger functions and triggers of unit_progress and response_day_counts for PostgreSQL."""
-    moved = "(OLD.wave_id, OLD.source) IS DISTINCT FROM (NEW.wave_id, NEW.source)"
-    invitations = (f"IF TG_OP = 'DELETE' THEN {_unit_forms_of('OLD', -1)}; END IF; "
-                   f"IF TG_OP = 'UPDATE' AND {moved} THEN {_unit_forms_of('OLD', -1)}; "
-                   f"{_unit_forms_of('NEW', 1)}; END IF;")
-    units = _old_then_new(_unit_form("OLD", -1), _unit_form("NEW", 1))
-    responses = _old_then_new(f"{_unit_response('OLD', -1)}; {_day('OLD', -1)}",
-                              f"{_unit_response('NEW', 1)}; {_day('NEW', 1)}")
-    strata = _old_then_new(_unit_target("OLD", "-"), _unit_target("NEW", ""))
+    o = opened
+    keys = "wave_id, source, opened_on" if opened else "wave_id, source"
+    moved = (f"({', '.join('OLD.' + k for k in keys.split(', '))}) IS DISTINCT FROM "
+             f"({', '.join('NEW.' + k for k in keys.split(', '))})")
+    invitations = (f"IF TG_OP = 'DELETE' THEN {_unit_forms_of('OLD', -1, o)}; END IF; "
+                   f"IF TG_OP = 'UPDATE' AND {moved} THEN {_unit_forms_of('OLD', -1, o)}; "
+                   f"{_unit_forms_of('NEW', 1, o)}; END IF;")
+    units = _old_then_new(_unit_form("OLD", -1, o), _unit_form("NEW", 1, o))
+    responses = _old_then_new(f"{_unit_response('OLD', -1, o)}; {_day('OLD', -1)}",
+                              f"{_unit_response('NEW', 1, o)}; {_day('NEW', 1)}")
+    strata = _old_then_new(_unit_target("OLD", "-", o), _unit_target("NEW", "", o))
     return [
         _plpgsql("unit_progress_invitations", invitations),
         _plpgsql("unit_progress_units", units),
@@ -325,24 +351,35 @@ def unit_drop_ddl(dialect: str) -> list[str]:
     return [f"DROP TRIGGER IF EXISTS {name}" for name, _, _ in UNIT_SQLITE_TRIGGERS]
 
 
-# Migration 0011 starts the unit totals and day counts from what is there.
-UNIT_BACKFILL = [
-    "INSERT INTO unit_progress (wave_id, unit_id, invited, started, completed, walk_in, released, target) "
-    "SELECT wave_id, unit_id, SUM(invited), SUM(started), SUM(completed), SUM(walk_in), SUM(released), "
-    "SUM(target) FROM ("
-    "SELECT i.wave_id, iu.unit_id, "
-    "CASE WHEN i.source = 'frame' THEN 1 ELSE 0 END AS invited, "
-    "CASE WHEN i.source = 'frame' AND iu.status IN ('in_progress', 'done') THEN 1 ELSE 0 END AS started, "
-    "CASE WHEN i.source = 'frame' AND iu.status = 'done' THEN 1 ELSE 0 END AS completed, "
-    "CASE WHEN i.source <> 'frame' AND iu.status = 'done' THEN 1 ELSE 0 END AS walk_in, "
-    "0 AS released, 0 AS target FROM invitation_units iu JOIN invitations i ON i.id = iu.invitation_id "
-    "UNION ALL SELECT wave_id, unit_id, 0, 0, 0, 0, 1, 0 FROM responses WHERE status = 'complete' "
-    "UNION ALL SELECT wave_id, unit_id, 0, 0, 0, 0, 0, sample_size FROM strata WHERE unit_id IS NOT NULL"
-    ") AS counted GROUP BY wave_id, unit_id",
-    "INSERT INTO response_day_counts (wave_id, submitted_on, mode, n) "
-    "SELECT wave_id, submitted_on, mode, COUNT(*) FROM responses WHERE status = 'complete' "
-    "GROUP BY wave_id, submitted_on, mode",
-]
+def unit_backfill(opened: bool = True) -> list[str]:
+    """Statements starting the unit totals and day counts from what is there (a recount).
+
+    Migration 0011 ran them without `opened` (`opened` False); with it, a sampled form counts as
+    opened when its invitation was opened or the form was started, as the triggers count it.
+    """
+    opened_column = "opened, " if opened else ""
+    opened_sum = "SUM(opened), " if opened else ""
+    started = "iu.status IN ('in_progress', 'done')"
+    opened_form = (f"CASE WHEN i.source = 'frame' AND (i.opened_on IS NOT NULL OR {started}) "
+                   "THEN 1 ELSE 0 END AS opened, " if opened else "")
+    zero = "0, " if opened else ""
+    return [
+        f"INSERT INTO unit_progress (wave_id, unit_id, invited, {opened_column}started, completed, walk_in, "
+        f"released, target) SELECT wave_id, unit_id, SUM(invited), {opened_sum}SUM(started), SUM(completed), "
+        "SUM(walk_in), SUM(released), SUM(target) FROM ("
+        "SELECT i.wave_id, iu.unit_id, "
+        f"CASE WHEN i.source = 'frame' THEN 1 ELSE 0 END AS invited, {opened_form}"
+        f"CASE WHEN i.source = 'frame' AND {started} THEN 1 ELSE 0 END AS started, "
+        "CASE WHEN i.source = 'frame' AND iu.status = 'done' THEN 1 ELSE 0 END AS completed, "
+        "CASE WHEN i.source <> 'frame' AND iu.status = 'done' THEN 1 ELSE 0 END AS walk_in, "
+        "0 AS released, 0 AS target FROM invitation_units iu JOIN invitations i ON i.id = iu.invitation_id "
+        f"UNION ALL SELECT wave_id, unit_id, 0, {zero}0, 0, 0, 1, 0 FROM responses WHERE status = 'complete' "
+        f"UNION ALL SELECT wave_id, unit_id, 0, {zero}0, 0, 0, 0, sample_size FROM strata "
+        "WHERE unit_id IS NOT NULL) AS counted GROUP BY wave_id, unit_id",
+        "INSERT INTO response_day_counts (wave_id, submitted_on, mode, n) "
+        "SELECT wave_id, submitted_on, mode, COUNT(*) FROM responses WHERE status = 'complete' "
+        "GROUP BY wave_id, submitted_on, mode",
+    ]
 
 
 # The counts start from what is there (migration 0006 uses the same statements).

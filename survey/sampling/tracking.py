@@ -36,7 +36,7 @@ from survey.sampling.progress import ProgressCount, ResponseCount, ResponseDayCo
 
 STARTED_FORMS = ("in_progress", "done")
 STARTED_PERSONS = ("started", "completed")
-COUNTS = ("invited", "started", "completed", "target", "walk_in", "released")
+COUNTS = ("invited", "started", "completed", "target", "walk_in", "released", "opened")
 
 
 @dataclass
@@ -52,6 +52,7 @@ class Row:
     target: int = 0
     walk_in: int = 0  # completed open-link forms (no denominator)
     released: int = 0  # responses released into the data
+    opened: int = 0  # sampled forms whose link was opened (or which were started)
     held: int = 0
     kind: str = ""
     has_children: bool = False

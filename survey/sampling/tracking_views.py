@@ -101,7 +101,7 @@ def _by_unit(contacts: list) -> dict[int, list]:
     return found
 
 
-CSV_COLUMNS = ("unit_code", "unit_name", "kind", "parent_code", "invited", "started", "completed",
+CSV_COLUMNS = ("unit_code", "unit_name", "kind", "parent_code", "invited", "opened", "started", "completed",
                "response_rate", "target", "completed_vs_target", "walk_in_completed", "released_responses")
 
 
@@ -118,7 +118,7 @@ def progress_csv(code: str):
     writer.writerow(CSV_COLUMNS)
     for row in result.all_units():
         writer.writerow([escape_formula(v) for v in (
-            row.code, row.label, row.kind, row.parent_code, row.invited, row.started,
+            row.code, row.label, row.kind, row.parent_code, row.invited, row.opened, row.started,
             row.completed, _ratio(row.rate), row.target or "", _ratio(row.attainment), row.walk_in,
             row.released)])
     response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")

@@ -167,9 +167,9 @@ def recount(session) -> tuple[set, set]:
     return kept, fresh
 
 
-UNIT_TOTALS = ("SELECT wave_id, unit_id, invited, started, completed, walk_in, released, target FROM {table} "
-               "WHERE invited <> 0 OR started <> 0 OR completed <> 0 OR walk_in <> 0 OR released <> 0 "
-               "OR target <> 0")
+UNIT_TOTALS = ("SELECT wave_id, unit_id, invited, opened, started, completed, walk_in, released, target "
+               "FROM {table} WHERE invited <> 0 OR opened <> 0 OR started <> 0 OR completed <> 0 "
+               "OR walk_in <> 0 OR released <> 0 OR target <> 0")
 DAYS = "SELECT wave_id, CAST(submitted_on AS VARCHAR(10)), mode, n FROM {table} WHERE n <> 0"
 
 
@@ -182,7 +182,7 @@ def unit_recount(session) -> tuple[set, set]:
     kept = read("unit_progress", "response_day_counts")
     for table in ("unit_progress", "response_day_counts"):
         session.execute(text(f"CREATE TEMPORARY TABLE {table}_check AS SELECT * FROM {table} WHERE 1 = 0"))
-    for statement in counts.UNIT_BACKFILL:
+    for statement in counts.unit_backfill():
         session.execute(text(statement.replace("INTO unit_progress ", "INTO unit_progress_check ")
                              .replace("INTO response_day_counts ", "INTO response_day_counts_check ")))
     fresh = read("unit_progress_check", "response_day_counts_check")
@@ -200,10 +200,16 @@ def test_triggers_keep_counts_exact_through_changes(session, field):
     wave, units = field["wave"], field["units"]
     invitation = session.scalars(select(Invitation).join(InvitationUnit).where(
         InvitationUnit.unit_id == units["C3"].id)).first()
+    opened_before = tracking.wave_progress(session, wave).unit(units["C3"].id).opened
+    invitation.opened_on = date.today()  # the landing page was opened: opened, not started
+    session.flush()
+    assert tracking.wave_progress(session, wave).unit(units["C3"].id).opened == opened_before + 1
+    assert unit_recount(session)[0] == unit_recount(session)[1]
     invitation.units[0].status = "in_progress"
     invitation.status = "started"
     session.flush()
     assert tracking.wave_progress(session, wave).unit(units["C3"].id).started == 1
+    assert tracking.wave_progress(session, wave).unit(units["C3"].id).opened == opened_before + 1
     invitation.stratum_id = field["strata"]["C2"].id  # moved to another stratum: its form moves too
     field["strata"]["C1"].sample_size = 3  # a new target
     session.flush()
@@ -268,12 +274,13 @@ def test_page_in_vietnamese_with_lagging_units_first(app, session, field, no_csr
     for label in ("Tiến độ khảo sát", "Đơn vị chậm tiến độ", "Đã mời", "Đã bắt đầu", "Đã hoàn thành",
                   "Tỷ lệ phản hồi", "Chỉ tiêu mẫu", "Theo tầng mẫu", "Theo nhóm đối tượng",
                   "Theo hình thức trả lời", "Phiếu hoàn thành theo ngày", "Còn 12 ngày", "Trực tuyến",
-                  "Phiếu giấy", "chưa ghi nhận việc người được mời mở đường dẫn", "<svg"):
+                  "Phiếu giấy", "Đã mở đường dẫn", "phần mềm quét thư có thể mở đường dẫn", "<svg"):
         assert label in html, label
     lagging = html.split('id="cham"')[1].split("</section>")[0]
     positions = [lagging.index(f"<code>{code}</code>") for code in ("C3", "C2", "C1", "P", "A")]
     assert positions == sorted(positions)
-    assert "<td>13</td><td>8</td><td>6</td><td>46%</td><td>9</td><td>67%</td><td>1</td><td>4</td>" in html
+    # The total: invited, opened (none opened a link here: the started ones), started, completed, ...
+    assert "<td>13</td><td>8</td><td>8</td><td>6</td><td>46%</td><td>9</td><td>67%</td><td>1</td><td>4</td>" in html
     drill = client.get(f"/staff/waves/{field['wave'].code}/progress?unit=P").text
     assert "Bản thân Tỉnh Thử" in drill and "<code>C3</code>" in drill
     assert client.get(f"/staff/waves/{field['wave'].code}/progress?unit=NOPE").status_code == 404
@@ -289,7 +296,7 @@ def test_scoped_coordinator_sees_only_their_units(app, session, field, no_csrf):
     html = client.get(f"/staff/waves/{field['wave'].code}/progress").text
     assert "<code>C2</code>" in html and "<code>C3</code>" in html
     assert "<code>C1</code>" not in html and "<code>A</code>" not in html and "S-C1" not in html
-    assert "<td>5</td><td>1</td><td>1</td><td>20%</td><td>5</td><td>20%</td><td>1</td><td>1</td>" in html
+    assert "<td>5</td><td>1</td><td>1</td><td>1</td><td>20%</td><td>5</td><td>20%</td><td>1</td><td>1</td>" in html
     p = tracking.wave_progress(session, field["wave"], [units["C2"].id, units["C3"].id])
     assert numbers(p.total) == (5, 1, 1, 5, 1, 1)
     assert p.held == 1 and p.modes == [("paper", 1)] and p.days == [(D2, 1)]
@@ -308,7 +315,7 @@ def test_csv_download(app, session, field, no_csrf):
     rows = list(csv.DictReader(io.StringIO(answer.text.lstrip("\ufeff"))))
     assert [r["unit_code"] for r in rows] == ["C3", "C2", "C1", "P", "A"]
     assert rows[1] == {"unit_code": "C2", "unit_name": "Xã Số 2", "kind": "commune", "parent_code": "P",
-                       "invited": "3", "started": "1", "completed": "1", "response_rate": "0.3333",
+                       "invited": "3", "opened": "1", "started": "1", "completed": "1", "response_rate": "0.3333",
                        "target": "3", "completed_vs_target": "0.3333", "walk_in_completed": "1",
                        "released_responses": "1"}
     assert rows[3]["target"] == "" and rows[3]["completed_vs_target"] == ""
@@ -327,3 +334,17 @@ def test_home_links_the_progress_page(app, session, field, no_csrf):
     link = f"/staff/waves/{field['wave'].code}/progress"
     assert link in log_in(app, session).get("/staff/").text
     assert link not in log_in(app, session, role="analyst").get("/staff/").text
+
+
+def test_opening_a_link_counts_once_as_opened(app, session, client):
+    """The landing page of a link marks its invitation opened (the day only); the unit's count moves once."""
+    invitation, token = make_invitation(session, TEST_SECRET)
+    session.commit()
+    wave, unit_id = invitation.wave, invitation.units[0].unit_id
+    assert tracking.wave_progress(session, wave).unit(unit_id).opened == 0
+    for _ in range(2):
+        assert client.get(f"/r/{token}").status_code == 200
+    session.expire_all()
+    assert session.get(Invitation, invitation.id).opened_on == date.today()
+    row = tracking.wave_progress(session, wave).unit(unit_id)
+    assert (row.invited, row.opened, row.started) == (1, 1, 0)

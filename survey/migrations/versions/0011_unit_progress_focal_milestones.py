@@ -95,9 +95,11 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_milestone_units_unit_id'), 'milestone_units', ['unit_id'], unique=False)
     dialect = op.get_bind().dialect.name
-    for statement in progress.UNIT_BACKFILL:
+    for statement in progress.unit_backfill(opened=False):
         op.execute(statement)
-    ddl = progress.unit_postgresql_ddl() if dialect == 'postgresql' else progress.unit_sqlite_ddl()
+    # This revision's triggers, without the `opened` column of 0017.
+    ddl = (progress.unit_postgresql_ddl(opened=False) if dialect == 'postgresql'
+           else progress.unit_sqlite_ddl(opened=False))
     for statement in ddl:
         op.execute(statement)
 
