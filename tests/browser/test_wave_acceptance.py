@@ -49,7 +49,8 @@ def frame_csv(group_code: str) -> bytes:
     for u, commune in enumerate(COMMUNES):
         for i in range(PER_COMMUNE):
             n = u * PER_COMMUNE + i
-            writer.writerow([commune, group_code, f"Nguyễn Văn Dân {n}", f"0912{n:06d}", f"dan{n}@example.vn"])
+            phone, email = f"0912{n:06d}", f"dan{n}@example.vn"
+            writer.writerow([commune, group_code, f"Nguyễn Văn Dân {n}", phone, email])
     return out.getvalue().encode("utf-8")
 
 
