@@ -189,6 +189,8 @@ def test_a_wave_from_set_up_to_closing(browser, live_server, session, smtp):
     submit(page, "Gửi 50 thư mời")
     assert "Đã gửi 50 thư điện tử." in page.text_content("main")
     assert sorted(recipients(smtp)) == sorted(r["email"] for r in rows)
+    mailed = {r["email"]: f"{live_server.url}/r/{link_of(smtp, r['email'], live_server.url)}" for r in rows}
+    assert mailed == {r["email"]: r["link"] for r in rows}  # each person's link is the same everywhere
 
     # 3. Three people answer through the links in their e-mails: two in one commune, one in another.
     by_unit = {}
