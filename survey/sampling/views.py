@@ -376,6 +376,8 @@ def move(code: str, target: str):
     wave = wave_or_404(code)
     if target not in MOVES:
         abort(404)
+    if target == "closed" and not current_user.sees_all_units:
+        abort(403)  # as on the closing page: closing stops every unit's answers
     form = ConfirmForm()
     if not form.validate_on_submit():
         return render_template("waves/confirm.html", wave=wave, target=target, move=MOVES[target],

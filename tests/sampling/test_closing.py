@@ -130,6 +130,10 @@ def test_only_a_coordinator_of_every_unit_closes(app, session, running, no_csrf)
     session.expire_all()
     assert session.get(Wave, running["wave"].id).status == "open"
     assert count(session, Response, Response.status == "draft") == 2
+    # Nor through the wave page's status route.
+    assert client.post(f"/staff/waves/{running['wave'].code}/status/closed").status_code == 403
+    session.expire_all()
+    assert session.get(Wave, running["wave"].id).status == "open"
 
 
 def test_draft_wave_cannot_be_closed(app, session, no_csrf):
