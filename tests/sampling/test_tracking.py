@@ -280,7 +280,8 @@ def test_page_in_vietnamese_with_lagging_units_first(app, session, field, no_csr
     positions = [lagging.index(f"<code>{code}</code>") for code in ("C3", "C2", "C1", "P", "A")]
     assert positions == sorted(positions)
     # The total: invited, opened (none opened a link here: the started ones), started, completed, ...
-    assert "<td>13</td><td>8</td><td>8</td><td>6</td><td>46%</td><td>9</td><td>67%</td><td>1</td><td>4</td>" in html
+    assert ("<td>13</td><td>8</td><td>8</td><td>6</td><td>46%</td><td>9</td><td>67%</td><td>1</td><td>4</td>"
+            in html)
     drill = client.get(f"/staff/waves/{field['wave'].code}/progress?unit=P").text
     assert "Bản thân Tỉnh Thử" in drill and "<code>C3</code>" in drill
     assert client.get(f"/staff/waves/{field['wave'].code}/progress?unit=NOPE").status_code == 404
@@ -296,7 +297,8 @@ def test_scoped_coordinator_sees_only_their_units(app, session, field, no_csrf):
     html = client.get(f"/staff/waves/{field['wave'].code}/progress").text
     assert "<code>C2</code>" in html and "<code>C3</code>" in html
     assert "<code>C1</code>" not in html and "<code>A</code>" not in html and "S-C1" not in html
-    assert "<td>5</td><td>1</td><td>1</td><td>1</td><td>20%</td><td>5</td><td>20%</td><td>1</td><td>1</td>" in html
+    assert ("<td>5</td><td>1</td><td>1</td><td>1</td><td>20%</td><td>5</td><td>20%</td><td>1</td><td>1</td>"
+            in html)
     p = tracking.wave_progress(session, field["wave"], [units["C2"].id, units["C3"].id])
     assert numbers(p.total) == (5, 1, 1, 5, 1, 1)
     assert p.held == 1 and p.modes == [("paper", 1)] and p.days == [(D2, 1)]
@@ -315,7 +317,8 @@ def test_csv_download(app, session, field, no_csrf):
     rows = list(csv.DictReader(io.StringIO(answer.text.lstrip("\ufeff"))))
     assert [r["unit_code"] for r in rows] == ["C3", "C2", "C1", "P", "A"]
     assert rows[1] == {"unit_code": "C2", "unit_name": "Xã Số 2", "kind": "commune", "parent_code": "P",
-                       "invited": "3", "opened": "1", "started": "1", "completed": "1", "response_rate": "0.3333",
+                       "invited": "3", "opened": "1", "started": "1", "completed": "1",
+                       "response_rate": "0.3333",
                        "target": "3", "completed_vs_target": "0.3333", "walk_in_completed": "1",
                        "released_responses": "1"}
     assert rows[3]["target"] == "" and rows[3]["completed_vs_target"] == ""
