@@ -2,14 +2,36 @@
 
 from datetime import date
 
-from sqlalchemy import select, text
+from sqlalchemy import column, insert, select, table, text
 from sqlalchemy.orm import Session
 
 from survey import migrate
 from survey.db import Database
 from survey.responses.models import Answer, HeldSubmission, Response
+from survey.sampling import tokens
+from survey.sampling.models import WaveGroup
 from tests.conftest import TEST_SECRET, on_postgresql
-from tests.factories import make_invitation
+from tests.factories import make_group, make_unit, make_version, make_wave
+
+
+def _invitation_at_0002(session) -> tuple[int, int, int, int]:
+    """An invitation as revision 0002 stored it (plain SQL with that revision's columns: the model has
+    more since); return (invitation id, wave id, group id, unit id)."""
+    wave, group, unit = make_wave(session), make_group(session), make_unit(session)
+    version = make_version(session)
+    session.add(WaveGroup(wave_id=wave.id, group_id=group.id, questionnaire_version_id=version.id))
+    session.flush()
+    invitations = table("invitations", *map(column, (
+        "id", "wave_id", "group_id", "cluster_code", "token_hash", "language", "status", "source")))
+    invitation_id = session.execute(insert(invitations).values(
+        wave_id=wave.id, group_id=group.id, cluster_code="C1", language="vi", status="pending",
+        source="frame", token_hash=tokens.token_hash(TEST_SECRET, tokens.new_token()))
+        .returning(invitations.c.id)).scalar_one()
+    units = table("invitation_units", *map(column, ("invitation_id", "unit_id", "position", "status")))
+    session.execute(insert(units).values(invitation_id=invitation_id, unit_id=unit.id, position=0,
+                                         status="not_started"))
+    session.commit()
+    return invitation_id, wave.id, group.id, unit.id
 
 
 def _answers(session) -> set[tuple]:
@@ -24,18 +46,20 @@ def test_upgrade_keeps_responses_and_downgrade_releases_held(empty_app):  # noqa
     migrate.upgrade(empty_app, "0002")
     engine = Database.engine(empty_app)
     with Session(engine) as session:
-        invitation, _ = make_invitation(session, TEST_SECRET)
+        invitation_id, wave_id, group_id, unit_id = _invitation_at_0002(session)
         for n in range(4):
             session.add(Response(
-                wave_id=invitation.wave_id, questionnaire_version_id=session.scalar(
+                wave_id=wave_id, questionnaire_version_id=session.scalar(
                     text("SELECT questionnaire_version_id FROM wave_groups")),
-                unit_id=invitation.units[0].unit_id, group_id=invitation.group_id, mode="online",
+                unit_id=unit_id, group_id=group_id, mode="online",
                 status="complete", submitted_on=date(2025, 11, 3), current_page=0,
                 answers=[Answer(item_id="age", value_number=30.0 + n),
                          Answer(item_id="used", value_text="n")]))
             session.commit()  # one transaction per response, as submissions were before 0003
-        invitation.units[0].status = "done"
-        invitation.status = "completed"
+        session.execute(text("UPDATE invitation_units SET status = 'done' WHERE invitation_id = :i"),
+                        {"i": invitation_id})
+        session.execute(text("UPDATE invitations SET status = 'completed' WHERE id = :i"),
+                        {"i": invitation_id})
         session.commit()
         before = _answers(session)
     migrate.upgrade(empty_app)

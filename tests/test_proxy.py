@@ -41,7 +41,7 @@ def test_forwarded_headers_are_ignored_by_default(client, session, poster_path):
     log_in(client, session, "coordinator")
     page = client.get(poster, headers=FORWARDED, environ_base=PROXY)
     assert page.status_code == 200
-    assert f"<code>http://localhost{link}</code>" in page.text and PUBLIC not in page.text
+    assert f"<code class=\"link\">http://localhost{link}</code>" in page.text and PUBLIC not in page.text
     assert not isinstance(client.application.wsgi_app, ProxyFix)
 
 
@@ -52,7 +52,7 @@ def test_trusted_proxy_sets_scheme_and_host(configured, session, poster_path):
     client = app.test_client()
     log_in(client, session, "coordinator")
     page = client.get(poster, headers=FORWARDED, environ_base=PROXY)
-    assert f"<code>https://{PUBLIC}{link}</code>" in page.text
+    assert f"<code class=\"link\">https://{PUBLIC}{link}</code>" in page.text
 
 
 def test_proxy_settings_come_from_the_environment(configured, monkeypatch):
