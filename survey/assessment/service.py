@@ -88,6 +88,11 @@ def _text(value: str | None, limit: int = MAX_TEXT) -> str | None:
     return value or None
 
 
+def clean_text(value: str | None, limit: int = MAX_TEXT) -> str | None:
+    """Free text as the service stores it (for callers that show it before it is stored)."""
+    return _text(value, limit)
+
+
 def _event(session: Session, assessment: Assessment, user: User | None, kind: str, **fields) -> None:
     """Add a history event and the matching audit row."""
     session.add(AssessmentEvent(assessment_id=assessment.id, at=_now(), user_id=user.id if user else None,
@@ -495,13 +500,15 @@ def next_milestone(assessment: Assessment, today: date) -> tuple[str, date] | No
     return None
 
 
-def remind(session: Session, assessment: Assessment, user: User, message: str | None) -> None:
-    """Record a reminder to the unit (an event and an audit row; sending it is another module's job)."""
+def remind(session: Session, assessment: Assessment, user: User, message: str | None,
+           recipients: list[dict] | None = None) -> None:
+    """Record a reminder to the unit (an event and an audit row); survey/assessment/reminders.py sends it
+    by e-mail first and passes who it went to."""
     if assessment.status not in ("draft", "submitted"):
         raise AssessmentError("not_unfinished", status=assessment.status)
     open_nodes = len(blockers(assessment))
     _event(session, assessment, user, "reminder",
-           reason=_text(message, 2000) or f"{open_nodes} unfinished nodes")
+           reason=_text(message, 2000) or f"{open_nodes} unfinished nodes", recipients=recipients)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from survey.assessment import export, files, scoring, service
+from survey.assessment import export, files, reminders, scoring, service
 from survey.assessment.models import Assessment
 from survey.assessment.storage import storage_for
 from survey.auth.access import roles_required
@@ -97,6 +97,10 @@ def refusal(exc: service.AssessmentError) -> str:
                                 wanted=STATUS_NAMES.get(p["wanted"], p["wanted"])),
         "blocked": lambda: _("Chưa gửi được: %(count)s tiêu chí còn thiếu điểm, tài liệu kiểm chứng hoặc "
                              "giải trình (danh sách bên dưới).", count=len(p["blockers"])),
+        "no_recipients": lambda: _("Đơn vị chưa có người tự đánh giá (tài khoản đang hoạt động) hay đầu mối "
+                                   "khảo sát có thư điện tử: không gửi được thư nhắc."),
+        "mail_failed": lambda: _("Không gửi được thư nhắc: máy chủ thư không nhận (%(error)s). Chưa ghi "
+                                 "nhắc nhở nào; xin thử lại sau.", error=p["error"]),
         "milestone_order": lambda: _("Các mốc phải theo thứ tự: hạn gửi, hạn phê duyệt, hạn của Bộ."),
     }
     return messages.get(exc.reason, lambda: _("Không thực hiện được thay đổi này."))()
@@ -494,15 +498,18 @@ def report(assessment_id: int):
 @bp.post("/<int:assessment_id>/remind")
 @roles_required(*FOLLOWERS)
 def remind(assessment_id: int):
-    """Record a reminder to the unit (shown on its page; sending it by e-mail is not connected yet)."""
+    """E-mail a reminder to the unit's assessors and focal officials and record who got it."""
     assessment = _assessment_or_404(assessment_id)
     try:
-        service.remind(db.session, assessment, current_user, request.form.get("message"))
+        sent = reminders.send(db.session, assessment, current_user, request.form.get("message"))
     except service.AssessmentError as exc:
         db.session.rollback()
         flash(refusal(exc), "error")
         return redirect(url_for(".index"), 303)
     db.session.commit()
-    flash(_("Đã ghi nhắc nhở cho %(unit)s.", unit=_named(assessment.unit)), "status")
+    delivered = sum(1 for entry in sent if entry["sent"])
+    flash(_("Đã gửi thư nhắc tới %(count)s người của %(unit)s.", count=delivered, unit=_named(assessment.unit)),
+          "status")
+    if delivered < len(sent):
+        flash(_("Máy chủ thư từ chối %(count)s địa chỉ.", count=len(sent) - delivered), "error")
     return redirect(url_for(".index"), 303)
-

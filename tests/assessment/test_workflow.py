@@ -172,6 +172,7 @@ def test_assessors_see_only_their_units(app, session):
 def test_deadlines_unfinished_units_and_reminders(client, session):
     """Milestones in order; the unfinished list names the unit; a reminder is recorded and shown."""
     assessment = make_assessment(session, unit=make_unit(session, name="Xã Tịnh Hòa"))
+    make_staff(session, "assessor", all_units=False, scopes=[UserUnit(unit_id=assessment.unit_id)])
     log_in(client, session, "coordinator")
     today = date.today()
     wrong = _post(client, assessment, "/deadlines", submit_by=(today + timedelta(days=20)).isoformat(),
