@@ -48,8 +48,8 @@ def recipients(session: Session, assessment: Assessment) -> list[Recipient]:
         focal.FocalOfficial.unit_id == assessment.unit_id, focal.FocalOfficial.role == "focal",
         focal.FocalOfficial.email.is_not(None)).limit(1))
     if has_focal is not None:
-        found += [Recipient("focal", None, c.email)
-                  for c in focal.contacts(session, unit_ids=[assessment.unit_id]) if c.role == "focal" and c.email]
+        contacts = focal.contacts(session, unit_ids=[assessment.unit_id])
+        found += [Recipient("focal", None, c.email) for c in contacts if c.role == "focal" and c.email]
     seen: set[str] = set()
     unique = []
     for recipient in found:

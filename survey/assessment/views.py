@@ -508,8 +508,8 @@ def remind(assessment_id: int):
         return redirect(url_for(".index"), 303)
     db.session.commit()
     delivered = sum(1 for entry in sent if entry["sent"])
-    flash(_("Đã gửi thư nhắc tới %(count)s người của %(unit)s.", count=delivered, unit=_named(assessment.unit)),
-          "status")
+    flash(_("Đã gửi thư nhắc tới %(count)s người của %(unit)s.", count=delivered,
+            unit=_named(assessment.unit)), "status")
     if delivered < len(sent):
         flash(_("Máy chủ thư từ chối %(count)s địa chỉ.", count=len(sent) - delivered), "error")
     return redirect(url_for(".index"), 303)
