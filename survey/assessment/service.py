@@ -10,7 +10,8 @@ Workflow (who does what is decided in the views, see survey/assessment/views.py)
       +---- return ------+  +----- return ------+  +------ return ------+  +-- return ----+
 
 - submit is refused with the list of nodes lacking a score, or lacking evidence without an
-  explanation (`blockers`); approve checks the same list again;
+  explanation (`blockers`); approve checks the same list again, and is refused to the person who
+  made the latest submission (one person may hold both roles, never both duties on one submission);
 - after submission every changed self-score needs a reason and becomes an event and an audit row;
 - going back a step (return) always needs a reason;
 - appraisal scores and notes are entered while approved (a score other than the self-score needs
@@ -419,6 +420,8 @@ def move(session: Session, assessment: Assessment, target: str, user: User, reas
     reason = _text(reason, 2000)
     if name == "return" and not reason:
         raise AssessmentError("reason_needed")
+    if name == "approve" and user is not None and submitted_by(session, assessment) == user.id:
+        raise AssessmentError("own_submission")
     if name in ("submit", "approve"):
         found = blockers(assessment)
         if found:
@@ -435,6 +438,13 @@ def move(session: Session, assessment: Assessment, target: str, user: User, reas
            to_status=target, reason=reason if not accepted else
            "; ".join(filter(None, [reason, f"accepted as self-assessed: {len(accepted)}"])))
     return name
+
+
+def submitted_by(session: Session, assessment: Assessment) -> int | None:
+    """Who made the latest submission (separation of duties: they may not approve it themselves)."""
+    return session.scalar(select(AssessmentEvent.user_id).where(
+        AssessmentEvent.assessment_id == assessment.id, AssessmentEvent.kind == "submit")
+        .order_by(AssessmentEvent.at.desc(), AssessmentEvent.id.desc()).limit(1))
 
 
 def appraise_item(session: Session, assessment: Assessment, code: str, score: float, note: str | None,

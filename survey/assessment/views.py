@@ -61,6 +61,7 @@ EVIDENCE_NAMES = {"missing": _l("Chưa có tài liệu"), "partial": _l("Tài li
                   "complete": _l("Đủ tài liệu")}
 MILESTONE_NAMES = {"submit_by": _l("hạn gửi kết quả tự chấm"), "approve_by": _l("hạn phê duyệt"),
                    "deadline": _l("hạn của Bộ Nội vụ")}
+LEVEL_NAMES = {"field": _l("Lĩnh vực"), "criterion": _l("Tiêu chí"), "sub_criterion": _l("Tiêu chí thành phần")}
 ANSWER_NAMES = {"yes": _l("Có / đạt"), "no": _l("Không / không đạt"), "na": _l("Không phát sinh")}
 
 
@@ -101,6 +102,8 @@ def refusal(exc: service.AssessmentError) -> str:
                                    "khảo sát có thư điện tử: không gửi được thư nhắc."),
         "mail_failed": lambda: _("Không gửi được thư nhắc: máy chủ thư không nhận (%(error)s). Chưa ghi "
                                  "nhắc nhở nào; xin thử lại sau.", error=p["error"]),
+        "own_submission": lambda: _("Bạn đã gửi bản tự đánh giá này nên không thể tự phê duyệt: việc phê "
+                                    "duyệt phải do một người khác có vai trò phê duyệt thực hiện."),
         "milestone_order": lambda: _("Các mốc phải theo thứ tự: hạn gửi, hạn phê duyệt, hạn của Bộ."),
     }
     return messages.get(exc.reason, lambda: _("Không thực hiện được thay đổi này."))()
@@ -466,6 +469,21 @@ def table_xlsx(assessment_id: int):
     assessment = _assessment_or_404(assessment_id)
     return Response(export.xlsx(assessment), mimetype=files.XLSX, headers={
         "Content-Disposition": f'attachment; filename="{_download_name(assessment, ".xlsx")}"'})
+
+
+@bp.get("/<int:assessment_id>/print")
+@roles_required(*VIEWERS)
+def printable(assessment_id: int):
+    """The self-assessment report as a printable A4 page (no script): the table, explanations, proposals."""
+    assessment = _assessment_or_404(assessment_id)
+    rows = export.rows(assessment)
+    fields = [r for r in rows if r["depth"] == 0]
+    total = {k: (sum(r[k] for r in fields if r[k] is not None) if any(r[k] is not None for r in fields)
+                 else None) for k in ("max", "self", "appraisal")}
+    return render_template("assessment/print.html", a=assessment, rows=rows, total=total,
+                           explained=[r for r in rows if r["explanation"]], named=_named,
+                           level_names=LEVEL_NAMES, status_names=STATUS_NAMES, format_decimal=format_decimal,
+                           today=date.today())
 
 
 @bp.get("/<int:assessment_id>/evidence.zip")
