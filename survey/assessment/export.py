@@ -61,7 +61,8 @@ def rows(assessment: Assessment) -> list[dict]:
             "depth": node.code.count(".") - 1,
             "max": sum(framework.node(e.node_code).max_points or 0 for e in leaves),
             "self": sum(scored) if scored else None, "appraisal": sum(appraised) if appraised else None,
-            "evidence": _evidence_text(own) if own else "", "explanation": (own.explanation or "") if own else "",
+            "evidence": _evidence_text(own) if own else "",
+            "explanation": (own.explanation or "") if own else "",
             "note": (own.appraisal_note or "") if own else "",
         })
     return found

@@ -61,7 +61,6 @@ EVIDENCE_NAMES = {"missing": _l("Chưa có tài liệu"), "partial": _l("Tài li
                   "complete": _l("Đủ tài liệu")}
 MILESTONE_NAMES = {"submit_by": _l("hạn gửi kết quả tự chấm"), "approve_by": _l("hạn phê duyệt"),
                    "deadline": _l("hạn của Bộ Nội vụ")}
-LEVEL_NAMES = {"field": _l("Lĩnh vực"), "criterion": _l("Tiêu chí"), "sub_criterion": _l("Tiêu chí thành phần")}
 ANSWER_NAMES = {"yes": _l("Có / đạt"), "no": _l("Không / không đạt"), "na": _l("Không phát sinh")}
 
 
@@ -482,7 +481,7 @@ def printable(assessment_id: int):
                  else None) for k in ("max", "self", "appraisal")}
     return render_template("assessment/print.html", a=assessment, rows=rows, total=total,
                            explained=[r for r in rows if r["explanation"]], named=_named,
-                           level_names=LEVEL_NAMES, status_names=STATUS_NAMES, format_decimal=format_decimal,
+                           status_names=STATUS_NAMES, format_decimal=format_decimal,
                            today=date.today())
 
 
