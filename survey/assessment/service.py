@@ -24,6 +24,7 @@ explanation is required wherever evidence is missing or partial, where the node 
 applicable, and where the self-score departs from the rule's suggestion.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -336,13 +337,15 @@ def add_document(session: Session, storage: EvidenceStorage, assessment: Assessm
     """Check and store an uploaded file, record it (once per assessment) and link it to nodes.
 
     Raises files.UploadRefused for a file that cannot be evidence and AssessmentError for the rest.
+    The file is stored last, once the rows are flushed; the caller removes it  when
+    the commit fails (`remove_unused_file`), so that a failed write leaves no orphaned file.
     """
     if assessment.status not in EDITABLE:
         raise AssessmentError("not_editable", status=assessment.status)
     checked = files.check(data, name)
     entries = [(item(assessment, code), _check_pages(pages)) for code, pages in links]
     number, issuer = _text(meta.number, 128), _text(meta.issuer, 255)
-    key = storage.put(data)
+    key = hashlib.sha256(data).hexdigest()  # the storage's key; the file is written once the rows are flushed
     document = session.scalar(select(EvidenceDocument).filter_by(assessment_id=assessment.id, sha256=key))
     if document is None:
         document = EvidenceDocument(assessment_id=assessment.id, sha256=key, file_name=checked.file_name,
@@ -360,6 +363,9 @@ def add_document(session: Session, storage: EvidenceStorage, assessment: Assessm
     session.flush()
     record(session, "assessment.evidence_added", target=f"assessment:{assessment.id}", user=user,
            document=document.id, sha256=key, nodes=[code for code, _ in links])
+    session.flush()
+    if storage.put(data) != key:  # only after every row is in: a failed write leaves no file behind
+        raise RuntimeError("evidence storage keys are not SHA-256")
     return document
 
 
@@ -398,6 +404,58 @@ def unlink(session: Session, assessment: Assessment, user: User, link_id: int) -
     session.flush()
     record(session, "assessment.evidence_unlinked", target=f"assessment:{assessment.id}", user=user,
            document=found.document_id, node=code)
+
+
+def update_document(session: Session, assessment: Assessment, user: User, document_id: int,
+                    meta: DocumentInput) -> EvidenceDocument:
+    """Correct a document's number, date and issuer after upload (the file itself never changes)."""
+    if assessment.status not in EDITABLE:
+        raise AssessmentError("not_editable", status=assessment.status)
+    found = document(assessment, document_id)
+    if found is None:
+        raise AssessmentError("no_document")
+    number, issuer = _text(meta.number, 128), _text(meta.issuer, 255)
+    before = {"number": found.number, "issued_on": found.issued_on.isoformat() if found.issued_on else None,
+              "issuer": found.issuer}
+    found.number, found.issued_on, found.issuer = number, meta.issued_on, issuer
+    session.flush()
+    record(session, "assessment.evidence_edited", target=f"assessment:{assessment.id}", user=user,
+           document=found.id, before=before)
+    return found
+
+
+def delete_document(session: Session, assessment: Assessment, user: User, document_id: int) -> str | None:
+    """Remove a document that supports no node; return its key when no document row uses that content
+    any more, so that the caller removes the stored file once the deletion is committed."""
+    if assessment.status not in EDITABLE:
+        raise AssessmentError("not_editable", status=assessment.status)
+    found = document(assessment, document_id)
+    if found is None:
+        raise AssessmentError("no_document")
+    if found.links:
+        raise AssessmentError("document_linked", nodes=", ".join(link.item.node_code for link in found.links))
+    key, name = found.sha256, found.file_name
+    assessment.documents.remove(found)
+    session.delete(found)
+    session.flush()
+    record(session, "assessment.evidence_deleted", target=f"assessment:{assessment.id}", user=user,
+           document=document_id, sha256=key, file_name=name)
+    return None if file_in_use(session, key) else key
+
+
+def file_in_use(session: Session, key: str) -> bool:
+    """Whether any document row (of any assessment) uses the stored content."""
+    found = session.scalar(select(EvidenceDocument.id).where(EvidenceDocument.sha256 == key).limit(1))
+    return found is not None
+
+
+def remove_unused_file(session: Session, storage: EvidenceStorage, key: str) -> bool:
+    """After a deletion is committed, or an upload's commit failed and was rolled back: remove the
+    stored file unless a committed row uses it; say whether it was removed."""
+    if file_in_use(session, key):
+        return False
+    storage.delete(key)
+    return True
 
 
 def document(assessment: Assessment, document_id: int) -> EvidenceDocument | None:

@@ -103,6 +103,8 @@ def refusal(exc: service.AssessmentError) -> str:
                                  "nhắc nhở nào; xin thử lại sau.", error=p["error"]),
         "own_submission": lambda: _("Bạn đã gửi bản tự đánh giá này nên không thể tự phê duyệt: việc phê "
                                     "duyệt phải do một người khác có vai trò phê duyệt thực hiện."),
+        "document_linked": lambda: _("Tài liệu đang được dùng cho tiêu chí %(nodes)s: hãy bỏ tài liệu khỏi "
+                                     "các tiêu chí đó trước khi xóa.", nodes=p["nodes"]),
         "milestone_order": lambda: _("Các mốc phải theo thứ tự: hạn gửi, hạn phê duyệt, hạn của Bộ."),
     }
     return messages.get(exc.reason, lambda: _("Không thực hiện được thay đổi này."))()
@@ -331,20 +333,28 @@ def upload(assessment_id: int, code: str):
             csrf.protect()
         sent = request.files.get("file")
         data = sent.stream.read(files.MAX_BYTES + 1) if sent else b""
-        meta = service.DocumentInput(number=request.form.get("number"), issued_on=_date("issued_on"),
-                                     issuer=request.form.get("issuer"))
+        meta = _document_meta()
     except RequestEntityTooLarge:
         return _refused(assessment_id, too_large, 413)
     except FormError as exc:
         return _refused(assessment_id, _form_refusal(exc))
     assessment = _assessment_or_404(assessment_id)
+    storage = storage_for()
     try:
-        service.add_document(db.session, storage_for(), assessment, current_user, data,
-                             sent.filename if sent else None, meta, [(code, request.form.get("pages"))])
+        added = service.add_document(db.session, storage, assessment, current_user, data,
+                                     sent.filename if sent else None, meta,
+                                     [(code, request.form.get("pages"))])
     except files.UploadRefused as exc:
         return _refused(assessment_id, upload_refusal(exc), 413 if exc.reason == "too_large" else 422)
     except service.AssessmentError as exc:
         return _refused(assessment_id, refusal(exc))
+    key = added.sha256
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        service.remove_unused_file(db.session, storage, key)
+        raise
     return _done(assessment, _("Đã tải lên tài liệu kiểm chứng cho tiêu chí %(node)s.", node=code),
                  anchor=f"n-{code}")
 
@@ -374,6 +384,42 @@ def unlink(assessment_id: int, link_id: int):
     except service.AssessmentError as exc:
         return _refused(assessment_id, refusal(exc))
     return _done(assessment, _("Đã bỏ tài liệu khỏi tiêu chí."))
+
+
+def _document_meta() -> service.DocumentInput:
+    """The number, date and issuer fields of an upload or an edit (FormError for a bad date)."""
+    return service.DocumentInput(number=request.form.get("number"), issued_on=_date("issued_on"),
+                                 issuer=request.form.get("issuer"))
+
+
+@bp.post("/<int:assessment_id>/documents/<int:document_id>")
+@roles_required("assessor")
+def edit_document(assessment_id: int, document_id: int):
+    """Correct an uploaded document's number, date and issuer."""
+    assessment = _assessment_or_404(assessment_id)
+    try:
+        service.update_document(db.session, assessment, current_user, document_id, _document_meta())
+    except FormError as exc:
+        return _refused(assessment_id, _form_refusal(exc))
+    except service.AssessmentError as exc:
+        return _refused(assessment_id, refusal(exc))
+    return _done(assessment, _("Đã sửa thông tin tài liệu."), anchor="tai-lieu")
+
+
+@bp.post("/<int:assessment_id>/documents/<int:document_id>/remove")
+@roles_required("assessor")
+def delete_document(assessment_id: int, document_id: int):
+    """Delete a document that supports no node; its stored file goes too when nothing else uses it."""
+    assessment = _assessment_or_404(assessment_id)
+    try:
+        key = service.delete_document(db.session, assessment, current_user, document_id)
+    except service.AssessmentError as exc:
+        return _refused(assessment_id, refusal(exc))
+    db.session.commit()
+    if key is not None:
+        service.remove_unused_file(db.session, storage_for(), key)
+    flash(_("Đã xóa tài liệu."), "status")
+    return redirect(url_for(".view", assessment_id=assessment.id, _anchor="tai-lieu"), 303)
 
 
 FILE_CSP = ("default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; object-src 'self'; "
