@@ -13,15 +13,22 @@ from tests.assessment.helpers import PDF, PNG, complete
 from tests.factories import csrf_token, log_in, make_assessment
 
 
-def test_table_has_every_level_with_sums_and_explanations(client, session):
-    """Fields, criteria and sub-criteria with max and sums; explanations listed; formulas escaped."""
-    assessment = make_assessment(session)
+def _scored(client, session, assessment, explanation: str, difficulties: str):
+    """Log in an assessor, score every node at its maximum but par.1.1.1 (0, with the explanation),
+    and save the difficulties; commit."""
     user = log_in(client, session, "assessor")
     complete(session, assessment, user)
     service.save_item(session, assessment, "par.1.1.1", service.ItemInput(
-        answer="no", self_score=0, explanation="=HYPERLINK(\"x\") chưa ban hành"), user)
-    service.set_difficulties(session, assessment, user, "Thiếu nhân lực chuyên trách.")
+        answer="no", self_score=0, explanation=explanation), user)
+    service.set_difficulties(session, assessment, user, difficulties)
     session.commit()
+    return assessment
+
+
+def test_table_has_every_level_with_sums_and_explanations(client, session):
+    """Fields, criteria and sub-criteria with max and sums; explanations listed; formulas escaped."""
+    assessment = _scored(client, session, make_assessment(session), "=HYPERLINK(\"x\") chưa ban hành",
+                         "Thiếu nhân lực chuyên trách.")
     answer = client.get(f"/staff/assessments/{assessment.id}/table.xlsx")
     assert answer.status_code == 200
     assert answer.headers["Content-Disposition"].startswith("attachment; filename=\"tu-cham-")
@@ -78,13 +85,10 @@ def test_printable_report_has_the_table_explanations_and_proposals(client, sessi
     from survey.auth.models import UserUnit
     from tests.factories import make_unit
 
-    assessment = make_assessment(session, unit=make_unit(session, name="Sở Tư pháp", code="STP"))
-    user = log_in(client, session, "assessor")
-    complete(session, assessment, user)
-    service.save_item(session, assessment, "par.1.1.1", service.ItemInput(
-        answer="no", self_score=0, explanation="<b>Chưa</b> ban hành kế hoạch đúng hạn."), user)
-    service.set_difficulties(session, assessment, user, "Thiếu nhân lực chuyên trách.\nĐề nghị tập huấn.")
-    session.commit()
+    assessment = _scored(client, session,
+                         make_assessment(session, unit=make_unit(session, name="Sở Tư pháp", code="STP")),
+                         "<b>Chưa</b> ban hành kế hoạch đúng hạn.",
+                         "Thiếu nhân lực chuyên trách.\nĐề nghị tập huấn.")
     url = f"/staff/assessments/{assessment.id}/print"
     assert f'href="{url}"' in client.get(f"/staff/assessments/{assessment.id}").text
     page = client.get(url)
