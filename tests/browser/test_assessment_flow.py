@@ -122,6 +122,15 @@ def test_assessor_and_approver_complete_an_assessment(browser, live_server, sess
                  "Hoàn tất thẩm định"):
         assert step in history, step
 
+    # The printable report (A4, no script) carries the appraisal too.
+    with page.expect_navigation():
+        page.click("text=Báo cáo tự đánh giá, chấm điểm để in (khổ A4)")
+    assert page.text_content(".total-self") == "45,5" and page.text_content(".total-appraisal") == "44,5"
+    assert page.locator("script").count() == 0
+    page.emulate_media(media="print")
+    assert not page.locator("header.screen-only").is_visible()
+    page.emulate_media(media="screen")
+
     # The index follows the appraisal: par.1.1.1 0.5 -> 0 and par.1.1.2 1 -> 0.5, one point less in all.
     after = index_row(page, live_server.url, assessment.year, "STP")
     changed = (0 - 0.5) + (0.5 - 1.0)
