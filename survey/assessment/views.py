@@ -164,15 +164,24 @@ def _page(assessment: Assessment, status: int = 200, errors: list[str] | None = 
         may_upload=current_user.has_role("assessor") and assessment.status in service.EDITABLE,
         may_appraise=current_user.has_role("approver") and assessment.status in service.APPRAISING,
         may_follow=current_user.has_role(*FOLLOWERS),
-        max_upload=files.MAX_BYTES,
+        max_upload=files.MAX_BYTES, own_submission=_own_submission(assessment),
     ), status
+
+
+def _own_submission(assessment: Assessment) -> str | None:
+    """Why an approver who made the latest submission sees no approve button (None: not the case)."""
+    if (assessment.status == "submitted" and current_user.has_role("approver")
+            and service.submitted_by(db.session, assessment) == current_user.id):
+        return refusal(service.AssessmentError("own_submission"))
+    return None
 
 
 def _moves(assessment: Assessment) -> list[tuple[str, str]]:
     """The (target status, move name) the user may ask for now."""
     found = []
+    own = _own_submission(assessment) is not None
     for (frm, to), name in (service.FORWARD | service.BACK).items():
-        if frm == assessment.status and _may_move(frm, to, name):
+        if frm == assessment.status and _may_move(frm, to, name) and not (own and name == "approve"):
             found.append((to, name))
     return found
 

@@ -254,6 +254,9 @@ def test_one_person_does_not_approve_their_own_submission(client, session):
                   roles=[UserRole(role="assessor"), UserRole(role="approver")])
     complete(session, assessment, both)
     assert _post(client, assessment, "/move/submitted").status_code == 303
+    page = client.get(f"/staff/assessments/{assessment.id}").text
+    assert "Bạn đã gửi bản tự đánh giá này nên không thể tự phê duyệt" in page
+    assert f"/staff/assessments/{assessment.id}/move/approved" not in page  # no button; the post is refused
     refused = _post(client, assessment, "/move/approved")
     assert refused.status_code == 422
     assert "Bạn đã gửi bản tự đánh giá này nên không thể tự phê duyệt" in refused.text
