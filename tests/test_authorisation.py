@@ -151,6 +151,9 @@ EXPECTED = {
     "assessment.document": ASSESSMENT_VIEWERS,
     "assessment.table_xlsx": ASSESSMENT_VIEWERS,
     "assessment.evidence_zip": ASSESSMENT_VIEWERS,
+    "assessment.printable": ASSESSMENT_VIEWERS,
+    "assessment.edit_document": {"assessor"},
+    "assessment.delete_document": {"assessor"},
     "assessment.report": {"assessor", "approver"},
     "assessment.save_item": {"assessor", "approver"},
     "assessment.move": {"assessor", "approver"},
@@ -480,6 +483,13 @@ PROBES |= {
         c.get(f"/staff/assessments/{w.assessments[u]}/table.xlsx"), absent_status=404)),
     "assessment.evidence_zip": (True, lambda c, w, u: classify(
         c.get(f"/staff/assessments/{w.assessments[u]}/evidence.zip"), absent_status=404)),
+    "assessment.printable": (True, lambda c, w, u: classify(
+        c.get(f"/staff/assessments/{w.assessments[u]}/print"), absent_status=404)),
+    "assessment.edit_document": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/documents/0"), absent_status=404, refused_form=422)),
+    "assessment.delete_document": (True, lambda c, w, u: classify(
+        c.post(f"/staff/assessments/{w.assessments[u]}/documents/0/remove"), absent_status=404,
+        refused_form=422)),
     "assessment.report": (True, lambda c, w, u: classify(
         c.post(f"/staff/assessments/{w.assessments[u]}/report"), absent_status=404)),
     "assessment.save_item": (True, lambda c, w, u: classify(

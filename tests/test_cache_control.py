@@ -159,11 +159,12 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
     session.commit()
     base = f"/staff/assessments/{assessment.id}"
     for path in ("/staff/assessments/", base, f"{base}/documents/{document.id}", f"{base}/table.xlsx",
-                 f"{base}/evidence.zip"):
+                 f"{base}/evidence.zip", f"{base}/print"):
         get("GET", path)
     node = f"{base}/items/par.1.1.1"
     for path in (node, f"{node}/evidence", f"{node}/link", f"{base}/links/1/remove", f"{base}/move/submitted",
                  f"{node}/appraisal", f"{base}/deadlines", f"{base}/remind", f"{base}/report",
+                 f"{base}/documents/{document.id}", f"{base}/documents/{document.id}/remove",
                  "/staff/assessments/"):
         get("POST", path)
     for path in ("/staff/analysis/X/run", "/staff/questionnaires/import", "/staff/waves/",

@@ -43,11 +43,12 @@ def _evidence_text(entry) -> str:
     return "\n".join(lines)
 
 
-def table(assessment: Assessment) -> pd.DataFrame:
-    """One row per node that holds self-assessed nodes, with sums on the parents."""
+def rows(assessment: Assessment) -> list[dict]:
+    """One row per node that holds self-assessed nodes (sums on the parents), for the XLSX and the
+    printable page: code, level, name, depth, max, self, appraisal, evidence, explanation, note."""
     framework = service.framework_of(assessment.framework_version)
     items = {entry.node_code: entry for entry in assessment.items}
-    rows = []
+    found = []
     for node in framework.walk():
         leaves = [items[n.code] for n in node.walk() if n.code in items]
         if not leaves:
@@ -55,16 +56,25 @@ def table(assessment: Assessment) -> pd.DataFrame:
         own = items.get(node.code)
         scored = [e.self_score for e in leaves if e.self_score is not None]
         appraised = [e.appraisal_score for e in leaves if e.appraisal_score is not None]
-        rows.append({
-            "Mã": short(node.code), "Cấp": LEVELS.get(node.level, node.level), COLUMNS[2]: node.name.vi,
-            "Điểm tối đa": sum(framework.node(e.node_code).max_points or 0 for e in leaves),
-            "Điểm tự chấm": sum(scored) if scored else None,
-            "Điểm thẩm định": sum(appraised) if appraised else None,
-            "Tài liệu kiểm chứng": _evidence_text(own) if own else "",
-            "Giải trình": (own.explanation or "") if own else "",
-            "Ghi chú thẩm định": (own.appraisal_note or "") if own else "",
+        found.append({
+            "code": short(node.code), "level": node.level, "name": node.name.vi,
+            "depth": node.code.count(".") - 1,
+            "max": sum(framework.node(e.node_code).max_points or 0 for e in leaves),
+            "self": sum(scored) if scored else None, "appraisal": sum(appraised) if appraised else None,
+            "evidence": _evidence_text(own) if own else "",
+            "explanation": (own.explanation or "") if own else "",
+            "note": (own.appraisal_note or "") if own else "",
         })
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    return found
+
+
+def table(assessment: Assessment) -> pd.DataFrame:
+    """The rows as the XLSX sheet's columns."""
+    return pd.DataFrame([{
+        "Mã": r["code"], "Cấp": LEVELS.get(r["level"], r["level"]), COLUMNS[2]: r["name"],
+        "Điểm tối đa": r["max"], "Điểm tự chấm": r["self"], "Điểm thẩm định": r["appraisal"],
+        "Tài liệu kiểm chứng": r["evidence"], "Giải trình": r["explanation"], "Ghi chú thẩm định": r["note"],
+    } for r in rows(assessment)], columns=list(COLUMNS))
 
 
 def xlsx(assessment: Assessment) -> bytes:

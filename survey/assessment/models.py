@@ -11,6 +11,7 @@ history with reasons, shown on the page; every event is also written to the audi
 from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -148,3 +149,6 @@ class AssessmentEvent(Base):
     old_value: Mapped[float | None] = mapped_column(Float)
     new_value: Mapped[float | None] = mapped_column(Float)
     reason: Mapped[str | None] = mapped_column(Text)
+    # An e-mailed reminder: [{"kind": "assessor", "name": ..., "sent": true}, {"kind": "focal", "sent": ...}]
+    # (staff names only; a focal official's contact details stay sealed in the sampling frame).
+    recipients: Mapped[list | None] = mapped_column(JSON)

@@ -10,7 +10,8 @@ Workflow (who does what is decided in the views, see survey/assessment/views.py)
       +---- return ------+  +----- return ------+  +------ return ------+  +-- return ----+
 
 - submit is refused with the list of nodes lacking a score, or lacking evidence without an
-  explanation (`blockers`); approve checks the same list again;
+  explanation (`blockers`); approve checks the same list again, and is refused to the person who
+  made the latest submission (one person may hold both roles, never both duties on one submission);
 - after submission every changed self-score needs a reason and becomes an event and an audit row;
 - going back a step (return) always needs a reason;
 - appraisal scores and notes are entered while approved (a score other than the self-score needs
@@ -23,6 +24,7 @@ explanation is required wherever evidence is missing or partial, where the node 
 applicable, and where the self-score departs from the rule's suggestion.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -86,6 +88,11 @@ def _text(value: str | None, limit: int = MAX_TEXT) -> str | None:
     if len(value) > limit:
         raise AssessmentError("too_long", limit=limit)
     return value or None
+
+
+def clean_text(value: str | None, limit: int = MAX_TEXT) -> str | None:
+    """Free text as the service stores it (for callers that show it before it is stored)."""
+    return _text(value, limit)
 
 
 def _event(session: Session, assessment: Assessment, user: User | None, kind: str, **fields) -> None:
@@ -330,13 +337,15 @@ def add_document(session: Session, storage: EvidenceStorage, assessment: Assessm
     """Check and store an uploaded file, record it (once per assessment) and link it to nodes.
 
     Raises files.UploadRefused for a file that cannot be evidence and AssessmentError for the rest.
+    The file is stored last, once the rows are flushed; the caller removes it  when
+    the commit fails (`remove_unused_file`), so that a failed write leaves no orphaned file.
     """
     if assessment.status not in EDITABLE:
         raise AssessmentError("not_editable", status=assessment.status)
     checked = files.check(data, name)
     entries = [(item(assessment, code), _check_pages(pages)) for code, pages in links]
     number, issuer = _text(meta.number, 128), _text(meta.issuer, 255)
-    key = storage.put(data)
+    key = hashlib.sha256(data).hexdigest()  # the storage's key; the file is written once the rows are flushed
     document = session.scalar(select(EvidenceDocument).filter_by(assessment_id=assessment.id, sha256=key))
     if document is None:
         document = EvidenceDocument(assessment_id=assessment.id, sha256=key, file_name=checked.file_name,
@@ -354,6 +363,9 @@ def add_document(session: Session, storage: EvidenceStorage, assessment: Assessm
     session.flush()
     record(session, "assessment.evidence_added", target=f"assessment:{assessment.id}", user=user,
            document=document.id, sha256=key, nodes=[code for code, _ in links])
+    session.flush()
+    if storage.put(data) != key:  # only after every row is in: a failed write leaves no file behind
+        raise RuntimeError("evidence storage keys are not SHA-256")
     return document
 
 
@@ -394,6 +406,58 @@ def unlink(session: Session, assessment: Assessment, user: User, link_id: int) -
            document=found.document_id, node=code)
 
 
+def update_document(session: Session, assessment: Assessment, user: User, document_id: int,
+                    meta: DocumentInput) -> EvidenceDocument:
+    """Correct a document's number, date and issuer after upload (the file itself never changes)."""
+    if assessment.status not in EDITABLE:
+        raise AssessmentError("not_editable", status=assessment.status)
+    found = document(assessment, document_id)
+    if found is None:
+        raise AssessmentError("no_document")
+    number, issuer = _text(meta.number, 128), _text(meta.issuer, 255)
+    before = {"number": found.number, "issued_on": found.issued_on.isoformat() if found.issued_on else None,
+              "issuer": found.issuer}
+    found.number, found.issued_on, found.issuer = number, meta.issued_on, issuer
+    session.flush()
+    record(session, "assessment.evidence_edited", target=f"assessment:{assessment.id}", user=user,
+           document=found.id, before=before)
+    return found
+
+
+def delete_document(session: Session, assessment: Assessment, user: User, document_id: int) -> str | None:
+    """Remove a document that supports no node; return its key when no document row uses that content
+    any more, so that the caller removes the stored file once the deletion is committed."""
+    if assessment.status not in EDITABLE:
+        raise AssessmentError("not_editable", status=assessment.status)
+    found = document(assessment, document_id)
+    if found is None:
+        raise AssessmentError("no_document")
+    if found.links:
+        raise AssessmentError("document_linked", nodes=", ".join(link.item.node_code for link in found.links))
+    key, name = found.sha256, found.file_name
+    assessment.documents.remove(found)
+    session.delete(found)
+    session.flush()
+    record(session, "assessment.evidence_deleted", target=f"assessment:{assessment.id}", user=user,
+           document=document_id, sha256=key, file_name=name)
+    return None if file_in_use(session, key) else key
+
+
+def file_in_use(session: Session, key: str) -> bool:
+    """Whether any document row (of any assessment) uses the stored content."""
+    found = session.scalar(select(EvidenceDocument.id).where(EvidenceDocument.sha256 == key).limit(1))
+    return found is not None
+
+
+def remove_unused_file(session: Session, storage: EvidenceStorage, key: str) -> bool:
+    """After a deletion is committed, or an upload's commit failed and was rolled back: remove the
+    stored file unless a committed row uses it; say whether it was removed."""
+    if file_in_use(session, key):
+        return False
+    storage.delete(key)
+    return True
+
+
 def document(assessment: Assessment, document_id: int) -> EvidenceDocument | None:
     """One of the assessment's documents."""
     return next((d for d in assessment.documents if d.id == document_id), None)
@@ -414,6 +478,8 @@ def move(session: Session, assessment: Assessment, target: str, user: User, reas
     reason = _text(reason, 2000)
     if name == "return" and not reason:
         raise AssessmentError("reason_needed")
+    if name == "approve" and user is not None and submitted_by(session, assessment) == user.id:
+        raise AssessmentError("own_submission")
     if name in ("submit", "approve"):
         found = blockers(assessment)
         if found:
@@ -430,6 +496,13 @@ def move(session: Session, assessment: Assessment, target: str, user: User, reas
            to_status=target, reason=reason if not accepted else
            "; ".join(filter(None, [reason, f"accepted as self-assessed: {len(accepted)}"])))
     return name
+
+
+def submitted_by(session: Session, assessment: Assessment) -> int | None:
+    """Who made the latest submission (separation of duties: they may not approve it themselves)."""
+    return session.scalar(select(AssessmentEvent.user_id).where(
+        AssessmentEvent.assessment_id == assessment.id, AssessmentEvent.kind == "submit")
+        .order_by(AssessmentEvent.at.desc(), AssessmentEvent.id.desc()).limit(1))
 
 
 def appraise_item(session: Session, assessment: Assessment, code: str, score: float, note: str | None,
@@ -495,13 +568,15 @@ def next_milestone(assessment: Assessment, today: date) -> tuple[str, date] | No
     return None
 
 
-def remind(session: Session, assessment: Assessment, user: User, message: str | None) -> None:
-    """Record a reminder to the unit (an event and an audit row; sending it is another module's job)."""
+def remind(session: Session, assessment: Assessment, user: User, message: str | None,
+           recipients: list[dict] | None = None) -> None:
+    """Record a reminder to the unit (an event and an audit row); survey/assessment/reminders.py sends it
+    by e-mail first and passes who it went to."""
     if assessment.status not in ("draft", "submitted"):
         raise AssessmentError("not_unfinished", status=assessment.status)
     open_nodes = len(blockers(assessment))
     _event(session, assessment, user, "reminder",
-           reason=_text(message, 2000) or f"{open_nodes} unfinished nodes")
+           reason=_text(message, 2000) or f"{open_nodes} unfinished nodes", recipients=recipients)
 
 
 @dataclass(frozen=True)

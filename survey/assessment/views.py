@@ -27,7 +27,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from survey.assessment import export, files, scoring, service
+from survey.assessment import export, files, reminders, scoring, service
 from survey.assessment.models import Assessment
 from survey.assessment.storage import storage_for
 from survey.auth.access import roles_required
@@ -97,6 +97,14 @@ def refusal(exc: service.AssessmentError) -> str:
                                 wanted=STATUS_NAMES.get(p["wanted"], p["wanted"])),
         "blocked": lambda: _("Chưa gửi được: %(count)s tiêu chí còn thiếu điểm, tài liệu kiểm chứng hoặc "
                              "giải trình (danh sách bên dưới).", count=len(p["blockers"])),
+        "no_recipients": lambda: _("Đơn vị chưa có người tự đánh giá (tài khoản đang hoạt động) hay đầu mối "
+                                   "khảo sát có thư điện tử: không gửi được thư nhắc."),
+        "mail_failed": lambda: _("Không gửi được thư nhắc: máy chủ thư không nhận (%(error)s). Chưa ghi "
+                                 "nhắc nhở nào; xin thử lại sau.", error=p["error"]),
+        "own_submission": lambda: _("Bạn đã gửi bản tự đánh giá này nên không thể tự phê duyệt: việc phê "
+                                    "duyệt phải do một người khác có vai trò phê duyệt thực hiện."),
+        "document_linked": lambda: _("Tài liệu đang được dùng cho tiêu chí %(nodes)s: hãy bỏ tài liệu khỏi "
+                                     "các tiêu chí đó trước khi xóa.", nodes=p["nodes"]),
         "milestone_order": lambda: _("Các mốc phải theo thứ tự: hạn gửi, hạn phê duyệt, hạn của Bộ."),
     }
     return messages.get(exc.reason, lambda: _("Không thực hiện được thay đổi này."))()
@@ -156,15 +164,24 @@ def _page(assessment: Assessment, status: int = 200, errors: list[str] | None = 
         may_upload=current_user.has_role("assessor") and assessment.status in service.EDITABLE,
         may_appraise=current_user.has_role("approver") and assessment.status in service.APPRAISING,
         may_follow=current_user.has_role(*FOLLOWERS),
-        max_upload=files.MAX_BYTES,
+        max_upload=files.MAX_BYTES, own_submission=_own_submission(assessment),
     ), status
+
+
+def _own_submission(assessment: Assessment) -> str | None:
+    """Why an approver who made the latest submission sees no approve button (None: not the case)."""
+    if (assessment.status == "submitted" and current_user.has_role("approver")
+            and service.submitted_by(db.session, assessment) == current_user.id):
+        return refusal(service.AssessmentError("own_submission"))
+    return None
 
 
 def _moves(assessment: Assessment) -> list[tuple[str, str]]:
     """The (target status, move name) the user may ask for now."""
     found = []
+    own = _own_submission(assessment) is not None
     for (frm, to), name in (service.FORWARD | service.BACK).items():
-        if frm == assessment.status and _may_move(frm, to, name):
+        if frm == assessment.status and _may_move(frm, to, name) and not (own and name == "approve"):
             found.append((to, name))
     return found
 
@@ -325,20 +342,28 @@ def upload(assessment_id: int, code: str):
             csrf.protect()
         sent = request.files.get("file")
         data = sent.stream.read(files.MAX_BYTES + 1) if sent else b""
-        meta = service.DocumentInput(number=request.form.get("number"), issued_on=_date("issued_on"),
-                                     issuer=request.form.get("issuer"))
+        meta = _document_meta()
     except RequestEntityTooLarge:
         return _refused(assessment_id, too_large, 413)
     except FormError as exc:
         return _refused(assessment_id, _form_refusal(exc))
     assessment = _assessment_or_404(assessment_id)
+    storage = storage_for()
     try:
-        service.add_document(db.session, storage_for(), assessment, current_user, data,
-                             sent.filename if sent else None, meta, [(code, request.form.get("pages"))])
+        added = service.add_document(db.session, storage, assessment, current_user, data,
+                                     sent.filename if sent else None, meta,
+                                     [(code, request.form.get("pages"))])
     except files.UploadRefused as exc:
         return _refused(assessment_id, upload_refusal(exc), 413 if exc.reason == "too_large" else 422)
     except service.AssessmentError as exc:
         return _refused(assessment_id, refusal(exc))
+    key = added.sha256
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        service.remove_unused_file(db.session, storage, key)
+        raise
     return _done(assessment, _("Đã tải lên tài liệu kiểm chứng cho tiêu chí %(node)s.", node=code),
                  anchor=f"n-{code}")
 
@@ -368,6 +393,42 @@ def unlink(assessment_id: int, link_id: int):
     except service.AssessmentError as exc:
         return _refused(assessment_id, refusal(exc))
     return _done(assessment, _("Đã bỏ tài liệu khỏi tiêu chí."))
+
+
+def _document_meta() -> service.DocumentInput:
+    """The number, date and issuer fields of an upload or an edit (FormError for a bad date)."""
+    return service.DocumentInput(number=request.form.get("number"), issued_on=_date("issued_on"),
+                                 issuer=request.form.get("issuer"))
+
+
+@bp.post("/<int:assessment_id>/documents/<int:document_id>")
+@roles_required("assessor")
+def edit_document(assessment_id: int, document_id: int):
+    """Correct an uploaded document's number, date and issuer."""
+    assessment = _assessment_or_404(assessment_id)
+    try:
+        service.update_document(db.session, assessment, current_user, document_id, _document_meta())
+    except FormError as exc:
+        return _refused(assessment_id, _form_refusal(exc))
+    except service.AssessmentError as exc:
+        return _refused(assessment_id, refusal(exc))
+    return _done(assessment, _("Đã sửa thông tin tài liệu."), anchor="tai-lieu")
+
+
+@bp.post("/<int:assessment_id>/documents/<int:document_id>/remove")
+@roles_required("assessor")
+def delete_document(assessment_id: int, document_id: int):
+    """Delete a document that supports no node; its stored file goes too when nothing else uses it."""
+    assessment = _assessment_or_404(assessment_id)
+    try:
+        key = service.delete_document(db.session, assessment, current_user, document_id)
+    except service.AssessmentError as exc:
+        return _refused(assessment_id, refusal(exc))
+    db.session.commit()
+    if key is not None:
+        service.remove_unused_file(db.session, storage_for(), key)
+    flash(_("Đã xóa tài liệu."), "status")
+    return redirect(url_for(".view", assessment_id=assessment.id, _anchor="tai-lieu"), 303)
 
 
 FILE_CSP = ("default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; object-src 'self'; "
@@ -464,6 +525,21 @@ def table_xlsx(assessment_id: int):
         "Content-Disposition": f'attachment; filename="{_download_name(assessment, ".xlsx")}"'})
 
 
+@bp.get("/<int:assessment_id>/print")
+@roles_required(*VIEWERS)
+def printable(assessment_id: int):
+    """The self-assessment report as a printable A4 page (no script): the table, explanations, proposals."""
+    assessment = _assessment_or_404(assessment_id)
+    rows = export.rows(assessment)
+    fields = [r for r in rows if r["depth"] == 0]
+    total = {k: (sum(r[k] for r in fields if r[k] is not None) if any(r[k] is not None for r in fields)
+                 else None) for k in ("max", "self", "appraisal")}
+    return render_template("assessment/print.html", a=assessment, rows=rows, total=total,
+                           explained=[r for r in rows if r["explanation"]], named=_named,
+                           status_names=STATUS_NAMES, format_decimal=format_decimal,
+                           today=date.today())
+
+
 @bp.get("/<int:assessment_id>/evidence.zip")
 @roles_required(*VIEWERS)
 def evidence_zip(assessment_id: int):
@@ -494,15 +570,18 @@ def report(assessment_id: int):
 @bp.post("/<int:assessment_id>/remind")
 @roles_required(*FOLLOWERS)
 def remind(assessment_id: int):
-    """Record a reminder to the unit (shown on its page; sending it by e-mail is not connected yet)."""
+    """E-mail a reminder to the unit's assessors and focal officials and record who got it."""
     assessment = _assessment_or_404(assessment_id)
     try:
-        service.remind(db.session, assessment, current_user, request.form.get("message"))
+        sent = reminders.send(db.session, assessment, current_user, request.form.get("message"))
     except service.AssessmentError as exc:
         db.session.rollback()
         flash(refusal(exc), "error")
         return redirect(url_for(".index"), 303)
     db.session.commit()
-    flash(_("Đã ghi nhắc nhở cho %(unit)s.", unit=_named(assessment.unit)), "status")
+    delivered = sum(1 for entry in sent if entry["sent"])
+    flash(_("Đã gửi thư nhắc tới %(count)s người của %(unit)s.", count=delivered,
+            unit=_named(assessment.unit)), "status")
+    if delivered < len(sent):
+        flash(_("Máy chủ thư từ chối %(count)s địa chỉ.", count=len(sent) - delivered), "error")
     return redirect(url_for(".index"), 303)
-

@@ -3,6 +3,7 @@
 import csv
 import io
 import zipfile
+from pathlib import Path
 
 from openpyxl import load_workbook
 
@@ -12,15 +13,22 @@ from tests.assessment.helpers import PDF, PNG, complete
 from tests.factories import csrf_token, log_in, make_assessment
 
 
-def test_table_has_every_level_with_sums_and_explanations(client, session):
-    """Fields, criteria and sub-criteria with max and sums; explanations listed; formulas escaped."""
-    assessment = make_assessment(session)
+def _scored(client, session, assessment, explanation: str, difficulties: str):
+    """Log in an assessor, score every node at its maximum but par.1.1.1 (0, with the explanation),
+    and save the difficulties; commit."""
     user = log_in(client, session, "assessor")
     complete(session, assessment, user)
     service.save_item(session, assessment, "par.1.1.1", service.ItemInput(
-        answer="no", self_score=0, explanation="=HYPERLINK(\"x\") chưa ban hành"), user)
-    service.set_difficulties(session, assessment, user, "Thiếu nhân lực chuyên trách.")
+        answer="no", self_score=0, explanation=explanation), user)
+    service.set_difficulties(session, assessment, user, difficulties)
     session.commit()
+    return assessment
+
+
+def test_table_has_every_level_with_sums_and_explanations(client, session):
+    """Fields, criteria and sub-criteria with max and sums; explanations listed; formulas escaped."""
+    assessment = _scored(client, session, make_assessment(session), "=HYPERLINK(\"x\") chưa ban hành",
+                         "Thiếu nhân lực chuyên trách.")
     answer = client.get(f"/staff/assessments/{assessment.id}/table.xlsx")
     assert answer.status_code == 200
     assert answer.headers["Content-Disposition"].startswith("attachment; filename=\"tu-cham-")
@@ -67,3 +75,41 @@ def test_report_text_is_saved(client, session):
     assert saved.status_code == 303
     session.refresh(assessment)
     assert assessment.difficulties == "Phần mềm của Bộ mở muộn."
+
+
+def test_printable_report_has_the_table_explanations_and_proposals(client, session):
+    """An A4 page without script: every level with max, self-score, appraisal and explanation, the total,
+    the list of explanations, difficulties and proposals; linked from the assessment page; scoped."""
+    import re
+
+    from survey.auth.models import UserUnit
+    from tests.factories import make_unit
+
+    assessment = _scored(client, session,
+                         make_assessment(session, unit=make_unit(session, name="Sở Tư pháp", code="STP")),
+                         "<b>Chưa</b> ban hành kế hoạch đúng hạn.",
+                         "Thiếu nhân lực chuyên trách.\nĐề nghị tập huấn.")
+    url = f"/staff/assessments/{assessment.id}/print"
+    assert f'href="{url}"' in client.get(f"/staff/assessments/{assessment.id}").text
+    page = client.get(url)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.text
+    assert "<script" not in html and 'href="/static/assessment-print.css"' in html
+    assert "BÁO CÁO KẾT QUẢ TỰ ĐÁNH GIÁ, CHẤM ĐIỂM CHỈ SỐ CẢI CÁCH HÀNH CHÍNH NĂM 2024" in html
+    assert "Công tác chỉ đạo, điều hành cải cách hành chính" in html  # a field
+    assert "Ban hành kế hoạch CCHC năm đúng thời hạn" in html  # a sub-criterion
+    row = re.search(r'<td class="code">1\.1\.1</td>(.*?)</tr>', html, re.S).group(1)
+    assert re.findall(r'<td class="num[^"]*">([^<]*)</td>', row) == ["0,5", "0", ""]
+    assert "&lt;b&gt;Chưa&lt;/b&gt; ban hành kế hoạch đúng hạn." in row  # escaped, never markup
+    assert re.search(r'total-self">([^<]*)<', html).group(1) == "45"  # 45.5 at the maximum, minus 0.5
+    explanations = html.split("II. DANH SÁCH GIẢI TRÌNH")[1].split("III.")[0]
+    assert "&lt;b&gt;Chưa&lt;/b&gt; ban hành" in explanations and "Tài liệu kiểm chứng chung" in explanations
+    assert "<p>Thiếu nhân lực chuyên trách.</p><p>Đề nghị tập huấn.</p>" in html
+    css = (Path(client.application.static_folder) / "assessment-print.css").read_text(encoding="utf-8")
+    assert "@page { size: A4" in css and "@media print" in css
+
+    other = make_assessment(session, unit=make_unit(session, name="Sở Y tế", code="SYT"))
+    log_in(client, session, "approver", email="scoped@example.vn", all_units=False,
+           scopes=[UserUnit(unit_id=assessment.unit_id)])
+    assert client.get(url).status_code == 200
+    assert client.get(f"/staff/assessments/{other.id}/print").status_code == 404

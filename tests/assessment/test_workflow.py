@@ -4,6 +4,7 @@ appraisal, lock; reasons after submission; scope; deadlines and reminders; point
 import re
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from survey.assessment import service
@@ -172,6 +173,7 @@ def test_assessors_see_only_their_units(app, session):
 def test_deadlines_unfinished_units_and_reminders(client, session):
     """Milestones in order; the unfinished list names the unit; a reminder is recorded and shown."""
     assessment = make_assessment(session, unit=make_unit(session, name="Xã Tịnh Hòa"))
+    make_staff(session, "assessor", all_units=False, scopes=[UserUnit(unit_id=assessment.unit_id)])
     log_in(client, session, "coordinator")
     today = date.today()
     wrong = _post(client, assessment, "/deadlines", submit_by=(today + timedelta(days=20)).isoformat(),
@@ -240,3 +242,33 @@ def test_coordinator_creates_an_assessment_on_the_page(client, session):
 def _post_list(client, **data):
     return client.post("/staff/assessments/", data={"csrf_token": csrf_token(client, "/staff/assessments/"),
                                                     **data})
+
+
+def test_one_person_does_not_approve_their_own_submission(client, session):
+    """Holding both roles, the submitter is refused approval with a clear message and nothing changes;
+    another approver approves."""
+    from survey.auth.models import UserRole
+
+    assessment = make_assessment(session)
+    both = log_in(client, session, "assessor", email="ca-hai@example.vn", name="Vừa chấm vừa duyệt",
+                  roles=[UserRole(role="assessor"), UserRole(role="approver")])
+    complete(session, assessment, both)
+    assert _post(client, assessment, "/move/submitted").status_code == 303
+    page = client.get(f"/staff/assessments/{assessment.id}").text
+    assert "Bạn đã gửi bản tự đánh giá này nên không thể tự phê duyệt" in page
+    assert f"/staff/assessments/{assessment.id}/move/approved" not in page  # no button; the post is refused
+    refused = _post(client, assessment, "/move/approved")
+    assert refused.status_code == 422
+    assert "Bạn đã gửi bản tự đánh giá này nên không thể tự phê duyệt" in refused.text
+    assert _status(client, assessment) == "Đã gửi, chờ phê duyệt"
+    assert session.scalar(select(AuditLog).filter_by(action="assessment.approve")) is None
+    session.refresh(assessment)  # the requests changed it in their own sessions
+    with pytest.raises(service.AssessmentError) as caught:
+        service.move(session, assessment, "approved", both)
+    assert caught.value.reason == "own_submission"
+    session.rollback()
+
+    log_out(client)
+    log_in(client, session, "approver")
+    assert _post(client, assessment, "/move/approved").status_code == 303
+    assert _status(client, assessment) == "Đã phê duyệt, chờ thẩm định"

@@ -1,6 +1,8 @@
 """The self-assessment acceptance flow in Chromium on a phone: an assessor scores, uploads evidence, is
 refused with the list for a missing explanation, completes and submits; the approver approves, enters
-the appraisal of two nodes with notes and completes the appraisal; the totals and the history follow.
+the appraisal of two nodes with notes and completes the appraisal; the totals and the history follow,
+and the overall index page (/staff/index/<year>) recomputes the unit's total, the field's component
+index, the grade and the interval from the appraised points.
 """
 
 from sqlalchemy import select
@@ -19,6 +21,23 @@ def node(page, code: str):
     if section.get_attribute("open") is None:
         section.locator("summary").click()
     return section
+
+
+def number(text: str) -> float:
+    """A figure as the pages print it (decimal comma)."""
+    return float(text.strip().rstrip("%").replace(",", "."))
+
+
+def index_row(page, url: str, year: int, unit: str) -> dict:
+    """The unit's row of the overall index page: total, index, interval, grade, field par.1."""
+    page.goto(f"{url}/staff/index/{year}")
+    row = page.locator(f'tr[id="u-{unit}"]')
+    field = row.locator('td.field[data-field="par.1"]').inner_text().split()
+    low, high = row.locator("td.interval").inner_text().split("–")
+    return {"points": number(row.locator("td.total-points").inner_text()),
+            "index": number(row.locator("td.total-index").inner_text()),
+            "interval": (number(low), number(high)), "grade": row.locator("td.grade").inner_text().strip(),
+            "field_points": number(field[0]), "field_index": number(field[1])}
 
 
 def log_in(page, url: str, email: str) -> None:
@@ -82,6 +101,9 @@ def test_assessor_and_approver_complete_an_assessment(browser, live_server, sess
     page.goto(f"{live_server.url}/staff/assessments/{assessment.id}")
     submit(page, "Phê duyệt")
     assert page.text_content(".assessment-status") == "Đã phê duyệt, chờ thẩm định"
+    before = index_row(page, live_server.url, assessment.year, "STP")  # self-scores count until appraised
+    assert before["points"] == 45.5 and before["index"] == 45.5 and before["grade"] == "C"
+    page.goto(f"{live_server.url}/staff/assessments/{assessment.id}")
     for code, score, note in ((FIRST, "0", "Kế hoạch ban hành sau thời hạn của Bộ."),
                               (SECOND, "0,5", "Tỷ lệ hoàn thành đúng hạn 85%.")):
         section = node(page, code)
@@ -96,8 +118,32 @@ def test_assessor_and_approver_complete_an_assessment(browser, live_server, sess
     history = page.text_content("ol.history")
     assert "Kế hoạch ban hành sau thời hạn của Bộ." in history and "Phê duyệt" in history
     fits(page)
+    for step in ("Tạo bản tự đánh giá", "Gửi kết quả tự chấm", "Phê duyệt", "Nhập điểm thẩm định",
+                 "Hoàn tất thẩm định"):
+        assert step in history, step
+
+    # The printable report (A4, no script) carries the appraisal too.
+    with page.expect_navigation():
+        page.click("text=Báo cáo tự đánh giá, chấm điểm để in (khổ A4)")
+    assert page.text_content(".total-self") == "45,5" and page.text_content(".total-appraisal") == "44,5"
+    assert page.locator("script").count() == 0
+    page.emulate_media(media="print")
+    assert not page.locator("header.screen-only").is_visible()
+    page.emulate_media(media="screen")
+
+    # The index follows the appraisal: par.1.1.1 0.5 -> 0 and par.1.1.2 1 -> 0.5, one point less in all.
+    after = index_row(page, live_server.url, assessment.year, "STP")
+    changed = (0 - 0.5) + (0.5 - 1.0)
+    assert round(after["points"] - before["points"], 6) == changed
+    assert round(after["field_points"] - before["field_points"], 6) == changed
+    assert round(after["field_index"], 1) == round(after["field_points"] / 9.0 * 100, 1)  # par.1: max 9
+    assert after["index"] == 44.5 and after["interval"] == (44.5, 44.5)  # no survey part: no sampling error
+    assert after["grade"] == "C"  # under 80%
+    fits(page)
 
     actions = session.scalars(select(AuditLog.action).where(
-        AuditLog.target == f"assessment:{assessment.id}")).all()
-    assert {"assessment.submit", "assessment.approve", "assessment.appraise"} <= set(actions)
-    assert actions.count("assessment.appraisal") == 2
+        AuditLog.target == f"assessment:{assessment.id}").order_by(AuditLog.id)).all()
+    assert [a for a in actions if a in ("assessment.created", "assessment.submit", "assessment.approve",
+                                        "assessment.appraisal", "assessment.appraise")] == [
+        "assessment.created", "assessment.submit", "assessment.approve", "assessment.appraisal",
+        "assessment.appraisal", "assessment.appraise"]

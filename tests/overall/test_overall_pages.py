@@ -145,3 +145,38 @@ def test_index_compute_command_prints_every_unit(assessed, runner, session):
     assert lines[0].startswith("framework par-province-2024 2024.1; waves: CCHC-DEMO")
     assert len(lines) == 2 + len(compute_year(session, YEAR).results)
     assert any("\tagency\t" in line for line in lines) and any("\tcommune\t" in line for line in lines)
+
+
+def test_appraisal_of_two_nodes_moves_total_field_index_and_interval(assessed, session):
+    """A unit with a survey part: lowering two appraised nodes lowers its points by exactly that much,
+    its par.1 component index and total index accordingly, and shifts its 95% interval (same width)."""
+    from survey.assessment import service as assessments
+    from survey.assessment.models import Assessment
+    from tests.factories import make_staff
+
+    before_all = {r.unit: r for r in compute_year(session, YEAR).results}
+    code = next(c for c, r in before_all.items() if r.se > 0 and math.isfinite(r.ci_low))
+    before = before_all[code]
+    unit = session.scalar(select(Unit).filter_by(code=code))
+    assessment = session.scalar(select(Assessment).filter_by(unit_id=unit.id, year=YEAR))
+    assessment.status = "approved"  # the workflow itself is tested in tests/assessment
+    approver = make_staff(session, "approver")
+    first, second = [i for i in assessment.items if i.self_score][:2]
+    lowered = {first.node_code: 0.0, second.node_code: second.self_score / 2}
+    for node, score in lowered.items():
+        assessments.appraise_item(session, assessment, node, score, "Kết quả thẩm định của Bộ.", approver)
+    session.commit()
+    difference = (0.0 - first.self_score) + (second.self_score / 2 - second.self_score)
+
+    after = {r.unit: r for r in compute_year(session, YEAR).results}[code]
+    assert after.points == pytest.approx(before.points + difference)
+    assert after.index == pytest.approx(before.index + difference / before.max_points * 100)
+    field_before = next(f for f in before.fields if f.code == "par.1")
+    field_after = next(f for f in after.fields if f.code == "par.1")
+    assert field_after.points == pytest.approx(field_before.points + difference)
+    assert field_after.index == pytest.approx(field_after.points / field_after.max_points * 100)
+    shift = difference / before.max_points * 100
+    assert after.ci_low == pytest.approx(before.ci_low + shift)
+    assert after.ci_high == pytest.approx(before.ci_high + shift)
+    assert after.se == pytest.approx(before.se)  # appraised points carry no sampling error
+    assert after.grade == ("A" if after.index >= 90 else "B" if after.index >= 80 else "C")
