@@ -171,9 +171,7 @@ def page(token: str, unit_id: int, number: int):
     definition = definition_of(draft.questionnaire_version)
     if not 1 <= number <= len(definition.sections):
         abort(404)
-    answering = pages.Answering(
-        draft, definition, InvitationUrls(token, unit_id), entry.unit,
-        submit=lambda d: service.submit(db.session, d, invitation))
+    answering = pages.Answering(draft, definition, InvitationUrls(token, unit_id), entry.unit, invitation)
     if request.method == "POST":
         return pages.post(answering, number - 1)
     return pages.show(answering, number - 1)
