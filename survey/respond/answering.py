@@ -29,6 +29,24 @@ FAILURES = (DBAPIError, StaleDataError)  # what a refused submission raises (Int
 
 
 @dataclass
+class PageView:
+    """What a page shows: its place among the visible pages, the answers so far, its button.
+
+    `redirect_to` is set when the requested page may not be shown (a tampered or hidden page number):
+    the view goes there instead.
+    """
+
+    index: int
+    answers: dict
+    position: int
+    total: int
+    is_last: bool
+    back: int | None
+    not_shown: set
+    redirect_to: int | None = None
+
+
+@dataclass
 class Posted:
     """One posted page, parsed by the view: raw values by item id, the button, and paradata."""
 
@@ -55,6 +73,31 @@ class Outcome:
     failed: bool = False
     notice: str | None = None
     held: object = None
+
+
+def open_draft(session: Session, invitation: Invitation, unit_id: int, version_id: int,
+               language: str) -> Response:
+    """Return the unit's draft, started now in the page language when there is none yet."""
+    draft = service.draft_for(session, invitation, unit_id)
+    if draft is None:
+        draft = service.start_draft(session, invitation, unit_id, version_id)
+        draft.language = language
+    return draft
+
+
+def page_view(draft: Response, definition: Questionnaire, index: int, stay: bool = False) -> PageView:
+    """Return what page `index` shows; unless `stay` (a page re-shown with its errors), a page that
+    may not be shown yet names the page to show instead."""
+    answers = flow.answers_of(draft)
+    visible = flow.visible_pages(definition, answers)
+    allowed = index if stay else flow.resolve_page(definition, answers, index, visible)
+    position = visible.index(index) if index in visible else len(visible) - 1
+    return PageView(
+        index=index, answers=answers, position=position + 1, total=len(visible),
+        is_last=flow.is_last_page(definition, answers, index, visible),
+        back=visible[position - 1] if position > 0 else None,
+        not_shown=flow.not_shown(definition.sections[index], answers),
+        redirect_to=allowed if allowed != index else None)
 
 
 def post_page(session: Session, draft: Response, definition: Questionnaire, invitation: Invitation | None,

@@ -58,25 +58,20 @@ def text_language(definition: Questionnaire) -> str:
 def show(answering: Answering, index: int, form=None, errors=None, status=200, failed=False):
     """Render a page, first moving a tampered or hidden page number to an allowed one."""
     draft, definition = answering.draft, answering.definition
-    answers = flow.answers_of(draft)
-    visible = flow.visible_pages(definition, answers)
-    if form is None:  # a re-shown page with errors stays where it is
-        allowed = flow.resolve_page(definition, answers, index, visible)
-        if allowed != index:
-            return redirect(answering.urls.page(allowed))
+    view = answering_service.page_view(draft, definition, index, stay=form is not None)
+    if view.redirect_to is not None:
+        return redirect(answering.urls.page(view.redirect_to))
     session["shown"] = [draft.id, index, time.time()]
     section = definition.sections[index]
     texts = text_language(definition)
-    form = form or page_form(section, texts, answers)
-    position = visible.index(index) if index in visible else len(visible) - 1
+    form = form or page_form(section, texts, view.answers)
     return render_template(
         "respond/page.html", definition=definition, section=section, form=form,
         errors=error_messages(section, errors or {}, texts), lang=texts,
-        position=position + 1, total=len(visible),
-        is_last=flow.is_last_page(definition, answers, index, visible),
-        back_url=answering.urls.page(visible[position - 1]) if position > 0 else None,
-        answers=flow.plain(answers), unit=answering.unit, mode=draft.mode,
-        not_shown=flow.not_shown(section, answers), script_messages=script_messages(),
+        position=view.position, total=view.total, is_last=view.is_last,
+        back_url=answering.urls.page(view.back) if view.back is not None else None,
+        answers=flow.plain(view.answers), unit=answering.unit, mode=draft.mode,
+        not_shown=view.not_shown, script_messages=script_messages(),
         failed=failed, request_id=request_id(),
     ), status
 
