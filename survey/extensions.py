@@ -70,8 +70,8 @@ def security_headers(response):
 
 
 def is_static(endpoint: str | None) -> bool:
-    """Tell whether a request was for a static file (the app's or a blueprint's)."""
-    return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
+    """Tell whether a request was for a static file (the app's or a blueprint's, or the favicon)."""
+    return endpoint is not None and (endpoint in ("static", "favicon") or endpoint.endswith(".static"))
 
 
 def init_app(app: Flask) -> None:
