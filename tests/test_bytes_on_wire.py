@@ -18,7 +18,8 @@ def first_page(client, session) -> str:
     invitation, token = make_invitation(session, TEST_SECRET)
     session.commit()
     unit = invitation.units[0].unit_id
-    started = client.post(f"/r/{token}/u/{unit}/start", data={"csrf_token": csrf_token(client, f"/r/{token}")})
+    form = csrf_token(client, f"/r/{token}")
+    started = client.post(f"/r/{token}/u/{unit}/start", data={"csrf_token": form})
     return started.headers["Location"]
 
 
