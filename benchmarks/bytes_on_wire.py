@@ -141,6 +141,18 @@ def summary(name: str, hops: list[tuple]) -> tuple[str, int, int, str]:
     return name, sum(h[3] for h in hops), len(hops), detail
 
 
+def open_recorded(browser, url: str):
+    """Open a URL in a new phone-sized context whose network is recorded; return (context, page, recorder)."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    recorder = Recorder(cdp)
+    page.goto(url)
+    settle(page)
+    return context, page, recorder
+
+
 def measure(link: str, pages: int) -> list[tuple]:
     """Walk the demo invitation in Chromium; return one summary per step."""
     from playwright.sync_api import sync_playwright
@@ -148,13 +160,7 @@ def measure(link: str, pages: int) -> list[tuple]:
     rows = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-        page = context.new_page()
-        cdp = context.new_cdp_session(page)
-        cdp.send("Network.enable")
-        recorder = Recorder(cdp)
-        page.goto(link)
-        settle(page)
+        context, page, recorder = open_recorded(browser, link)
         rows.append(summary("landing", recorder.take()))
         page.locator("form button[type=submit]").first.click()
         settle(page)
@@ -172,13 +178,7 @@ def measure(link: str, pages: int) -> list[tuple]:
                 break
         first_url = link.split("/r/")[0] + urlsplit(first_page).path
         context.close()
-        context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)  # an empty cache
-        page = context.new_page()
-        cdp = context.new_cdp_session(page)
-        cdp.send("Network.enable")
-        recorder = Recorder(cdp)
-        page.goto(first_url)
-        settle(page)
+        context, page, recorder = open_recorded(browser, first_url)  # a new context: an empty cache
         rows.append(summary("first question page, empty cache", recorder.take()))
         browser.close()
     return [r for row in rows for r in (row if isinstance(row, list) else [row])]
