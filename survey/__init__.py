@@ -42,6 +42,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from survey import extensions
 
     extensions.init_app(app)
+    from survey import assets
+
+    assets.init_app(app)
     from survey.health import require_schema
 
     app.before_request(require_schema)

@@ -29,7 +29,8 @@ def require_schema():
     Checked on every request until it succeeds once, so that running the command is enough;
     afterwards the app trusts the schema until it restarts.
     """
-    if current_app.extensions.get("survey.schema_ready") or request.endpoint in ("static", "health.healthz"):
+    exempt = ("static", "favicon", "health.healthz")
+    if current_app.extensions.get("survey.schema_ready") or request.endpoint in exempt:
         return None
     problem = migrate.schema_problem(current_app)
     if problem is None:

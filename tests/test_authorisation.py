@@ -166,7 +166,7 @@ EXPECTED = {
 }
 # Endpoints for respondents and machines, reached without a staff login by design.
 NOT_STAFF_PREFIXES = ("respond.", "open_link.")
-NOT_STAFF = {"static", "health.healthz", "invitations.opt_out"}
+NOT_STAFF = {"static", "favicon", "health.healthz", "invitations.opt_out"}
 YEARS = itertools.count(2030)  # a new year for each assessment a probe creates
 
 

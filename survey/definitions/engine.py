@@ -71,6 +71,7 @@ def _read(item: Item, raw, answers: dict):
     if value is None:
         if item.required:
             raise AnswerError("required")
+        kind.check_empty(item)
         return None
     kind.check(item, value)
     if item.constraint and not expressions.holds(item.constraint_expr(), answers, current=value):

@@ -37,6 +37,9 @@ class ItemType:
     def check(self, item: Item, value) -> None:
         """Raise AnswerError when a typed value breaks the item's own bounds."""
 
+    def check_empty(self, item: Item) -> None:
+        """Raise AnswerError when leaving an optional item empty breaks its bounds (none by default)."""
+
 
 class SingleChoice(ItemType):
     """One option out of a list (also each row of a Likert matrix)."""
@@ -72,6 +75,11 @@ class MultipleChoice(ItemType):
             raise AnswerError("too_few", min=_shown(item.min))
         if item.max is not None and len(value) > item.max:
             raise AnswerError("too_many", max=_shown(item.max))
+
+    def check_empty(self, item):
+        """Nothing chosen is fewer than a minimum of one or more ("chọn một hoặc nhiều" with min 1)."""
+        if isinstance(item.min, int | float) and item.min > 0:
+            raise AnswerError("too_few", min=_shown(item.min))
 
 
 class Number(ItemType):

@@ -97,18 +97,17 @@ class EntryUrls:
                        unit=self.draft.unit_id, mode=self.draft.mode)
 
 
-def _entered(draft: Response):
-    """Submit a clerk's draft and record that the clerk entered a form of the wave (audit log only).
+def _entered(outcome) -> None:
+    """Record that the clerk entered a form of the wave (audit log only), in the submission's transaction.
 
     The audit row names the wave, never the response, and its time is the hour: a response id or
     a time to the microsecond would tie the clerk's record (and whoever the clerk interviewed) to
     one response. The submission is held and released with others of its cell like any other.
     """
-    held = service.submit(db.session, draft, None)
-    wave = db.session.get(Wave, draft.wave_id)
+    held = outcome.held
+    wave = db.session.get(Wave, held.wave_id)
     record(db.session, "response.entered", target=f"wave:{wave.code}", user=current_user,
            mode=held.mode, at=datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
-    return held
 
 
 @bp.route("/d/<draft_id>/p/<int:number>", methods=["GET", "POST"])
@@ -122,15 +121,14 @@ def page(draft_id: str, number: int):
     definition = definition_of(draft.questionnaire_version)
     if not 1 <= number <= len(definition.sections):
         abort(404)
-    answering = pages.Answering(draft, definition, EntryUrls(draft), db.session.get(Unit, draft.unit_id),
-                                submit=_entered)
+    answering = pages.Answering(draft, definition, EntryUrls(draft), db.session.get(Unit, draft.unit_id))
     if request.method == "POST":
         # A double click on "Lưu phiếu": the second post waits for the first, then finds it saved.
         lock_row(db.session, Response, Response.id == draft_id, touch=Response.current_page)
         if db.session.scalar(select(Response.status).where(Response.id == draft_id)) != "draft":
             return redirect(answering.urls.done())
         db.session.refresh(draft)
-        return pages.post(answering, number - 1)
+        return pages.post(answering, number - 1, before_commit=_entered)
     return pages.show(answering, number - 1)
 
 

@@ -54,7 +54,7 @@ def save_page(session: Session, draft: Response, definition: Questionnaire, page
     """Store a page's answers and decide where to go; invalid answers keep the respondent here.
 
     Going back stores what is valid and never blocks; answers of items that the new answers hide
-    are removed from the draft.
+    are removed from the draft. The draft's current page is the answering service's to set.
     """
     section = definition.sections[page]
     before = answers_of(draft)
@@ -78,7 +78,6 @@ def save_page(session: Session, draft: Response, definition: Questionnaire, page
             # last page comes back to it with the submit button.
             return Step(page=page, submit=action == "submit", last=True)
         target = later[0]
-    draft.current_page = target
     return Step(page=target)
 
 

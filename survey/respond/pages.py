@@ -1,22 +1,28 @@
-"""Showing and saving questionnaire pages, for respondents and for clerks entering paper forms."""
+"""Showing and saving questionnaire pages, for respondents and for clerks entering paper forms.
+
+The web side of answering: reads the request and the Flask session, calls the answering service
+(survey/respond/answering.py, which owns the draft's page, language, paradata and submission), commits
+once, then renders, flashes or redirects.
+"""
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app, flash, redirect, render_template, request, session
+from flask import current_app, flash, g, redirect, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.exc import DBAPIError
 
 from survey.db import Database, db
 from survey.definitions.model import Questionnaire
+from survey.respond import answering as answering_service
 from survey.respond import flow
 from survey.respond.forms import page_form, raw_values
 from survey.respond.messages import error_messages, script_messages
 from survey.responses import release
 from survey.responses.models import Response
+from survey.sampling.models import Invitation
 
 
 @dataclass
@@ -27,7 +33,7 @@ class Answering:
     definition: Questionnaire
     urls: object  # has page(index) and done()
     unit: object | None
-    submit: Callable[[Response], object]  # flushes the held submission; the caller commits
+    invitation: Invitation | None = None  # whose unit is marked done on submission; none for a clerk
 
 
 def language() -> str:
@@ -49,75 +55,72 @@ def text_language(definition: Questionnaire) -> str:
     return language() if language() in codes else codes[0]
 
 
-def show(answering: Answering, index: int, form=None, errors=None, status=200):
+def show(answering: Answering, index: int, form=None, errors=None, status=200, failed=False):
     """Render a page, first moving a tampered or hidden page number to an allowed one."""
     draft, definition = answering.draft, answering.definition
-    answers = flow.answers_of(draft)
-    visible = flow.visible_pages(definition, answers)
-    if form is None:  # a re-shown page with errors stays where it is
-        allowed = flow.resolve_page(definition, answers, index, visible)
-        if allowed != index:
-            return redirect(answering.urls.page(allowed))
+    view = answering_service.page_view(draft, definition, index, stay=form is not None)
+    if view.redirect_to is not None:
+        return redirect(answering.urls.page(view.redirect_to))
     session["shown"] = [draft.id, index, time.time()]
     section = definition.sections[index]
     texts = text_language(definition)
-    form = form or page_form(section, texts, answers)
-    position = visible.index(index) if index in visible else len(visible) - 1
+    form = form or page_form(section, texts, view.answers)
     return render_template(
         "respond/page.html", definition=definition, section=section, form=form,
         errors=error_messages(section, errors or {}, texts), lang=texts,
-        position=position + 1, total=len(visible),
-        is_last=flow.is_last_page(definition, answers, index, visible),
-        back_url=answering.urls.page(visible[position - 1]) if position > 0 else None,
-        answers=flow.plain(answers), unit=answering.unit, mode=draft.mode,
-        not_shown=flow.not_shown(section, answers), script_messages=script_messages(),
+        position=view.position, total=view.total, is_last=view.is_last,
+        back_url=answering.urls.page(view.back) if view.back is not None else None,
+        answers=flow.plain(view.answers), unit=answering.unit, mode=draft.mode,
+        not_shown=view.not_shown, script_messages=script_messages(),
+        failed=failed, request_id=request_id(),
     ), status
 
 
-def post(answering: Answering, index: int):
+def post(answering: Answering, index: int, before_commit: Callable[[answering_service.Outcome], None]
+         | None = None):
     """Save a posted page, then show the next page, the errors, or submit.
 
-    CSRFProtect has already refused a post without a valid token (see survey/errors.py).
+    Parses the request, hands the page to the answering service, then commits once. A submission or a
+    commit the database refuses is logged and said as it is, on the same page with the answers kept
+    in the form: a 409 or 500, never a thank-you. `before_commit` adds to the same transaction (the
+    clerk's audit entry of a submitted form). CSRFProtect has already refused a post without a valid
+    token (see survey/errors.py).
     """
     draft, definition = answering.draft, answering.definition
     section = definition.sections[index]
     form = page_form(section, text_language(definition), flow.answers_of(draft), formdata=request.form)
-    _record_paradata(draft, section, index)
-    action = request.form.get("action", "next")
-    step = flow.save_page(db.session, draft, definition, index, raw_values(form, section), action)
-    draft.language = language()
-    if step.errors:
-        db.session.commit()
-        return show(answering, index, form=form, errors=step.errors, status=422)
-    if not step.submit:
-        draft.current_page = step.page
-        db.session.commit()
-        if step.last:
-            flash(_("Đây là trang cuối. Bấm “Gửi phiếu” để hoàn thành."), "status")
-        return redirect(answering.urls.page(step.page))
-    missing = flow.ready_to_submit(definition, draft)
-    if missing is not None:
-        draft.current_page = missing
-        db.session.commit()
-        flash(_("Còn câu hỏi bắt buộc chưa trả lời."), "error")
-        return redirect(answering.urls.page(missing))
-    return _submit(answering)
-
-
-def _submit(answering: Answering):
-    """Submit in one transaction; a concurrent second submission finds nothing left to submit.
-
-    Then, in a transaction of its own, release the cells that now hold k submissions.
-    """
+    posted = answering_service.Posted(
+        values=raw_values(form, section), action=request.form.get("action", "next"), language=language(),
+        seconds=_seconds_on_page(draft, index), device=_device(draft))
+    outcome = answering_service.post_page(db.session, draft, definition, answering.invitation, index,
+                                          posted, request_id())
     try:
-        answering.submit(answering.draft)
+        if before_commit is not None and outcome.submitted:
+            before_commit(outcome)
         db.session.commit()
-    except (IntegrityError, StaleDataError):
+    except answering_service.FAILURES as error:
         db.session.rollback()
-    else:
+        answering_service.log_failure(error, request_id(), "saving a page")
+        outcome = answering_service.Outcome(page=index, failed=True,
+                                            status=answering_service.failure_status(error))
+    if outcome.failed:
+        return show(answering, index, form=form, failed=True, status=outcome.status)
+    if outcome.errors:
+        return show(answering, index, form=form, errors=outcome.errors, status=outcome.status)
+    if outcome.submitted:
         release_ready()
-    session.pop("shown", None)
-    return redirect(answering.urls.done())
+        session.pop("shown", None)
+        return redirect(answering.urls.done())
+    if outcome.notice == "last_page":
+        flash(_("Đây là trang cuối. Bấm “Gửi phiếu” để hoàn thành."), "status")
+    elif outcome.notice == "required_missing":
+        flash(_("Còn câu hỏi bắt buộc chưa trả lời."), "error")
+    return redirect(answering.urls.page(outcome.page))
+
+
+def request_id() -> str:
+    """Return this request's id (set in survey/extensions.py), to quote in logs and error messages."""
+    return g.get("request_id", "-")
 
 
 def release_ready() -> None:
@@ -142,11 +145,14 @@ def release_ready() -> None:
             current_app.logger.warning("vacuum after release failed; run `flask responses release`")
 
 
-def _record_paradata(draft, section, index):
-    """Add the seconds since this page was shown and the device class to the draft."""
+def _seconds_on_page(draft: Response, index: int) -> float | None:
+    """Return the seconds since this page was shown to this draft, if the session says when."""
     shown = session.get("shown")
-    seconds = None
     if isinstance(shown, list) and len(shown) == 3 and shown[:2] == [draft.id, index]:
-        seconds = time.time() - float(shown[2])
-    device = flow.device_class(request.headers.get("User-Agent", "")) if draft.mode == "online" else None
-    flow.add_paradata(draft, section.id, seconds, device)
+        return time.time() - float(shown[2])
+    return None
+
+
+def _device(draft: Response) -> str | None:
+    """Return the device class of an online respondent (none for a clerk's entry)."""
+    return flow.device_class(request.headers.get("User-Agent", "")) if draft.mode == "online" else None

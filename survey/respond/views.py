@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from survey.db import db, lock_row
 from survey.instruments.service import definition_of
+from survey.respond import answering as answering_service
 from survey.respond import limits, pages
 from survey.respond.forms import PageForm
 from survey.respond.pages import language
@@ -132,12 +133,9 @@ def start(token: str, unit_id: int):
     invitation, _, stop = answerable(token, unit_id)
     if stop is not None:
         return stop
-    draft = service.draft_for(db.session, invitation, unit_id)
-    if draft is None:
-        draft = service.start_draft(db.session, invitation, unit_id,
-                                    assignment(invitation).questionnaire_version_id)
-        draft.language = language()
-        db.session.commit()
+    draft = answering_service.open_draft(db.session, invitation, unit_id,
+                                         assignment(invitation).questionnaire_version_id, language())
+    db.session.commit()
     return redirect(url_for(".page", token=token, unit_id=unit_id, number=draft.current_page + 1))
 
 
@@ -178,9 +176,7 @@ def page(token: str, unit_id: int, number: int):
     definition = definition_of(draft.questionnaire_version)
     if not 1 <= number <= len(definition.sections):
         abort(404)
-    answering = pages.Answering(
-        draft, definition, InvitationUrls(token, unit_id), entry.unit,
-        submit=lambda d: service.submit(db.session, d, invitation))
+    answering = pages.Answering(draft, definition, InvitationUrls(token, unit_id), entry.unit, invitation)
     if request.method == "POST":
         return pages.post(answering, number - 1)
     return pages.show(answering, number - 1)

@@ -379,6 +379,10 @@
     if (value === undefined) return undefined;
     if (value === null) {
       if (question.hasAttribute('data-required')) throw new Problem('required');
+      // A multiple choice with a minimum of one or more cannot be left empty (as the server's check_empty).
+      if (question.dataset.type === 'multiple_choice' && +question.dataset.min > 0) {
+        throw new Problem('too_few', {min: shown(question.dataset.min)});
+      }
       return null;
     }
     check(question, value);

@@ -136,3 +136,26 @@ def test_server_errors_look_like_the_script_errors(browser, live_server, invited
         context.close()
     assert seen[True]["questions"] and seen[True]["summaries"] == 1
     assert seen[True] == seen[False]
+
+
+def test_choice_counts_are_checked_without_a_round_trip(context, live_server, session):
+    """A multiple choice with min 1 and max 2: empty and three choices are refused in the page."""
+    from tests.respond.test_choice_counts import CHOICES
+
+    _, token = make_invitation(session, TEST_SECRET, version=make_version(session, CHOICES))
+    session.commit()
+    page = context.new_page()
+    start(page, live_server, token)
+    posts = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    page.check("input[name=asked][value=a]")
+    page.click(FORWARD)
+    assert "Vui lòng chọn ít nhất 1 phương án." in page.text_content("#q-improve-error")
+    for code in "abc":
+        page.check(f"input[name=improve][value={code}]")
+    page.click(FORWARD)
+    assert "Vui lòng chọn nhiều nhất 2 phương án." in page.text_content("#q-improve-error")
+    assert posts == []
+    page.uncheck("input[name=improve][value=c]")
+    press(page)
+    assert posts and page.locator("#q-improve-error").count() == 0
