@@ -7,10 +7,12 @@ one; the response returns it in `X-Request-Id`.
 `SURVEY_LOG_FORMAT=json` (the default in production; `text` elsewhere) writes the app's log and
 gunicorn's error log as one JSON object per line with `time`, `level`, `logger`, `message`, and for
 lines written during a request `request_id`, `method` and `path`; the app then writes one line per
-request (logger `survey.request`, message `request`) that adds `status` and `duration_ms`, and
+request (logger `survey.request`, message `request`) that adds `status` and `duration_ms` (except
+a load balancer's successful `/healthz` probes, every few seconds from each balancer), and
 gunicorn's own access log is switched off (survey/gunicorn_config.py) so that a request is logged
 once. Paths never carry a query string, and every message goes through survey/logmask.py's mask, so
-no token reaches the log.
+no token reaches the log. Times are to the second, as in gunicorn's text access log; no address,
+user agent or referrer is logged.
 """
 
 import json
@@ -51,7 +53,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Return the record as a line of JSON (an exception's traceback goes into `exception`)."""
-        line = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+        line = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="seconds"),
                 "level": record.levelname, "logger": record.name,
                 "message": logmask.mask(record.getMessage())}
         if has_request_context():
@@ -100,7 +102,8 @@ def _finish(response: Response) -> Response:
         _start()
         rid = g.request_id
     response.headers[HEADER] = rid
-    if current_app.extensions.get("survey.log_requests"):
+    healthy_probe = request.endpoint == "health.healthz" and response.status_code == 200
+    if current_app.extensions.get("survey.log_requests") and not healthy_probe:
         duration = (time.perf_counter() - g.request_started) * 1000
         logging.getLogger(REQUEST_LOGGER).info("request", extra={
             "status": response.status_code, "duration_ms": round(duration, 1)})
