@@ -4,61 +4,33 @@ import hashlib
 import json
 
 import pytest
-from sqlalchemy import create_engine, inspect, select, table, text
+from sqlalchemy import inspect, select, table, text
 
-from survey import create_app, demo
+from survey import create_app
 from survey.assessment.storage import storage_for
 from survey.backup import MAGIC, table_counts
 from survey.db import Database, db
-from survey.definitions import bundle
-from survey.instruments import frameworks as framework_service
-from survey.instruments import service
 from survey.sampling import crypto
 from survey.sampling.models import FrameEntry
-from tests.conftest import TEST_SECRET, on_postgresql, postgres_admin_url
+from tests.conftest import TEST_SECRET
+from tests.test_analysis_report import seeded  # noqa: F401 - the fixture: the demo province, answered
 
 KEY = crypto.new_key()
-RESTORE_DB = "wt_ops_restore"
 
 
 @pytest.fixture
-def seeded(app, session):
-    """The demo province (frame, invitations, responses, answers) and one evidence file."""
-    dirs = app.config["QUESTIONNAIRE_DIRS"]
-    good, frameworks, errors = bundle.validate_with_frameworks(dirs, dirs)
-    assert errors == []
-    for definition in good:
-        service.publish(session, definition)
-    for framework in frameworks.values():
-        framework_service.publish(session, framework)
-    demo.seed(session, app.config["TOKEN_KEY"])
-    session.commit()
-    storage_for(app).put(b"%PDF-1.4 evidence of a one-stop shop\n")
-    app.config["BACKUP_KEY"] = KEY
-    return app
+def source(seeded):  # noqa: F811 - uses the imported fixture
+    """The demo province (frame, invitations, responses, answers), one evidence file, a backup key."""
+    storage_for(seeded).put(b"%PDF-1.4 evidence of a one-stop shop\n")
+    seeded.config["BACKUP_KEY"] = KEY
+    return seeded
 
 
 @pytest.fixture
-def target_url(tmp_path):
-    """An empty database to restore into: a SQLite file, or wt_ops_restore on PostgreSQL."""
-    if not on_postgresql():
-        yield f"sqlite:///{tmp_path / 'restored.db'}"
-        return
-    admin = create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{RESTORE_DB}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{RESTORE_DB}"'))
-    yield admin.url.set(database=RESTORE_DB).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{RESTORE_DB}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@pytest.fixture
-def target(target_url, tmp_path, monkeypatch):
+def target(empty_database_url, tmp_path, monkeypatch):
     """An app with its own empty database and instance folder, holding the backup key."""
     monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "restored-instance"))
-    restored = create_app({"SECRET_KEY": TEST_SECRET, "DATABASE_URL": target_url,
+    restored = create_app({"SECRET_KEY": TEST_SECRET, "DATABASE_URL": empty_database_url,
                            "RATELIMIT_STORAGE_URI": "memory://", "BACKUP_KEY": KEY})
     yield restored
     Database.engine(restored).dispose()
@@ -99,14 +71,14 @@ def make_backup(app, tmp_path):
     return out
 
 
-def test_restore_brings_back_every_row_the_keys_and_the_evidence(seeded, target, tmp_path):
+def test_restore_brings_back_every_row_the_keys_and_the_evidence(source, target, tmp_path):
     """Every table's row count, the responses' and answers' checksums, contacts and evidence match."""
-    archive = make_backup(seeded, tmp_path)
+    archive = make_backup(source, tmp_path)
     data = archive.read_bytes()
     assert data.startswith(MAGIC)
     assert b"sipas" not in data and b"SQLite format" not in data and b"PGDMP" not in data
     assert oct(archive.stat().st_mode & 0o777) == "0o600"
-    counts = table_counts(seeded)
+    counts = table_counts(source)
     assert counts["responses"] > 0 and counts["answers"] > 0 and counts["invitations"] > 0
     assert counts["frame_entries"] > 0
 
@@ -115,11 +87,11 @@ def test_restore_brings_back_every_row_the_keys_and_the_evidence(seeded, target,
     assert "row counts match" in result.output and "evidence files: 1" in result.output
     assert table_counts(target) == counts
     for name in ("responses", "answers", "invitations", "frame_entries"):
-        assert checksum(target, name) == checksum(seeded, name)
+        assert checksum(target, name) == checksum(source, name)
     frame_key = crypto.key_path(target.instance_path)
-    assert frame_key.read_bytes() == crypto.key_path(seeded.instance_path).read_bytes()
+    assert frame_key.read_bytes() == crypto.key_path(source.instance_path).read_bytes()
     assert oct(crypto.key_path(target.instance_path).stat().st_mode & 0o777) == "0o600"
-    assert names(target) == names(seeded) and "Nguyễn" in " ".join(names(target))
+    assert names(target) == names(source) and "Nguyễn" in " ".join(names(target))
     key = hashlib.sha256(b"%PDF-1.4 evidence of a one-stop shop\n").hexdigest()
     assert storage_for(target).exists(key)
 
@@ -140,9 +112,9 @@ def assert_refused(target, archive, message: str) -> None:
     assert not crypto.key_path(target.instance_path).exists()
 
 
-def test_tampered_archive_is_refused(seeded, target, tmp_path):
+def test_tampered_archive_is_refused(source, target, tmp_path):
     """One changed byte in the ciphertext, a changed header or a cut file: refused, nothing written."""
-    archive = make_backup(seeded, tmp_path)
+    archive = make_backup(source, tmp_path)
     data = bytearray(archive.read_bytes())
     changed = tmp_path / "changed.bak"
     middle = bytearray(data)
@@ -160,28 +132,28 @@ def test_tampered_archive_is_refused(seeded, target, tmp_path):
     assert_refused(target, changed, "not a survey backup archive")
 
 
-def test_wrong_key_is_refused(seeded, target, tmp_path):
+def test_wrong_key_is_refused(source, target, tmp_path):
     """An archive opened with another key is refused with a clear message."""
-    archive = make_backup(seeded, tmp_path)
+    archive = make_backup(source, tmp_path)
     target.config["BACKUP_KEY"] = crypto.new_key()
     assert_refused(target, archive, "wrong SURVEY_BACKUP_KEY")
 
 
-def test_no_key_no_backup(seeded, tmp_path):
+def test_no_key_no_backup(source, tmp_path):
     """Without SURVEY_BACKUP_KEY nothing is written; --generate-key prints a usable key."""
-    seeded.config["BACKUP_KEY"] = None
+    source.config["BACKUP_KEY"] = None
     out = tmp_path / "plain.bak"
-    result = invoke(seeded, "backup", "--out", str(out))
+    result = invoke(source, "backup", "--out", str(out))
     assert result.exit_code != 0 and "SURVEY_BACKUP_KEY" in result.output
     assert not out.exists()
-    generated = invoke(seeded, "backup", "--generate-key")
-    seeded.config["BACKUP_KEY"] = generated.output.strip()
-    assert make_backup(seeded, tmp_path).exists()
+    generated = invoke(source, "backup", "--generate-key")
+    source.config["BACKUP_KEY"] = generated.output.strip()
+    assert make_backup(source, tmp_path).exists()
 
 
-def test_newer_schema_revision_is_refused(seeded, target, tmp_path):
+def test_newer_schema_revision_is_refused(source, target, tmp_path):
     """An archive made at a revision this code does not know (a newer version's) is refused."""
     db.session.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     db.session.commit()
-    archive = make_backup(seeded, tmp_path)
+    archive = make_backup(source, tmp_path)
     assert_refused(target, archive, "newer than this code's")

@@ -3,11 +3,6 @@
 import io
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
-import time
 import urllib.request
 
 import pytest
@@ -16,7 +11,7 @@ from survey.config import ConfigError
 from survey.requestlog import JsonFormatter, log_format
 from tests.conftest import TEST_SECRET
 from tests.factories import make_invitation
-from tests.test_anonymity import ROOT, _free_port
+from tests.test_anonymity import gunicorn_serving
 
 FIELDS = {"time", "level", "logger", "message", "request_id", "method", "path", "status", "duration_ms"}
 
@@ -88,30 +83,11 @@ def test_gunicorn_writes_json_lines(app, session, tmp_path):
     """Gunicorn with SURVEY_LOG_FORMAT=json: every line of its output is JSON; no access-log duplicate."""
     _, token = make_invitation(session, TEST_SECRET)
     session.commit()
-    port = _free_port()
-    env = os.environ | {"SURVEY_DATABASE_URL": app.config["DATABASE_URL"], "SURVEY_SECRET_KEY": TEST_SECRET,
-                        "SURVEY_INSTANCE_PATH": str(tmp_path / "gunicorn-instance"),
-                        "SURVEY_LOG_FORMAT": "json"}
-    env.pop("DATABASE_URL", None)
-    server = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "-c", "python:survey.gunicorn_config",
-         "--bind", f"127.0.0.1:{port}", "--workers", "1", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn_serving(app, tmp_path, SURVEY_LOG_FORMAT="json") as (base, output):
         request = urllib.request.Request(f"{base}/r/{token}?lang=en", headers={"X-Request-Id": "edge-1"})
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.headers["X-Request-Id"] == "edge-1"
-    finally:
-        server.send_signal(signal.SIGTERM)
-        out, err = server.communicate(timeout=30)
-    output = out.decode() + err.decode()
+    output = output["out"] + output["err"]
     assert token not in output and "lang=en" not in output
     lines = json_lines(output)
     assert any("Booting worker" in line["message"] for line in lines)
