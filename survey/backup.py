@@ -20,8 +20,9 @@ evidence store.
 
 Restore decrypts and unpacks the whole archive into a temporary folder first, so a bad tag refuses
 the file before anything is changed; it refuses a revision the code does not know (newer than its
-head), another dialect, a database that already has tables and instance keys that differ from the
-archive's unless forced.
+head) and another dialect; unless forced, a database that already has tables and a SURVEY_FRAME_KEY
+whose fingerprint differs from the archive's. Instance key files that differ are replaced, the old
+ones kept as `*.before-restore`; restart the app servers afterwards (they hold the keys in memory).
 """
 
 import hashlib
@@ -393,7 +394,7 @@ def restore(app: Flask, source: Path, force: bool = False) -> RestoreResult:
             raise _refused()
         result = RestoreResult(header=header)
         _check_evidence(root)
-        _check_target(app, root, force)
+        _check_target(app, manifest, force)
         _restore_database(app, root, force)
         result.instance_files, result.kept = _restore_instance(app, root)
         result.evidence_files = _restore_evidence(app, root)
@@ -418,8 +419,12 @@ def _check_revision(revision: str | None) -> None:
                           f"({', '.join(sorted(migrate.heads()))}): restore it with the version that made it")
 
 
-def _check_target(app: Flask, root: Path, force: bool) -> None:
-    """Refuse a database with tables, or instance keys that differ from the archive's, unless forced."""
+def _check_target(app: Flask, manifest: dict, force: bool) -> None:
+    """Refuse a database with tables, or a SURVEY_FRAME_KEY other than the archive's, unless forced.
+
+    Instance key files that differ are replaced (the old ones kept aside): in an empty database they
+    protect nothing yet, and `create_app` generates a secret key into a new instance folder.
+    """
     if force:
         return
     with Database.engine(app).connect() as connection:
@@ -427,11 +432,13 @@ def _check_target(app: Flask, root: Path, force: bool) -> None:
     if tables:
         raise BackupError(f"the database is not empty ({len(tables)} tables): restore into an empty "
                           "database, or pass --force to replace its contents")
-    for name in INSTANCE_FILES:
-        ours, theirs = Path(app.instance_path) / name, root / "instance" / name
-        if ours.is_file() and theirs.is_file() and ours.read_bytes().strip() != theirs.read_bytes().strip():
-            raise BackupError(f"{ours} differs from the archive's: pass --force to replace it (the old "
-                              f"file is kept as {name}.before-restore)")
+    wanted = (manifest.get("frame_key") or {}).get("fingerprint")
+    if wanted and app.config.get("FRAME_KEY") not in (None, ""):
+        found = key_fingerprint(crypto.parse_key(app.config["FRAME_KEY"]))
+        if found != wanted:
+            raise BackupError(f"SURVEY_FRAME_KEY here (fingerprint {found}) is not the key the archive's "
+                              f"contact details were encrypted with ({wanted}): they would be unreadable. "
+                              "Set the right key, or pass --force")
 
 
 def _restore_database(app: Flask, root: Path, force: bool) -> None:

@@ -157,3 +157,18 @@ def test_newer_schema_revision_is_refused(source, target, tmp_path):
     db.session.commit()
     archive = make_backup(source, tmp_path)
     assert_refused(target, archive, "newer than this code's")
+
+
+def test_instance_keys_are_replaced_and_another_frame_key_refused(source, target, tmp_path):
+    """A SURVEY_FRAME_KEY other than the archive's is refused; a new instance's key file is set aside."""
+    archive = make_backup(source, tmp_path)
+    target.config["FRAME_KEY"] = crypto.new_key()
+    assert_refused(target, archive, "SURVEY_FRAME_KEY here")
+    target.config["FRAME_KEY"] = None
+    crypto.ensure_key_file(target.instance_path)  # what a new instance's first use makes
+    old = crypto.key_path(target.instance_path).read_bytes()
+    result = invoke(target, "restore", str(archive))
+    assert result.exit_code == 0, result.output
+    assert "kept as frame_key.before-restore" in result.output
+    assert crypto.key_path(target.instance_path).with_name("frame_key.before-restore").read_bytes() == old
+    assert names(target) == names(source)

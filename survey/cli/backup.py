@@ -37,7 +37,7 @@ def backup(out, generate_key):
 @click.command("restore")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True,
-              help="Replace a database that has tables, and differing instance keys.")
+              help="Replace a database that has tables; accept another SURVEY_FRAME_KEY.")
 @with_appcontext
 def restore(archive, force):
     """Restore an archive made by `flask backup` into this instance's (empty) database."""
