@@ -45,8 +45,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from survey import assets
 
     assets.init_app(app)
+    from survey import requestlog
     from survey.health import require_schema
 
+    requestlog.init_app(app)  # first: the request id and clock start before any other hook answers
     app.before_request(require_schema)
     from survey import logmask
 

@@ -1,9 +1,7 @@
 """Extensions, created unbound and attached to an app in create_app."""
 
-import re
-import secrets
 
-from flask import Flask, current_app, g, has_request_context, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Babel, get_locale
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -40,15 +38,6 @@ def remember_language() -> None:
         session["lang"] = wanted
 
 
-REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
-
-
-def assign_request_id() -> None:
-    """Give the request an id for the logs and error messages: a proxy's X-Request-ID, else a new one."""
-    given = request.headers.get("X-Request-ID", "")
-    g.request_id = given if REQUEST_ID.fullmatch(given) else secrets.token_hex(6)
-
-
 def security_headers(response):
     """Set the headers every response carries.
 
@@ -62,8 +51,6 @@ def security_headers(response):
         response.headers["Cache-Control"] = "no-store"
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    if "request_id" in g:
-        response.headers.setdefault("X-Request-ID", g.request_id)
     if current_app.config["ENV"] == "production":
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
@@ -83,7 +70,6 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     limiter.init_app(app)
-    app.before_request(assign_request_id)
     app.after_request(security_headers)
     app.before_request(remember_language)
     app.context_processor(lambda: {"current_locale": lambda: str(get_locale() or "vi")})

@@ -346,20 +346,22 @@ def _get(url: str) -> None:
         urllib.request.urlopen(request, timeout=10).read()
 
 
-def test_gunicorn_access_log_has_no_token_agent_or_address(app, session, tmp_path):
-    """Gunicorn run with survey/gunicorn_config.py logs masked paths, no user agent, no address."""
-    invitation, token = make_invitation(session, TEST_SECRET)
-    session.commit()
-    unit_id = invitation.units[0].unit_id
+@contextlib.contextmanager
+def gunicorn_serving(app, tmp_path, **environment):
+    """Serve the test database with gunicorn and survey/gunicorn_config.py on a free loopback port.
+
+    Yields the base URL and a dict that holds gunicorn's "out" and "err" once it has stopped.
+    """
     port = _free_port()
     env = os.environ | {"SURVEY_DATABASE_URL": app.config["DATABASE_URL"],
                         "SURVEY_SECRET_KEY": TEST_SECRET,
-                        "SURVEY_INSTANCE_PATH": str(tmp_path / "gunicorn-instance")}
+                        "SURVEY_INSTANCE_PATH": str(tmp_path / "gunicorn-instance")} | environment
     env.pop("DATABASE_URL", None)
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-c", "python:survey.gunicorn_config",
          "--bind", f"127.0.0.1:{port}", "--workers", "1", "wsgi:app"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    output = {}
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
@@ -368,20 +370,29 @@ def test_gunicorn_access_log_has_no_token_agent_or_address(app, session, tmp_pat
                 break
             except OSError:
                 time.sleep(0.1)
+        yield base, output
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output["out"], output["err"] = (stream.decode() for stream in server.communicate(timeout=30))
+
+
+def test_gunicorn_access_log_has_no_token_agent_or_address(app, session, tmp_path):
+    """Gunicorn run with survey/gunicorn_config.py logs masked paths, no user agent, no address."""
+    invitation, token = make_invitation(session, TEST_SECRET)
+    session.commit()
+    unit_id = invitation.units[0].unit_id
+    with gunicorn_serving(app, tmp_path) as (base, output):
         for path in (f"/r/{token}", f"/r/{token}?lang=en", f"/r/{token}/u/{unit_id}/p/1",
                      f"/r/{token}/u/{unit_id}/done", "/r/" + "x" * 24 + "/u/1", "/healthz"):
             _get(base + path)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        out, err = server.communicate(timeout=30)
-    log = out.decode()
+    log, err = output["out"], output["err"]
     lines = [line for line in log.splitlines() if '"GET ' in line]
-    assert len(lines) >= 7, (log, err.decode())
+    assert len(lines) >= 7, (log, err)
     assert f'"GET /r/***/u/{unit_id}/p/1 HTTP/1.1"' in log
     assert '"GET /r/*** HTTP/1.1"' in log and '"GET /r/***?*** HTTP/1.1"' in log
     for secret in (token, "x" * 24, "Android", "SM-A546E", "127.0.0.1", "lang=en"):
         assert secret not in log, secret
-    assert token not in err.decode()
+    assert token not in err
 
 
 def test_dev_server_and_flask_logs_mask_tokens(app, session, caplog):

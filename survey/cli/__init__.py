@@ -21,6 +21,7 @@ def register_commands(app: Flask) -> None:
     from survey.cli import (  # invitations adds invite, links and send to `waves`
         analysis,
         assessments,
+        backup,
         database,
         frameworks,
         invitations,  # noqa: F401
@@ -41,6 +42,9 @@ def register_commands(app: Flask) -> None:
         for name, command in group.commands.items():
             _guard(f"{group.name} {name}", command)
     app.cli.add_command(setup.setup)
+    # Unguarded: a backup is taken before `db upgrade`, and a restore fills an empty database.
+    app.cli.add_command(backup.backup)
+    app.cli.add_command(backup.restore)
 
 
 def _guard(name: str, command: click.Command) -> None:

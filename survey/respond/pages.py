@@ -9,11 +9,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app, flash, g, redirect, render_template, request, session
+from flask import current_app, flash, redirect, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
 
+from survey import requestlog
 from survey.db import Database, db
 from survey.definitions.model import Questionnaire
 from survey.respond import answering as answering_service
@@ -119,8 +120,8 @@ def post(answering: Answering, index: int, before_commit: Callable[[answering_se
 
 
 def request_id() -> str:
-    """Return this request's id (set in survey/extensions.py), to quote in logs and error messages."""
-    return g.get("request_id", "-")
+    """Return this request's id (survey/requestlog.py), to quote in logs and error messages."""
+    return requestlog.request_id() or "-"
 
 
 def release_ready() -> None:

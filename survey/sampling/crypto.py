@@ -83,16 +83,16 @@ def is_sealed(value: str | None) -> bool:
     return value is None or value.startswith(PREFIX)
 
 
-def parse_key(text) -> bytes:
-    """Decode a key given as URL-safe base64 of 32 bytes, or raise ConfigError."""
+def parse_key(text, name: str = "SURVEY_FRAME_KEY") -> bytes:
+    """Decode a key (the setting `name`) given as URL-safe base64 of 32 bytes, or raise ConfigError."""
     if not isinstance(text, str):
-        raise ConfigError("SURVEY_FRAME_KEY must be text: URL-safe base64 of 32 random bytes")
+        raise ConfigError(f"{name} must be text: URL-safe base64 of 32 random bytes")
     try:
         key = base64.urlsafe_b64decode(text.strip().encode("ascii") + b"=" * (-len(text.strip()) % 4))
     except (binascii.Error, ValueError, UnicodeEncodeError):
-        raise ConfigError("SURVEY_FRAME_KEY is not URL-safe base64") from None
+        raise ConfigError(f"{name} is not URL-safe base64") from None
     if len(key) != 32:
-        raise ConfigError(f"SURVEY_FRAME_KEY must decode to 32 bytes, not {len(key)}; make one with "
+        raise ConfigError(f"{name} must decode to 32 bytes, not {len(key)}; make one with "
                           "python -c 'import base64, os; "
                           "print(base64.urlsafe_b64encode(os.urandom(32)).decode())'")
     return key
