@@ -22,6 +22,7 @@ import numpy as np
 from scipy import stats
 
 from . import _frame
+from ._intervals import bounded_interval
 from ._variance import design_variance, domain_degf, rowsum
 from .design import Design
 
@@ -225,7 +226,10 @@ def proportion(design: Design, var: str, by=None, ci: str = "logit", level: floa
     interval on the logit scale, ``expit(logit(p) +/- t_df se / (p (1 - p)))``
     (Korn & Graubard 1998; Lumley 2010, sec. 2.3.1); ``"t"`` is
     ``p +/- t_df se`` (svyciprop ``method="mean"``); ``"normal"`` uses the
-    normal quantile.  ``t_df`` has the domain's design degrees of freedom.
+    normal quantile.  ``t_df`` has the domain's design degrees of freedom.  Where the logit
+    interval cannot be formed (a proportion of 0 or 1, zero variance, no degrees of freedom) the
+    logit methods give Clopper–Pearson on the effective sample size (Korn & Graubard 1998; see
+    :mod:`analysis._intervals`) instead of a degenerate interval.
 
     Parameters
     ----------
@@ -256,18 +260,9 @@ def proportion(design: Design, var: str, by=None, ci: str = "logit", level: floa
     q = stats.norm.ppf(0.5 + level / 2) if ci == "normal" else _frame.t_quantile(df, level)
     with np.errstate(divide="ignore", invalid="ignore"):
         if ci in ("logit", "xlogit"):
-            eta = np.log(p / (1 - p))
-            half = q * se / (p * (1 - p))
-            bounds = (_expit(eta - half), _expit(eta + half))
-            # a proportion of exactly 0 or 1 has a degenerate interval at that value
-            edge = (p <= 0) | (p >= 1)
-            bounds = tuple(np.where(edge, p, b) for b in bounds)
+            # logit scale; Clopper–Pearson on the effective n at 0 or 1, zero variance or no df
+            p, *bounds = bounded_interval(p, se, df, counts[0], 1.0, level)
         else:
             bounds = (p - q * se, p + q * se)
     return _finish(design, labels, n_dom, "level", levels, p, var_, valid, dom, ci=bounds,
                    counts=counts)
-
-
-def _expit(x: np.ndarray) -> np.ndarray:
-    """Inverse logit."""
-    return 1.0 / (1.0 + np.exp(-x))

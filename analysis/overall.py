@@ -18,9 +18,11 @@ part gives the SE of its total from the joint linearisation (``Part.total_se``, 
 :func:`analysis.indices.par_points` does for ``survey_total``); otherwise the nodes are taken as
 independent and the result says so (``variance`` = ``"independent"``). Different parts (officials'
 survey, citizens' SIPAS) are separate samples and are independent. The interval is
-``total ± t_df se`` with ``df`` the Welch–Satterthwaite combination of the parts' design degrees of
-freedom (``Part.df``; the normal 1.96 when a part gives none), clamped to ``[0, max]``; no interval
-(NaN) when a part has no degrees of freedom.
+on the logit scale of ``index / 100`` with ``t_df``, ``df`` the Welch–Satterthwaite combination of
+the parts' design degrees of freedom (``Part.df``; the normal 1.96 when a part gives none); where the
+SE is 0, the index at 0 or 100, or a part has no degrees of freedom, Clopper–Pearson on the effective
+sample size (``Part.n``) as :mod:`analysis._intervals` describes; no interval (NaN) when that is
+unknown.
 
 Ranking (as issue 12 asks), within each group of units (``UnitInput.group``: provincial agencies
 apart from communes, as provinces rank them): units are compared pairwise,
@@ -46,6 +48,7 @@ import numpy as np
 from scipy import stats
 
 from ._frame import t_quantile
+from ._intervals import bounded_interval
 from .instruments import Framework, parse_framework
 
 Z95 = 1.959963984540054
@@ -64,6 +67,7 @@ class Part:
     total_se: float | None = None  # SE of the part's total with covariances (joint linearisation)
     field_se: dict[str, float] = field(default_factory=dict)  # field code -> SE of the part in it
     df: float | None = None  # design degrees of freedom of the part's total (None: large)
+    n: float | None = None  # valid answers behind the part's total (for the effective-n interval)
 
 
 @dataclass(frozen=True)
@@ -129,8 +133,13 @@ class UnitResult:
 
     @property
     def rankable(self) -> bool:
-        """Tell whether the unit has an index, a standard error and an interval (degrees of freedom)."""
-        return math.isfinite(self.index) and math.isfinite(self.se) and math.isfinite(self.ci_low)
+        """Tell whether the unit has an index, a standard error, an interval and degrees of freedom.
+
+        A unit with no design degrees of freedom (one sampled cluster) has an interval from its
+        effective sample size, but no reference distribution for a pairwise test: it cannot be ranked.
+        """
+        return (math.isfinite(self.index) and math.isfinite(self.se) and math.isfinite(self.ci_low)
+                and (self.df is None or self.df > 0))
 
 
 def counted_leaves(fw: Framework) -> dict[str, str]:
@@ -242,8 +251,7 @@ def unit_index(fw: Framework, grades: list[dict], unit: UnitInput) -> UnitResult
     scale = 100 / top if top else math.nan
     index, se = total * scale, math.sqrt(variance) * scale
     df = satterthwaite(pieces)
-    half = quantile(df) * se
-    low, high = (max(0.0, index - half), min(100.0, index + half)) if math.isfinite(half) else (math.nan,) * 2
+    index, low, high = _index_interval(index, se, df, [unit.parts[m].n for m in by_method])
     kind = "none" if not joint else ("joint" if all(joint) else "independent")
     return UnitResult(
         unit.unit,
@@ -262,6 +270,26 @@ def unit_index(fw: Framework, grades: list[dict], unit: UnitInput) -> UnitResult
         unit.group,
         df,
     )
+
+
+def _index_interval(index: float, se: float, df: float | None, ns: list) -> tuple[float, float, float]:
+    """The index clamped to 0–100 and its 95% interval (:func:`analysis._intervals.bounded_interval`).
+
+    Logit scale with the Satterthwaite df (normal when None). Where that cannot be formed (index at
+    0 or 100, SE 0, no df) Clopper–Pearson on the effective n, with n the smallest number of valid
+    answers among the measured parts (NaN, hence no interval, when a part does not give it). An
+    index with no measured part has no sampling error: its interval is the index itself.
+    """
+    if not ns:
+        index = min(100.0, max(0.0, index)) if math.isfinite(index) else index
+        return index, index, index
+    n = min((math.nan if v is None else float(v)) for v in ns)
+    est, low, high = (float(v) for v in bounded_interval(index, se, math.inf if df is None else df, n, 100.0))
+    if math.isnan(low) and math.isfinite(est) and se > 0 and (df is None or df > 0):
+        # at a bound with no count given (the effective-n interval needs n): the t interval, clamped
+        half = quantile(df) * se
+        return est, max(0.0, est - half), min(100.0, est + half)
+    return est, low, high
 
 
 def previous_value(
