@@ -27,7 +27,7 @@ from ._frame import t_quantile
 
 
 def clopper_pearson(x, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Exact binomial interval in its beta form, for real ``0 <= x <= n`` (NaN where ``n`` is not positive)."""
+    """Exact binomial interval in its beta form, for real ``0 <= x <= n`` (NaN where ``n`` <= 0)."""
     x = np.asarray(x, dtype=float)
     n = np.asarray(n, dtype=float)
     a = (1 - level) / 2

@@ -9,8 +9,8 @@ from analysis._intervals import bounded_interval, clopper_pearson
 from analysis.design import Design
 from analysis.estimate import proportion
 from analysis.indices import sipas_indices
-from analysis.overall import Part, UnitInput, unit_index
 from analysis.instruments import parse_framework
+from analysis.overall import Part, UnitInput, unit_index
 from analysis.weights import wave_design
 
 from .test_indices import FRAMEWORK, questionnaire

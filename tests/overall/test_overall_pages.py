@@ -1,6 +1,5 @@
 """The overall index of a year from the demo wave: survey, SIPAS, assessment and external points."""
 
-import math
 from datetime import date
 
 import pytest
