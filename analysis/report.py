@@ -121,6 +121,10 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
         if result["suppressed"].any() and _suppressed_notice(policy.min_responses) not in notices:
             notices.append(_suppressed_notice(policy.min_responses))
         profile = mine(profile.loc[~result.loc[profile.index, "suppressed"]])
+        walk = _walk_in_part(wd.walk_ins, fw, linked, policy.min_responses)
+        if walk is not None:
+            walk = mine(walk)
+            table(f"{fw.index}_{fw.id}_walk_in", walk)
         overall = result[result["code"] == top]
         ranked = _scoped_ranking(rank_units(overall), visible) if scoped else rank_units(overall)
         result, overall = mine(result), mine(overall)
@@ -134,7 +138,7 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
         charts = [chart(f"units_{fw.id}", plots.dot_whisker, overall, unit_title, "unit_name", xlabel),
                   chart(f"profile_{fw.id}", plots.component_profiles, profile,
                         f"{fw.name_vi}: {'lĩnh vực (% điểm XHH)' if fw.index == 'par' else 'yếu tố'}")]
-        sections.append((fw, overall, ranked, result, charts))
+        sections.append((fw, overall, ranked, result, charts, walk))
     if scoped:
         shown = data["unit"].astype(str).isin(visible).to_numpy() if "unit" in data.columns else \
             pd.Series(False, index=data.index).to_numpy()
@@ -160,6 +164,37 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
     page = _html(sections, notices, policy, flags, len(data), len(kept), out, charts_time)
     files["index.html"].write_text(page, encoding="utf-8")
     return {k: str(v) for k, v in files.items()}
+
+
+def _walk_in_part(walk_ins: pd.DataFrame, fw, linked, min_responses: int) -> pd.DataFrame | None:
+    """The unweighted estimates of the responses outside every stratum (None when there are none).
+
+    They describe those respondents only: computed as a simple random sample (weight 1) apart from
+    the weighted estimates, never ranked, small cells suppressed as in the main tables, and every
+    row marked ``part = walk_in_unweighted``.
+    """
+    if walk_ins is None or walk_ins.empty:
+        return None
+    result = (sipas_indices(walk_ins, linked, fw) if fw.index == "sipas"
+              else par_points(walk_ins, linked, fw))
+    result = suppress_small_cells(result, min_responses)
+    result.insert(0, "part", "walk_in_unweighted")
+    return result
+
+
+def _walk_in_table(rows: pd.DataFrame, points: bool) -> str:
+    """The walk-in part of a section: unweighted estimates per unit, clearly apart from the ranking."""
+    digits = 2 if points else 1
+    body = "".join(f"<tr><td>{html.escape(str(getattr(r, 'unit_name', r.unit)))}</td>"
+                   f"<td>{_fmt(r.estimate, digits)}</td><td>{_fmt(r.ci_low, digits)} – "
+                   f"{_fmt(r.ci_high, digits)}</td><td>{r.n_valid}</td></tr>"
+                   for r in rows.itertuples(index=False))
+    return ("<h3>Phiếu ngoài mẫu — không trọng số, không xếp hạng <i>/ Walk-in responses — unweighted, "
+            "not ranked</i></h3><p>Các phiếu này không thuộc tầng mẫu nào; số liệu chỉ mô tả những người đã "
+            "trả lời và không so sánh được với ước lượng có trọng số ở trên. <i>These responses belong to "
+            "no sampled stratum; the figures describe those respondents only and are not comparable with "
+            "the weighted estimates above.</i></p><table><tr><th>Đơn vị<br><i>Unit</i></th><th>Ước lượng"
+            "<br><i>Estimate</i></th><th>KTC 95%<br><i>95% CI</i></th><th>n</th></tr>" + body + "</table>")
 
 
 def _scoped_ranking(ranked: pd.DataFrame, visible: set[str]) -> pd.DataFrame:
@@ -255,7 +290,7 @@ def _html(sections, notices, policy, flags, n_all, n_kept, out, charts_time) -> 
     parts.append("<h2>Chính sách chất lượng dữ liệu <i>/ Quality policy</i></h2><table>" + policy_rows +
                  "</table><p>Phiếu bị loại được coi như không trả lời trong tầng của mình. <i>Excluded "
                  "responses count as non-respondents of their stratum.</i></p>")
-    for fw, _overall, ranked, result, charts in sections:
+    for fw, _overall, ranked, result, charts, walk in sections:
         points = fw.index == "par"
         parts.append(f"<h2>{html.escape(fw.name_vi)}</h2>")
         parts.append("<p>Ước lượng kèm khoảng tin cậy 95%; các đơn vị có khoảng tin cậy chồng lấn không "
@@ -272,6 +307,9 @@ def _html(sections, notices, policy, flags, n_all, n_kept, out, charts_time) -> 
         if (result["unit"].astype(str) == "ALL").any():
             parts.append(_pooled_table(result))
         parts.append(_img(out, charts[1], "profiles"))
+        if walk is not None and len(walk):
+            parts.append(_walk_in_table(walk[walk["code"] == (fw.roots[0] if not points else "survey_total")],
+                                        points))
     parts.append("<h2>Tiến độ thu phiếu <i>/ Responses over time</i></h2>" + _img(out, charts_time, "time"))
     parts.append("<p><i>Files: CSV (UTF-8 BOM), analysis.xlsx, responses.sav, responses.dta, policy.json, "
                  "codebook.csv.</i></p></body></html>")
