@@ -94,11 +94,13 @@ def _prepare(design: Design, var, by):
 def _finish(design, labels, n_dom, key, keys, est, var, valid, dom, deff=None, ci=None,
             counts=None):
     """Standard errors, t intervals, df and counts assembled into the result table."""
-    se = np.sqrt(np.maximum(var, 0.0))
+    # a NaN estimate (an empty domain) has a NaN standard error and interval, never 0
+    se = np.where(np.isnan(est), np.nan, np.sqrt(np.maximum(var, 0.0)))
     nobs, df = _counts(design, valid, dom, n_dom) if counts is None else counts
     if ci is None:
         half = _frame.t_quantile(df) * se
         ci = (est - half, est + half)
+    ci = tuple(np.where(np.isnan(est), np.nan, c) for c in ci)
     cols = {"estimate": est, "se": se, "ci_low": ci[0], "ci_high": ci[1], "df": df, "n": nobs}
     if deff is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -254,7 +256,7 @@ def proportion(design: Design, var: str, by=None, ci: str = "logit", level: floa
     with np.errstate(divide="ignore", invalid="ignore"):
         p = y_sum / w_sum
     var_ = design_variance(design, scores, dom, n_dom)
-    se = np.sqrt(np.maximum(var_, 0.0))
+    se = np.where(np.isnan(p), np.nan, np.sqrt(np.maximum(var_, 0.0)))
     counts = _counts(design, valid, dom, n_dom)
     df = counts[1]
     q = stats.norm.ppf(0.5 + level / 2) if ci == "normal" else _frame.t_quantile(df, level)

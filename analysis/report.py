@@ -12,7 +12,7 @@ import pandas as pd
 from . import plots
 from .indices import as_framework, as_instruments, par_points, rank_units, sipas_indices
 from .outputs import codebook, suppress_small_cells, write_csv, write_dta, write_sav, write_xlsx
-from .quality import QualityPolicy, apply_policy, flag_responses, item_nonresponse
+from .quality import QualityPolicy, apply_policy, flag_responses, item_nonresponse, weight_diagnostics
 from .weights import wave_design
 
 PROVISIONAL_NOTICE = {
@@ -148,6 +148,12 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
     table("item_nonresponse", item_nonresponse(data, instruments))
     if wd.weighted:
         table("strata_weights", mine(wd.strata_summary))
+        groups = wd.data["unit"].astype(str) if "unit" in wd.data.columns else None
+        diag = weight_diagnostics(wd.design.weights, groups, policy)
+        diag = diag if not scoped else diag[diag["group"].isin(visible)]
+        table("weight_diagnostics", diag)
+        if diag["flagged"].any():
+            notices.append(_weights_notice(diag.loc[diag["flagged"], "group"].astype(str).tolist(), policy))
     table("codebook", codebook(instruments))
     files["analysis.xlsx"] = out / "analysis.xlsx"
     write_xlsx(sheets, files["analysis.xlsx"])
@@ -207,6 +213,21 @@ def _scoped_ranking(ranked: pd.DataFrame, visible: set[str]) -> pd.DataFrame:
     rows["overlaps_with"] = [", ".join(u for u in str(names).split(", ") if u in visible)
                              for names in rows["overlaps_with"]]
     return rows.drop(columns=["n_overlapping", "distinguishable_from_next"])
+
+
+def _weights_notice(groups: list[str], policy: QualityPolicy) -> dict:
+    """The notice of units whose weights vary a lot (Kish's design effect or one dominant weight)."""
+    listed = ", ".join(groups[:20]) + (" …" if len(groups) > 20 else "")
+    return {
+        "vi": f"Trọng số rất không đều ở: {listed} (hệ số thiết kế Kish do trọng số trên "
+              f"{policy.max_weighting_deff:g}, hoặc một phiếu chiếm trên {policy.max_weight_share:.0%} tổng "
+              "trọng số); ước lượng của các đơn vị này kém chính xác hơn cỡ mẫu cho thấy. Xem bảng "
+              "weight_diagnostics.",
+        "en": f"Very unequal weights in: {listed} (Kish's weighting design effect above "
+              f"{policy.max_weighting_deff:g}, or one response carrying over "
+              f"{policy.max_weight_share:.0%} of the weight); their estimates are less precise than the "
+              "sample size suggests. See the weight_diagnostics table.",
+    }
 
 
 def _scope_notice(units: list[str]) -> dict:

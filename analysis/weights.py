@@ -96,8 +96,11 @@ def _strata_table(strata: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"stratum {dup!r} appears twice in the strata table")
     for col in ("population_size", "sample_size"):
         table[col] = pd.to_numeric(table[col], errors="raise").astype(float)
-        if table[col].isna().any() or (table[col] <= 0).any():
+        if table[col].isna().any() or (table[col] <= 0).any() or np.isinf(table[col]).any():
             raise ValueError(f"strata table: {col} must be a positive number in every row")
+    over = table.loc[table["sample_size"] > table["population_size"], "stratum"]
+    if len(over):
+        raise ValueError(f"stratum {over.iloc[0]!r}: sample size above the population size")
     return table.set_index("stratum")
 
 
@@ -179,6 +182,11 @@ def wave_design(responses: pd.DataFrame, strata: pd.DataFrame | None = None, wav
     big = summary.index[summary["respondents"] > summary["population_size"]]
     if len(big):
         raise ValueError(f"stratum {big[0]!r} has more respondents than its population")
+    big = summary.index[summary["respondents"] > summary["sample_size"]]
+    if len(big):
+        raise ValueError(f"stratum {big[0]!r} has more respondents than its sample size "
+                         f"({summary.loc[big[0], 'respondents']} > {summary.loc[big[0], 'sample_size']:g}); "
+                         "the strata table must give the number drawn, replacements included")
     summary["response_rate"] = summary["respondents"] / summary["sample_size"]
     summary["base_weight"] = summary["population_size"] / summary["sample_size"]
     summary["nonresponse_factor"] = summary["sample_size"] / summary["respondents"].where(
