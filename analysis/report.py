@@ -61,7 +61,7 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
         other exclusions, and pooled figures over the scope only. What is left out: every row of
         another unit (tables, rankings, charts, quality flags, item non-response, the .sav/.dta
         with their free-text answers), the pooled ``ALL`` rows (they rest on other units'
-        answers) and the names of other units in ``overlaps_with``; a unit keeps its rank and
+        answers) and the names of other units in ``not_different_from``; a unit keeps its rank and
         plausible rank range among all units of the wave.
 
     Returns
@@ -206,13 +206,13 @@ def _walk_in_table(rows: pd.DataFrame, points: bool) -> str:
 def _scoped_ranking(ranked: pd.DataFrame, visible: set[str]) -> pd.DataFrame:
     """The ranking rows of the units in scope, naming no other unit.
 
-    Ranks and rank ranges stay those among all units of the wave; ``overlaps_with`` keeps only
+    Ranks and rank ranges stay those among all units of the wave; ``not_different_from`` keeps only
     units in scope, and the columns that describe other units' intervals are dropped.
     """
     rows = ranked[ranked["unit"].astype(str).isin(visible)].copy()
-    rows["overlaps_with"] = [", ".join(u for u in str(names).split(", ") if u in visible)
-                             for names in rows["overlaps_with"]]
-    return rows.drop(columns=["n_overlapping", "distinguishable_from_next"])
+    rows["not_different_from"] = [", ".join(u for u in str(names).split(", ") if u in visible)
+                                  for names in rows["not_different_from"]]
+    return rows.drop(columns=["n_not_different", "different_from_next"])
 
 
 def _weights_notice(groups: list[str], policy: QualityPolicy) -> dict:
@@ -266,16 +266,24 @@ def _fmt(x, digits=1) -> str:
 def _units_table(ranked: pd.DataFrame, points: bool) -> str:
     """Ranked units with estimates, 95% CIs and the units they cannot be told apart from."""
     digits = 2 if points else 1
-    head = ("<tr><th>Hạng<br><i>Rank</i></th><th>Khoảng hạng<br><i>Rank range</i></th><th>Đơn vị<br>"
+    head = ("<tr><th>Hạng<br><i>Rank</i></th><th>Khoảng hạng (Holm)<br><i>Rank range (Holm)</i></th>"
+            "<th>Khoảng hạng đồng thời 95%<br><i>Joint 95% rank set</i></th><th>Đơn vị<br>"
             "<i>Unit</i></th><th>Ước lượng<br><i>Estimate</i></th><th>KTC 95%<br><i>95% CI</i></th>"
-            "<th>n</th><th>Không phân biệt được với<br><i>Not distinguishable from</i></th></tr>")
+            "<th>n</th><th>Không khác biệt có ý nghĩa với<br><i>Not significantly different from</i></th>"
+            "</tr>")
     rows = []
     for r in ranked.itertuples(index=False):
         name = getattr(r, "unit_name", r.unit)
-        rows.append(f"<tr><td>{r.rank}</td><td>{r.rank_best}–{r.rank_worst}</td><td>{html.escape(str(name))}"
+        if r.rankable:
+            ranks = (f"<td>{r.rank}</td><td>{r.rank_best}–{r.rank_worst}</td>"
+                     f"<td>{r.joint_rank_best}–{r.joint_rank_worst}</td>")
+            others = html.escape(r.not_different_from) or "—"
+        else:
+            ranks = f"<td colspan='3'>{html.escape(r.ranking_note)}</td>"
+            others = "—"
+        rows.append(f"<tr>{ranks}<td>{html.escape(str(name))}"
                     f"</td><td>{_fmt(r.estimate, digits)}</td><td>{_fmt(r.ci_low, digits)} – "
-                    f"{_fmt(r.ci_high, digits)}</td><td>{r.n_valid}</td>"
-                    f"<td>{html.escape(r.overlaps_with) or '—'}</td></tr>")
+                    f"{_fmt(r.ci_high, digits)}</td><td>{r.n_valid}</td><td>{others}</td></tr>")
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -314,9 +322,13 @@ def _html(sections, notices, policy, flags, n_all, n_kept, out, charts_time) -> 
     for fw, _overall, ranked, result, charts, walk in sections:
         points = fw.index == "par"
         parts.append(f"<h2>{html.escape(fw.name_vi)}</h2>")
-        parts.append("<p>Ước lượng kèm khoảng tin cậy 95%; các đơn vị có khoảng tin cậy chồng lấn không "
-                     "được coi là khác biệt. <i>Estimates with 95% confidence intervals; units whose "
-                     "intervals overlap are not treated as different.</i>"
+        parts.append("<p>Ước lượng kèm khoảng tin cậy 95%. Hai đơn vị được coi là khác biệt khi kiểm định "
+                     "từng cặp có ý nghĩa ở mức 5% sau hiệu chỉnh Holm cho mọi cặp; khoảng hạng là các hạng "
+                     "hợp lý theo kiểm định đó, khoảng hạng đồng thời (Klein và cộng sự 2020) đúng cho mọi "
+                     "đơn vị cùng lúc với độ tin cậy 95%. <i>Estimates with 95% confidence intervals. Two "
+                     "units differ when their pairwise test is significant at 5% after Holm's adjustment "
+                     "over all pairs; the rank range holds the ranks those tests allow, and the joint rank "
+                     "set (Klein et al. 2020) holds for every unit at once with 95% confidence.</i>"
                      + (" Điểm: phần điều tra XHH. <i>Points: survey part only.</i>" if points else "")
                      + "</p>")
         if len(_overall) and not _overall["complete"].all():
