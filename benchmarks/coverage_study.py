@@ -169,7 +169,8 @@ def main() -> None:
         total = counted[:, cols].sum()
         print(f"{level:10} {c.size:>6} {100 * c.mean():>9.1f}% {100 * c.min():>5.1f}% "
               f"{100 * np.percentile(c, 5):>5.1f}% {100 * c.max():>5.1f}% "
-              f"{100 * high_miss[:, cols].sum() / total:>8.1f}% {100 * low_miss[:, cols].sum() / total:>8.1f}% "
+              f"{100 * high_miss[:, cols].sum() / total:>8.1f}% "
+              f"{100 * low_miss[:, cols].sum() / total:>8.1f}% "
               f"{int(args.reps * c.size - total):>6}")
     print("(miss low: the interval lies below the true value; miss high: above it)")
     sym = sym_hit / np.maximum(sym_counted, 1)
