@@ -27,6 +27,14 @@ def unit_rows(answers, unit="u1", stratum="A", clusters=None):
     return frame
 
 
+def two_units(frames, population, sample):
+    """SIPAS indices of units u1 (stratum A) and u2 (stratum B) from their responses."""
+    strata = pd.DataFrame({"stratum": ["A", "B"], "unit": ["u1", "u2"], "group": ["g", "g"],
+                           "population_size": list(population), "sample_size": list(sample)})
+    design = wave_design(pd.concat(frames, ignore_index=True), strata)
+    return sipas_indices(design, questionnaire(), FRAMEWORK)
+
+
 def check_ordered(table):
     """0 <= ci_low <= estimate <= ci_high <= 100 wherever there is an estimate."""
     rows = table[table["estimate"].notna()]
@@ -87,10 +95,7 @@ def test_all_answers_equal_in_a_unit_gives_an_interval_not_a_point():
     components and the overall index; the other unit is unaffected."""
     sat = unit_rows([("5", "4", "5", "4")] * 12, "u1", "A")
     mixed = unit_rows([("5", "1", "4", "2"), ("2", "4", "5", "5"), ("4", "4", "1", "4")] * 4, "u2", "B")
-    strata = pd.DataFrame({"stratum": ["A", "B"], "unit": ["u1", "u2"], "group": ["g", "g"],
-                           "population_size": [200, 200], "sample_size": [15, 15]})
-    table = sipas_indices(wave_design(pd.concat([sat, mixed], ignore_index=True), strata),
-                          questionnaire(), FRAMEWORK)
+    table = two_units((sat, mixed), (200, 200), (15, 15))
     check_ordered(table)
     u1 = table[table["unit"] == "u1"]
     assert (u1["estimate"] == 100.0).all()
@@ -105,10 +110,7 @@ def test_one_cluster_unit_has_an_interval():
                      clusters="k1")
     other = unit_rows([("5", "1", "4", "2"), ("2", "4", "5", "5")] * 6, "u2", "B",
                       clusters=["k2", "k3"] * 6)
-    strata = pd.DataFrame({"stratum": ["A", "B"], "unit": ["u1", "u2"], "group": ["g", "g"],
-                           "population_size": [200, 200], "sample_size": [15, 15]})
-    table = sipas_indices(wave_design(pd.concat([rows, other], ignore_index=True), strata),
-                          questionnaire(), FRAMEWORK)
+    table = two_units((rows, other), (200, 200), (15, 15))
     check_ordered(table)
     top = table[(table["unit"] == "u1") & (table["code"] == "x")].iloc[0]
     assert top["df"] == 0
@@ -119,10 +121,7 @@ def test_one_respondent_unit():
     """A unit with one respondent: intervals inside 0–100 and containing the estimate."""
     rows = unit_rows([("5", "1", "4", "2")], "u1", "A")
     other = unit_rows([("5", "1", "4", "2"), ("2", "4", "5", "5")] * 3, "u2", "B")
-    strata = pd.DataFrame({"stratum": ["A", "B"], "unit": ["u1", "u2"], "group": ["g", "g"],
-                           "population_size": [50, 50], "sample_size": [5, 8]})
-    table = sipas_indices(wave_design(pd.concat([rows, other], ignore_index=True), strata),
-                          questionnaire(), FRAMEWORK)
+    table = two_units((rows, other), (50, 50), (5, 8))
     check_ordered(table)
     item = table[(table["unit"] == "u1") & (table["code"] == "x.c1.i1")].iloc[0]
     assert item["estimate"] == 100.0 and item["ci_low"] == pytest.approx(2.5)
