@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from . import _frame
+from ._intervals import bounded_interval
 from ._variance import design_variance, domain_degf
 from .design import Design, _as_list
 from .instruments import questionnaire_rows
@@ -126,7 +127,11 @@ def _leaf_scores(w, s, v, dom, n_dom, scale, out):
 
 def estimate_tree(design: Design, tree: Tree, s: np.ndarray, v: np.ndarray, by=None,
                   upper: dict[str, float] | None = None, buffers=None) -> pd.DataFrame:
-    """Estimates, SEs, t intervals, valid counts and df of every leaf and composite.
+    """Estimates, SEs, 95% intervals, valid counts and df of every leaf and composite.
+
+    Intervals of bounded figures (``upper`` given) are those of
+    :func:`analysis._intervals.bounded_interval`: logit scale, or Clopper–Pearson on the
+    effective sample size where the variance is zero or there are no degrees of freedom.
 
     Parameters
     ----------
@@ -137,7 +142,7 @@ def estimate_tree(design: Design, tree: Tree, s: np.ndarray, v: np.ndarray, by=N
     by : str or list of str, optional
         Domain columns; ``None`` pools all rows.
     upper : dict, optional
-        Code -> upper bound to clip the interval (lower bound is 0).
+        Code -> upper bound of the figure (lower bound is 0); estimates are clamped to it.
     buffers : tuple of ndarray, optional
         Work arrays (n x (J + C) float and bool, Fortran order) to reuse between calls.
 
@@ -204,11 +209,10 @@ def _result(tree: Tree, labels, n_dom: int, leaf_est, comp_est, var, df, n_obs, 
     est = np.hstack([leaf_est, comp_est])
     se = np.sqrt(np.maximum(var, 0.0))
     se = np.where(np.isnan(est), np.nan, se)
-    half = _frame.t_quantile(df) * se
     codes = tree.leaves + tree.composites
     hi = np.array([(upper or {}).get(c, np.inf) for c in codes])
-    cols = {"estimate": est, "se": se, "ci_low": np.clip(est - half, 0, None),
-            "ci_high": np.minimum(est + half, hi), "df": df, "n": n_obs}
+    est, low, high = bounded_interval(est, se, df, n_obs, hi[None, :])
+    cols = {"estimate": est, "se": se, "ci_low": low, "ci_high": high, "df": df, "n": n_obs}
     out = _frame.assemble(labels, n_dom, "code", codes, cols)
     out["complete"] = np.hstack([den > 0, complete]).reshape(-1)
     return out.rename(columns={"n": "n_valid"})

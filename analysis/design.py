@@ -74,6 +74,21 @@ def _combine(parent: np.ndarray, child: np.ndarray) -> np.ndarray:
     return _factorize(key)[0]
 
 
+
+def check_weights(w: np.ndarray) -> np.ndarray:
+    """The weights, after refusing missing, infinite or negative ones with a clear error.
+
+    Zero is allowed (a row kept in the design outside every domain, as non-respondents after
+    :func:`analysis.weighting.nonresponse_adjust`).
+    """
+    if np.isnan(w).any():
+        raise ValueError(f"missing values in `weights' ({int(np.isnan(w).sum())} rows)")
+    if np.isinf(w).any():
+        raise ValueError(f"infinite weights ({int(np.isinf(w).sum())} rows)")
+    if (w < 0).any():
+        raise ValueError(f"negative weights ({int((w < 0).sum())} rows; smallest {w.min():g})")
+    return w
+
 class Design:
     """A stratified multistage survey design, as R's ``svydesign()``.
 
@@ -202,10 +217,7 @@ class Design:
     def _build_weights(self) -> np.ndarray:
         """Sampling weights: given, derived from the fpc, or equal."""
         if self.weights_col is not None:
-            w = self.data[self.weights_col].to_numpy(dtype=float)
-            if np.isnan(w).any():
-                raise ValueError("missing values in `weights'")
-            return w
+            return check_weights(self.data[self.weights_col].to_numpy(dtype=float))
         if self.stages[0].pop_size is None:
             return np.ones(len(self.data))
         w = np.ones(len(self.data))
@@ -240,7 +252,7 @@ class Design:
         """A copy sharing the design structure, with new weights and calibration steps."""
         new = object.__new__(Design)
         new.__dict__.update(self.__dict__)
-        new.weights = np.asarray(weights, dtype=float)
+        new.weights = check_weights(np.asarray(weights, dtype=float))
         new.steps = list(steps)
         return new
 

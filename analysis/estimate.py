@@ -22,6 +22,7 @@ import numpy as np
 from scipy import stats
 
 from . import _frame
+from ._intervals import bounded_interval
 from ._variance import design_variance, domain_degf, rowsum
 from .design import Design
 
@@ -93,11 +94,13 @@ def _prepare(design: Design, var, by):
 def _finish(design, labels, n_dom, key, keys, est, var, valid, dom, deff=None, ci=None,
             counts=None):
     """Standard errors, t intervals, df and counts assembled into the result table."""
-    se = np.sqrt(np.maximum(var, 0.0))
+    # a NaN estimate (an empty domain) has a NaN standard error and interval, never 0
+    se = np.where(np.isnan(est), np.nan, np.sqrt(np.maximum(var, 0.0)))
     nobs, df = _counts(design, valid, dom, n_dom) if counts is None else counts
     if ci is None:
         half = _frame.t_quantile(df) * se
         ci = (est - half, est + half)
+    ci = tuple(np.where(np.isnan(est), np.nan, c) for c in ci)
     cols = {"estimate": est, "se": se, "ci_low": ci[0], "ci_high": ci[1], "df": df, "n": nobs}
     if deff is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -225,7 +228,10 @@ def proportion(design: Design, var: str, by=None, ci: str = "logit", level: floa
     interval on the logit scale, ``expit(logit(p) +/- t_df se / (p (1 - p)))``
     (Korn & Graubard 1998; Lumley 2010, sec. 2.3.1); ``"t"`` is
     ``p +/- t_df se`` (svyciprop ``method="mean"``); ``"normal"`` uses the
-    normal quantile.  ``t_df`` has the domain's design degrees of freedom.
+    normal quantile.  ``t_df`` has the domain's design degrees of freedom.  Where the logit
+    interval cannot be formed (a proportion of 0 or 1, zero variance, no degrees of freedom) the
+    logit methods give Clopper–Pearson on the effective sample size (Korn & Graubard 1998; see
+    :mod:`analysis._intervals`) instead of a degenerate interval.
 
     Parameters
     ----------
@@ -250,24 +256,15 @@ def proportion(design: Design, var: str, by=None, ci: str = "logit", level: floa
     with np.errstate(divide="ignore", invalid="ignore"):
         p = y_sum / w_sum
     var_ = design_variance(design, scores, dom, n_dom)
-    se = np.sqrt(np.maximum(var_, 0.0))
+    se = np.where(np.isnan(p), np.nan, np.sqrt(np.maximum(var_, 0.0)))
     counts = _counts(design, valid, dom, n_dom)
     df = counts[1]
     q = stats.norm.ppf(0.5 + level / 2) if ci == "normal" else _frame.t_quantile(df, level)
     with np.errstate(divide="ignore", invalid="ignore"):
         if ci in ("logit", "xlogit"):
-            eta = np.log(p / (1 - p))
-            half = q * se / (p * (1 - p))
-            bounds = (_expit(eta - half), _expit(eta + half))
-            # a proportion of exactly 0 or 1 has a degenerate interval at that value
-            edge = (p <= 0) | (p >= 1)
-            bounds = tuple(np.where(edge, p, b) for b in bounds)
+            # logit scale; Clopper–Pearson on the effective n at 0 or 1, zero variance or no df
+            p, *bounds = bounded_interval(p, se, df, counts[0], 1.0, level)
         else:
             bounds = (p - q * se, p + q * se)
     return _finish(design, labels, n_dom, "level", levels, p, var_, valid, dom, ci=bounds,
                    counts=counts)
-
-
-def _expit(x: np.ndarray) -> np.ndarray:
-    """Inverse logit."""
-    return 1.0 / (1.0 + np.exp(-x))

@@ -18,9 +18,11 @@ part gives the SE of its total from the joint linearisation (``Part.total_se``, 
 :func:`analysis.indices.par_points` does for ``survey_total``); otherwise the nodes are taken as
 independent and the result says so (``variance`` = ``"independent"``). Different parts (officials'
 survey, citizens' SIPAS) are separate samples and are independent. The interval is
-``total ± t_df se`` with ``df`` the Welch–Satterthwaite combination of the parts' design degrees of
-freedom (``Part.df``; the normal 1.96 when a part gives none), clamped to ``[0, max]``; no interval
-(NaN) when a part has no degrees of freedom.
+on the logit scale of ``index / 100`` with ``t_df``, ``df`` the Welch–Satterthwaite combination of
+the parts' design degrees of freedom (``Part.df``; the normal 1.96 when a part gives none); where the
+SE is 0, the index at 0 or 100, or a part has no degrees of freedom, Clopper–Pearson on the effective
+sample size (``Part.n``) as :mod:`analysis._intervals` describes; no interval (NaN) when that is
+unknown.
 
 Ranking (as issue 12 asks), within each group of units (``UnitInput.group``: provincial agencies
 apart from communes, as provinces rank them): units are compared pairwise,
@@ -28,8 +30,10 @@ apart from communes, as provinces rank them): units are compared pairwise,
 independent), with Holm's step-down adjustment over all pairs at 5% family-wise error. A unit's
 plausible rank range runs from one plus the number of units significantly above it to the number
 of units not significantly below it; the units it is not significantly different from are listed.
-A unit without a standard error (no survey data where the framework needs it) "cannot be ranked",
-never "tied with nobody".
+A unit without a standard error (no survey data where the framework needs it) or without degrees of
+freedom "cannot be ranked", never "tied with nobody". Joint 95% confidence sets for ranks (Klein,
+Wright & Wieczorek 2020) are set too. The implementation is :mod:`analysis.ranking`'s, shared with the
+wave's tables.
 
 Change against the previous year: the unit's own previous index, else, for a unit formed by a
 merger (2025), the **unweighted mean** of its predecessors' previous indices (the units table holds
@@ -43,13 +47,16 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 from ._frame import t_quantile
+from ._intervals import bounded_interval
 from .instruments import Framework, parse_framework
+from .ranking import ALPHA, holm_pairs, rank_ranges, satterthwaite
+
+__all__ = ["ALPHA", "Part", "UnitInput", "UnitResult", "holm_pairs", "overall", "rank", "satterthwaite",
+           "unit_index"]
 
 Z95 = 1.959963984540054
-ALPHA = 0.05
 # Leaf method -> where its points come from.
 SOURCES = {"self_assessed": "self", "survey": "survey", "sipas": "sipas", "external": "external"}
 MEASURED = ("survey", "sipas")
@@ -64,6 +71,7 @@ class Part:
     total_se: float | None = None  # SE of the part's total with covariances (joint linearisation)
     field_se: dict[str, float] = field(default_factory=dict)  # field code -> SE of the part in it
     df: float | None = None  # design degrees of freedom of the part's total (None: large)
+    n: float | None = None  # valid answers behind the part's total (for the effective-n interval)
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,8 @@ class UnitResult:
     rank: int | None = None
     rank_best: int | None = None
     rank_worst: int | None = None
+    joint_rank_best: int | None = None  # joint 95% confidence set for ranks (Klein et al. 2020)
+    joint_rank_worst: int | None = None
     not_different_from: list[str] = field(default_factory=list)
 
     @property
@@ -129,8 +139,13 @@ class UnitResult:
 
     @property
     def rankable(self) -> bool:
-        """Tell whether the unit has an index, a standard error and an interval (degrees of freedom)."""
-        return math.isfinite(self.index) and math.isfinite(self.se) and math.isfinite(self.ci_low)
+        """Tell whether the unit has an index, a standard error, an interval and degrees of freedom.
+
+        A unit with no design degrees of freedom (one sampled cluster) has an interval from its
+        effective sample size, but no reference distribution for a pairwise test: it cannot be ranked.
+        """
+        return (math.isfinite(self.index) and math.isfinite(self.se) and math.isfinite(self.ci_low)
+                and (self.df is None or self.df > 0))
 
 
 def counted_leaves(fw: Framework) -> dict[str, str]:
@@ -166,16 +181,6 @@ def _value(leaf: str, method: str | None, unit: UnitInput) -> float | None:
         value = unit.parts[source].points.get(leaf)
         return None if value is None or not math.isfinite(value) else value
     return None
-
-
-def satterthwaite(pieces: list[tuple[float, float | None]]) -> float | None:
-    """Welch–Satterthwaite degrees of freedom of a sum of independent variances (None: large, or unknown)."""
-    pieces = [(v, df) for v, df in pieces if v > 0]
-    if not pieces or any(df is None or not math.isfinite(df) for _, df in pieces):
-        return None
-    if any(df <= 0 for _, df in pieces):
-        return 0.0
-    return sum(v for v, _ in pieces) ** 2 / sum(v * v / df for v, df in pieces)
 
 
 def quantile(df: float | None) -> float:
@@ -242,8 +247,7 @@ def unit_index(fw: Framework, grades: list[dict], unit: UnitInput) -> UnitResult
     scale = 100 / top if top else math.nan
     index, se = total * scale, math.sqrt(variance) * scale
     df = satterthwaite(pieces)
-    half = quantile(df) * se
-    low, high = (max(0.0, index - half), min(100.0, index + half)) if math.isfinite(half) else (math.nan,) * 2
+    index, low, high = _index_interval(index, se, df, [unit.parts[m].n for m in by_method])
     kind = "none" if not joint else ("joint" if all(joint) else "independent")
     return UnitResult(
         unit.unit,
@@ -262,6 +266,26 @@ def unit_index(fw: Framework, grades: list[dict], unit: UnitInput) -> UnitResult
         unit.group,
         df,
     )
+
+
+def _index_interval(index: float, se: float, df: float | None, ns: list) -> tuple[float, float, float]:
+    """The index clamped to 0–100 and its 95% interval (:func:`analysis._intervals.bounded_interval`).
+
+    Logit scale with the Satterthwaite df (normal when None). Where that cannot be formed (index at
+    0 or 100, SE 0, no df) Clopper–Pearson on the effective n, with n the smallest number of valid
+    answers among the measured parts (NaN, hence no interval, when a part does not give it). An
+    index with no measured part has no sampling error: its interval is the index itself.
+    """
+    if not ns:
+        index = min(100.0, max(0.0, index)) if math.isfinite(index) else index
+        return index, index, index
+    n = min((math.nan if v is None else float(v)) for v in ns)
+    est, low, high = (float(v) for v in bounded_interval(index, se, math.inf if df is None else df, n, 100.0))
+    if math.isnan(low) and math.isfinite(est) and se > 0 and (df is None or df > 0):
+        # at a bound with no count given (the effective-n interval needs n): the t interval, clamped
+        half = quantile(df) * se
+        return est, max(0.0, est - half), min(100.0, est + half)
+    return est, low, high
 
 
 def previous_value(
@@ -285,58 +309,19 @@ def previous_value(
     return index, se, found, True
 
 
-def _p_value(d: float, s: float, df: float | None = None) -> float:
-    """Two-sided p-value of a difference d with SE s: t with df (normal when None); exact when s is 0."""
-    if s == 0:
-        return 0.0 if d != 0 else 1.0
-    if df is None:
-        return math.erfc(abs(d) / s / math.sqrt(2))
-    return float(2 * stats.t.sf(abs(d) / s, df))
-
-
-def holm_pairs(
-    estimates: dict[str, float],
-    ses: dict[str, float],
-    alpha: float = ALPHA,
-    dfs: dict[str, float | None] | None = None,
-) -> set[tuple[str, str]]:
-    """The ordered pairs (higher, lower) whose difference is significant after Holm's adjustment.
-
-    Each difference is tested with its Welch–Satterthwaite degrees of freedom when ``dfs`` are given.
-    """
-    codes = list(estimates)
-    dfs = dfs or {}
-    tests = []
-    for i, a in enumerate(codes):
-        for b in codes[i + 1 :]:
-            d = estimates[a] - estimates[b]
-            df = satterthwaite([(ses[a] ** 2, dfs.get(a)), (ses[b] ** 2, dfs.get(b))])
-            tests.append((_p_value(d, math.hypot(ses[a], ses[b]), df), a, b, d))
-    tests.sort(key=lambda t: t[0])
-    m, found = len(tests), set()
-    for k, (p, a, b, d) in enumerate(tests):
-        if p > alpha / (m - k):
-            break
-        found.add((a, b) if d > 0 else (b, a))
-    return found
-
-
 def rank(results: list[UnitResult], alpha: float = ALPHA) -> None:
-    """Set rank, plausible rank range and the units not told apart, in place (unrankable: None)."""
+    """Set rank, plausible rank range and the units not told apart, in place (unrankable: None).
+
+    :func:`analysis.ranking.rank_ranges`: Holm-adjusted pairwise tests, as for the wave's tables.
+    """
     ok = [r for r in results if r.rankable]
-    estimates = {r.unit: r.index for r in ok}
-    significant = holm_pairs(estimates, {r.unit: r.se for r in ok}, alpha, {r.unit: r.df for r in ok})
-    k = len(ok)
+    found = rank_ranges({r.unit: r.index for r in ok}, {r.unit: r.se for r in ok},
+                        {r.unit: r.df for r in ok}, alpha)
     for r in ok:
-        above = sum(1 for o in ok if (o.unit, r.unit) in significant)
-        below = sum(1 for o in ok if (r.unit, o.unit) in significant)
-        r.rank = 1 + sum(1 for o in ok if o.index > r.index)
-        r.rank_best, r.rank_worst = 1 + above, k - below
-        r.not_different_from = [
-            o.unit
-            for o in sorted(ok, key=lambda o: -o.index)
-            if o is not r and (o.unit, r.unit) not in significant and (r.unit, o.unit) not in significant
-        ]
+        got = found[r.unit]
+        r.rank, r.rank_best, r.rank_worst = got["rank"], got["rank_best"], got["rank_worst"]
+        r.joint_rank_best, r.joint_rank_worst = got["joint_rank_best"], got["joint_rank_worst"]
+        r.not_different_from = got["not_different_from"]
 
 
 def overall(

@@ -51,15 +51,15 @@ def survey_parts(par_table: pd.DataFrame, framework) -> dict[str, Part]:
     }
     out = {}
     for unit, rows in _units(par_table):
-        points, se, field_se, total_se, df = {}, {}, {}, None, None
+        points, se, field_se, total_se, df, n = {}, {}, {}, None, None, None
         for r in rows.itertuples(index=False):
             if r.code in leaves:
                 points[r.code], se[r.code] = _finite(r.estimate), _finite(r.se)
             elif r.code in fw.roots:
                 field_se[r.code] = _finite(r.se)
             elif r.code == TOTAL:
-                total_se, df = _finite(r.se), _finite(r.df)
-        out[unit] = Part(points, se, total_se, field_se, df)
+                total_se, df, n = _finite(r.se), _finite(r.df), _finite(getattr(r, "n_valid", None))
+        out[unit] = Part(points, se, total_se, field_se, df, n)
     return out
 
 
@@ -120,6 +120,7 @@ def sipas_parts(
         est = dict(zip(rows["code"], rows["estimate"], strict=True))
         se = dict(zip(rows["code"], rows["se"], strict=True))
         df = dict(zip(rows["code"], rows["df"], strict=True))
+        n_valid = dict(zip(rows["code"], rows["n_valid"], strict=True))
         points = {c: _finite(est.get(f"points:{c}")) * top / 100 for c, (_, top) in derived.items()}
         ses = {c: _finite(se.get(f"points:{c}")) * top / 100 for c, (_, top) in derived.items()}
         out[unit] = Part(
@@ -128,5 +129,6 @@ def sipas_parts(
             _finite(se.get(TOTAL)) * scale[TOTAL],
             {root: _finite(se.get(f"field:{root}")) * scale[f"field:{root}"] for root in fields},
             _finite(df.get(TOTAL)),
+            _finite(n_valid.get(TOTAL)),
         )
     return out

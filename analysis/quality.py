@@ -13,6 +13,11 @@ Definitions (recorded with every report):
   therefore computed among the respondents of its questionnaire who answered
   *anything* in the same likert matrix (for matrix rows) or in the same
   section (other items): the share of them with no value for the item.
+* **Weights**: Kish's design effect from unequal weighting, ``deff_w = n sum(w^2) / (sum w)^2``
+  (1 + the squared coefficient of variation; Kish 1965, sec. 11.7), the effective sample size
+  ``n / deff_w`` and the largest single weight's share of the total, per unit and overall; a unit is
+  flagged when ``deff_w`` passes ``max_weighting_deff`` or one response carries more than
+  ``max_weight_share`` of the unit's weight (with at least ``min_rows_for_share`` respondents).
 """
 
 from __future__ import annotations
@@ -37,6 +42,10 @@ class QualityPolicy:
     # Disclosure control: an estimate for a unit resting on fewer valid answers is not published,
     # so that no table can reveal how one or two identifiable people answered.
     min_responses: int = 3
+    # Weight diagnostics: flag a unit whose weighting design effect or largest weight share is above these.
+    max_weighting_deff: float = 2.0
+    max_weight_share: float = 0.2
+    min_rows_for_share: int = 10
 
     def to_dict(self) -> dict:
         """The policy as a plain dict (for policy.json and the HTML summary)."""
@@ -146,3 +155,41 @@ def apply_policy(data: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
     """The responses kept under the policy used to compute ``flags``."""
     keep = ~flags["excluded"].to_numpy(dtype=bool)
     return data.loc[keep].reset_index(drop=True)
+
+
+def weight_diagnostics(weights, groups=None, policy: QualityPolicy | None = None) -> pd.DataFrame:
+    """Kish's design effect from weighting and the largest weight's share, per group and overall.
+
+    Parameters
+    ----------
+    weights : array-like
+        Final weights (rows with weight 0 are not counted).
+    groups : array-like, optional
+        A group (unit) per row; the last row of the result is always ``ALL``.
+    policy : QualityPolicy, optional
+        Thresholds of the flags.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group, n, weight_total, deff_weighting, effective_n, largest_weight_share, flagged``.
+    """
+    policy = policy or QualityPolicy()
+    w = np.asarray(weights, dtype=float)
+    keys = np.full(len(w), "ALL", dtype=object) if groups is None else np.asarray(groups, dtype=object)
+    frame = pd.DataFrame({"group": keys, "w": w})
+    frame = frame[frame["w"] > 0]
+    parts = [] if groups is None else list(frame.groupby("group", sort=True, dropna=True))
+    parts.append(("ALL", frame))
+    records = []
+    for name, part in parts:
+        x = part["w"].to_numpy()
+        n, total = len(x), float(x.sum())
+        deff = n * float((x * x).sum()) / total**2 if total > 0 else np.nan
+        share = float(x.max()) / total if total > 0 else np.nan
+        flagged = bool(deff > policy.max_weighting_deff
+                       or (n >= policy.min_rows_for_share and share > policy.max_weight_share))
+        records.append({"group": name, "n": n, "weight_total": total, "deff_weighting": deff,
+                        "effective_n": n / deff if deff else np.nan, "largest_weight_share": share,
+                        "flagged": flagged})
+    return pd.DataFrame(records)

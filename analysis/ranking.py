@@ -1,59 +1,176 @@
-"""Rankings that show where confidence intervals overlap, as UNDP's PAPI reports do."""
+"""Rankings that mean what they say: Holm-adjusted pairwise tests and joint confidence sets for ranks.
+
+One implementation serves the per-wave tables (:func:`rank_units`) and the overall index
+(:func:`analysis.overall.rank`):
+
+* **Pairwise tests.**  Two units differ when ``(x_i - x_j) / sqrt(se_i² + se_j²)`` is significant,
+  with a t reference on the Welch–Satterthwaite degrees of freedom of the two units' design df
+  (normal when a unit gives none), after Holm's step-down adjustment over all ``K (K - 1) / 2``
+  pairs at 5% family-wise error (Holm 1979).  Units are separate domains and are treated as
+  independent samples; where they share PSUs (a stratum spanning units) the covariance is ignored,
+  which is conservative when it is positive.  A unit's *plausible rank range* runs from one plus the
+  number of units significantly above it to the number of units not significantly below it
+  (never counting itself), and the units it is not significantly different from are listed.
+* **Joint confidence sets for ranks** (Klein, Wright & Wieczorek 2020, the method the US Census
+  Bureau uses for state rankings): each unit gets an interval ``x ± q se`` at the Šidák level
+  ``(1 - α)^(1/K)``; unit k's rank set runs from ``1 + #{j: L_j > U_k}`` to ``K - #{j: U_j < L_k}``,
+  and with probability at least 95% *every* unit's rank lies in its set at once.
+* A unit with an estimate but no standard error, interval or degrees of freedom **cannot be
+  ranked**: it is listed last with no rank, never as "tied with nobody".
+"""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 ALL = "ALL"
+ALPHA = 0.05
+CANNOT_RANK = "không xếp hạng được / cannot be ranked"
 
 
-def rank_units(table: pd.DataFrame, unit: str = "unit", estimate: str = "estimate",
-               low: str = "ci_low", high: str = "ci_high") -> pd.DataFrame:
-    """Order units by estimate and flag which of them the 95% intervals cannot separate.
+def satterthwaite(pieces: list[tuple[float, float | None]]) -> float | None:
+    """Welch–Satterthwaite degrees of freedom of a sum of independent variances (None: large, or unknown)."""
+    pieces = [(v, df) for v, df in pieces if v > 0]
+    if not pieces or any(df is None or not math.isfinite(df) for _, df in pieces):
+        return None
+    if any(df <= 0 for _, df in pieces):
+        return 0.0
+    return sum(v for v, _ in pieces) ** 2 / sum(v * v / df for v, df in pieces)
 
-    Two units are statistically tied when their intervals overlap (a
-    conservative check: disjoint 95% intervals imply a difference at well
-    below the 5% level; Schenker & Gentleman 2001).  Besides the rank by point
-    estimate, the plausible rank range runs from one plus the number of units
-    whose interval lies wholly above to the count of units not wholly below,
-    the presentation used by PAPI (CECODES, VFF-CRT & UNDP, annual PAPI
-    reports) and by Goldstein & Spiegelhalter (1996) for league tables.
+
+def _p_value(d: float, s: float, df: float | None = None) -> float:
+    """Two-sided p-value of a difference d with SE s: t with df (normal when None); exact when s is 0."""
+    if s == 0:
+        return 0.0 if d != 0 else 1.0
+    if df is None:
+        return math.erfc(abs(d) / s / math.sqrt(2))
+    return float(2 * stats.t.sf(abs(d) / s, df))
+
+
+def holm_pairs(
+    estimates: dict[str, float],
+    ses: dict[str, float],
+    alpha: float = ALPHA,
+    dfs: dict[str, float | None] | None = None,
+) -> set[tuple[str, str]]:
+    """The ordered pairs (higher, lower) whose difference is significant after Holm's adjustment.
+
+    Each difference is tested with its Welch–Satterthwaite degrees of freedom when ``dfs`` are given.
+    """
+    codes = list(estimates)
+    dfs = dfs or {}
+    tests = []
+    for i, a in enumerate(codes):
+        for b in codes[i + 1 :]:
+            d = estimates[a] - estimates[b]
+            df = satterthwaite([(ses[a] ** 2, dfs.get(a)), (ses[b] ** 2, dfs.get(b))])
+            tests.append((_p_value(d, math.hypot(ses[a], ses[b]), df), a, b, d))
+    tests.sort(key=lambda t: t[0])
+    m, found = len(tests), set()
+    for k, (p, a, b, d) in enumerate(tests):
+        if p > alpha / (m - k):
+            break
+        found.add((a, b) if d > 0 else (b, a))
+    return found
+
+
+def rank_ranges(
+    estimates: dict[str, float],
+    ses: dict[str, float],
+    dfs: dict[str, float | None] | None = None,
+    alpha: float = ALPHA,
+) -> dict[str, dict]:
+    """Rank, Holm rank range, units not told apart and the joint rank set of every (rankable) unit.
+
+    Returns
+    -------
+    dict
+        Code -> ``rank, rank_best, rank_worst, not_different_from (list, by estimate),
+        joint_rank_best, joint_rank_worst``.
+    """
+    dfs = dfs or {}
+    codes = list(estimates)
+    k = len(codes)
+    significant = holm_pairs(estimates, ses, alpha, dfs)
+    by_estimate = sorted(codes, key=lambda c: -estimates[c])
+    level = (1 - alpha) ** (1 / k) if k else 1 - alpha
+    low, high = {}, {}
+    for c in codes:
+        df = dfs.get(c)
+        q = stats.norm.ppf(0.5 + level / 2) if df is None else stats.t.ppf(0.5 + level / 2, df)
+        low[c], high[c] = estimates[c] - q * ses[c], estimates[c] + q * ses[c]
+    out = {}
+    for c in codes:
+        others = [o for o in codes if o != c]
+        above = sum(1 for o in others if (o, c) in significant)
+        below = sum(1 for o in others if (c, o) in significant)
+        out[c] = {
+            "rank": 1 + sum(1 for o in others if estimates[o] > estimates[c]),
+            "rank_best": 1 + above,
+            "rank_worst": k - below,
+            "not_different_from": [o for o in by_estimate if o != c and (o, c) not in significant
+                                   and (c, o) not in significant],
+            "joint_rank_best": 1 + sum(1 for o in others if low[o] > high[c]),
+            "joint_rank_worst": k - sum(1 for o in others if high[o] < low[c]),
+        }
+    return out
+
+
+def rank_units(table: pd.DataFrame, unit: str = "unit", estimate: str = "estimate", se: str = "se",
+               df: str = "df", low: str = "ci_low", alpha: float = ALPHA) -> pd.DataFrame:
+    """Rank units by estimate, with Holm-adjusted rank ranges and joint confidence sets for ranks.
 
     Parameters
     ----------
     table : pandas.DataFrame
-        One row per unit (pooled ``ALL`` rows and missing estimates are dropped).
-    unit, estimate, low, high : str
-        Column names.
+        One row per unit (pooled ``ALL`` rows and missing estimates, e.g. suppressed cells, are
+        dropped).  ``se`` is required; ``df`` (design degrees of freedom) is used when present.
+    unit, estimate, se, df, low : str
+        Column names (``low``: a unit without an interval cannot be ranked).
+    alpha : float
+        Family-wise error of the pairwise tests and of the joint rank sets.
 
     Returns
     -------
     pandas.DataFrame
-        The rows sorted by estimate (descending) with ``rank``, ``rank_best``,
-        ``rank_worst``, ``overlaps_with`` (comma-separated units), ``n_overlapping``
-        and ``distinguishable_from_next`` (interval disjoint from the next unit's;
-        missing for the last).
+        Rankable rows sorted by estimate (descending), then the rows that cannot be ranked, with
+        ``rankable``, ``rank``, ``rank_best``, ``rank_worst`` (Holm), ``joint_rank_best``,
+        ``joint_rank_worst`` (Klein et al. 2020), ``not_different_from`` (comma-separated units),
+        ``n_not_different``, ``different_from_next`` (Holm-significant against the next rankable
+        unit; missing for the last) and ``ranking_note`` (why a unit is not ranked); rank columns
+        are missing for units that cannot be ranked.
     """
     rows = table[(table[unit].astype(str) != ALL) & table[estimate].notna()]
     if rows[unit].duplicated().any():
         raise ValueError("rank_units needs one row per unit: filter the table to one code first")
-    rows = rows.sort_values(estimate, ascending=False, kind="stable").reset_index(drop=True)
     est = rows[estimate].to_numpy(dtype=float)
-    lo = rows[low].to_numpy(dtype=float)
-    hi = rows[high].to_numpy(dtype=float)
-    names = rows[unit].astype(str).to_numpy()
-    overlap = (lo[:, None] <= hi[None, :]) & (lo[None, :] <= hi[:, None])
-    np.fill_diagonal(overlap, False)
-    above = (lo[None, :] > hi[:, None]).sum(axis=1)
-    below = (hi[None, :] < lo[:, None]).sum(axis=1)
-    out = rows.copy()
-    out["rank"] = pd.Series(est).rank(ascending=False, method="min").astype(np.int64).to_numpy()
-    out["rank_best"] = 1 + above
-    out["rank_worst"] = len(rows) - below
-    out["overlaps_with"] = [", ".join(names[overlap[i]]) for i in range(len(rows))]
-    out["n_overlapping"] = overlap.sum(axis=1)
-    nxt = pd.array([bool(lo[i] > hi[i + 1]) for i in range(len(rows) - 1)] + [pd.NA][:len(rows)],
-                   dtype="boolean")
-    out["distinguishable_from_next"] = nxt[:len(rows)]
-    return out
+    ses = rows[se].to_numpy(dtype=float)
+    dfv = rows[df].to_numpy(dtype=float) if df in rows.columns else np.full(len(rows), np.inf)
+    lows = rows[low].to_numpy(dtype=float) if low in rows.columns else np.zeros(len(rows))
+    ok = np.isfinite(est) & np.isfinite(ses) & np.isfinite(lows) & ~(dfv <= 0)
+    rows = rows.assign(rankable=ok)
+    rows = pd.concat([rows[ok].sort_values(estimate, ascending=False, kind="stable"), rows[~ok]])
+    rows = rows.reset_index(drop=True)
+    good = rows[rows["rankable"]]
+    names = good[unit].astype(str).tolist()
+    dfs = {n: (None if not math.isfinite(d) else float(d))
+           for n, d in zip(names, good[df] if df in good.columns else [math.inf] * len(names), strict=True)}
+    ranks = rank_ranges(dict(zip(names, good[estimate].astype(float), strict=True)),
+                        dict(zip(names, good[se].astype(float), strict=True)), dfs, alpha)
+    keys = rows[unit].astype(str)
+    for col in ("rank", "rank_best", "rank_worst", "joint_rank_best", "joint_rank_worst"):
+        rows[col] = pd.array([ranks[u][col] if u in ranks else pd.NA for u in keys], dtype="Int64")
+    rows["not_different_from"] = [", ".join(ranks[u]["not_different_from"]) if u in ranks else ""
+                                  for u in keys]
+    rows["n_not_different"] = pd.array([len(ranks[u]["not_different_from"]) if u in ranks else pd.NA
+                                        for u in keys], dtype="Int64")
+    nxt: list = [pd.NA] * len(rows)
+    for i in range(len(names) - 1):
+        nxt[i] = names[i + 1] not in ranks[names[i]]["not_different_from"]
+    rows["different_from_next"] = pd.array(nxt, dtype="boolean")
+    rows["ranking_note"] = ["" if r else CANNOT_RANK for r in rows["rankable"]]
+    return rows

@@ -12,7 +12,7 @@ import pandas as pd
 from . import plots
 from .indices import as_framework, as_instruments, par_points, rank_units, sipas_indices
 from .outputs import codebook, suppress_small_cells, write_csv, write_dta, write_sav, write_xlsx
-from .quality import QualityPolicy, apply_policy, flag_responses, item_nonresponse
+from .quality import QualityPolicy, apply_policy, flag_responses, item_nonresponse, weight_diagnostics
 from .weights import wave_design
 
 PROVISIONAL_NOTICE = {
@@ -61,7 +61,7 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
         other exclusions, and pooled figures over the scope only. What is left out: every row of
         another unit (tables, rankings, charts, quality flags, item non-response, the .sav/.dta
         with their free-text answers), the pooled ``ALL`` rows (they rest on other units'
-        answers) and the names of other units in ``overlaps_with``; a unit keeps its rank and
+        answers) and the names of other units in ``not_different_from``; a unit keeps its rank and
         plausible rank range among all units of the wave.
 
     Returns
@@ -121,6 +121,10 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
         if result["suppressed"].any() and _suppressed_notice(policy.min_responses) not in notices:
             notices.append(_suppressed_notice(policy.min_responses))
         profile = mine(profile.loc[~result.loc[profile.index, "suppressed"]])
+        walk = _walk_in_part(wd.walk_ins, fw, linked, policy.min_responses)
+        if walk is not None:
+            walk = mine(walk)
+            table(f"{fw.index}_{fw.id}_walk_in", walk)
         overall = result[result["code"] == top]
         ranked = _scoped_ranking(rank_units(overall), visible) if scoped else rank_units(overall)
         result, overall = mine(result), mine(overall)
@@ -134,7 +138,7 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
         charts = [chart(f"units_{fw.id}", plots.dot_whisker, overall, unit_title, "unit_name", xlabel),
                   chart(f"profile_{fw.id}", plots.component_profiles, profile,
                         f"{fw.name_vi}: {'lĩnh vực (% điểm XHH)' if fw.index == 'par' else 'yếu tố'}")]
-        sections.append((fw, overall, ranked, result, charts))
+        sections.append((fw, overall, ranked, result, charts, walk))
     if scoped:
         shown = data["unit"].astype(str).isin(visible).to_numpy() if "unit" in data.columns else \
             pd.Series(False, index=data.index).to_numpy()
@@ -144,6 +148,12 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
     table("item_nonresponse", item_nonresponse(data, instruments))
     if wd.weighted:
         table("strata_weights", mine(wd.strata_summary))
+        groups = wd.data["unit"].astype(str) if "unit" in wd.data.columns else None
+        diag = weight_diagnostics(wd.design.weights, groups, policy)
+        diag = diag if not scoped else diag[diag["group"].isin(visible)]
+        table("weight_diagnostics", diag)
+        if diag["flagged"].any():
+            notices.append(_weights_notice(diag.loc[diag["flagged"], "group"].astype(str).tolist(), policy))
     table("codebook", codebook(instruments))
     files["analysis.xlsx"] = out / "analysis.xlsx"
     write_xlsx(sheets, files["analysis.xlsx"])
@@ -162,16 +172,62 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
     return {k: str(v) for k, v in files.items()}
 
 
+def _walk_in_part(walk_ins: pd.DataFrame, fw, linked, min_responses: int) -> pd.DataFrame | None:
+    """The unweighted estimates of the responses outside every stratum (None when there are none).
+
+    They describe those respondents only: computed as a simple random sample (weight 1) apart from
+    the weighted estimates, never ranked, small cells suppressed as in the main tables, and every
+    row marked ``part = walk_in_unweighted``.
+    """
+    if walk_ins is None or walk_ins.empty:
+        return None
+    result = (sipas_indices(walk_ins, linked, fw) if fw.index == "sipas"
+              else par_points(walk_ins, linked, fw))
+    result = suppress_small_cells(result, min_responses)
+    result.insert(0, "part", "walk_in_unweighted")
+    return result
+
+
+def _walk_in_table(rows: pd.DataFrame, points: bool) -> str:
+    """The walk-in part of a section: unweighted estimates per unit, clearly apart from the ranking."""
+    digits = 2 if points else 1
+    body = "".join(f"<tr><td>{html.escape(str(getattr(r, 'unit_name', r.unit)))}</td>"
+                   f"<td>{_fmt(r.estimate, digits)}</td><td>{_fmt(r.ci_low, digits)} – "
+                   f"{_fmt(r.ci_high, digits)}</td><td>{r.n_valid}</td></tr>"
+                   for r in rows.itertuples(index=False))
+    return ("<h3>Phiếu ngoài mẫu — không trọng số, không xếp hạng <i>/ Walk-in responses — unweighted, "
+            "not ranked</i></h3><p>Các phiếu này không thuộc tầng mẫu nào; số liệu chỉ mô tả những người đã "
+            "trả lời và không so sánh được với ước lượng có trọng số ở trên. <i>These responses belong to "
+            "no sampled stratum; the figures describe those respondents only and are not comparable with "
+            "the weighted estimates above.</i></p><table><tr><th>Đơn vị<br><i>Unit</i></th><th>Ước lượng"
+            "<br><i>Estimate</i></th><th>KTC 95%<br><i>95% CI</i></th><th>n</th></tr>" + body + "</table>")
+
+
 def _scoped_ranking(ranked: pd.DataFrame, visible: set[str]) -> pd.DataFrame:
     """The ranking rows of the units in scope, naming no other unit.
 
-    Ranks and rank ranges stay those among all units of the wave; ``overlaps_with`` keeps only
+    Ranks and rank ranges stay those among all units of the wave; ``not_different_from`` keeps only
     units in scope, and the columns that describe other units' intervals are dropped.
     """
     rows = ranked[ranked["unit"].astype(str).isin(visible)].copy()
-    rows["overlaps_with"] = [", ".join(u for u in str(names).split(", ") if u in visible)
-                             for names in rows["overlaps_with"]]
-    return rows.drop(columns=["n_overlapping", "distinguishable_from_next"])
+    rows["not_different_from"] = [", ".join(u for u in str(names).split(", ") if u in visible)
+                                  for names in rows["not_different_from"]]
+    return rows.drop(columns=["n_not_different", "different_from_next"])
+
+
+def _weights_notice(groups: list[str], policy: QualityPolicy) -> dict:
+    """The notice of units whose weights vary a lot (Kish's design effect or one dominant weight)."""
+    listed = ", ".join(groups[:20]) + (" …" if len(groups) > 20 else "")
+    return {
+        "vi": f"Trọng số rất không đều ở: {listed} (hệ số thiết kế Kish do trọng số trên "
+              f"{policy.max_weighting_deff:g}, hoặc một phiếu chiếm trên {policy.max_weight_share:.0%} tổng "
+              "trọng số); ước lượng của các đơn vị này kém chính xác hơn cỡ mẫu cho thấy. Xem bảng "
+              "weight_diagnostics.",
+        "en": f"Very unequal weights in: {listed} (Kish's weighting design effect above "
+              f"{policy.max_weighting_deff:g}, or one response carrying over "
+              f"{policy.max_weight_share:.0%} of the weight); their estimates are less precise than the "
+              "sample size suggests. See the weight_diagnostics table.",
+    }
 
 
 def _scope_notice(units: list[str]) -> dict:
@@ -210,16 +266,24 @@ def _fmt(x, digits=1) -> str:
 def _units_table(ranked: pd.DataFrame, points: bool) -> str:
     """Ranked units with estimates, 95% CIs and the units they cannot be told apart from."""
     digits = 2 if points else 1
-    head = ("<tr><th>Hạng<br><i>Rank</i></th><th>Khoảng hạng<br><i>Rank range</i></th><th>Đơn vị<br>"
+    head = ("<tr><th>Hạng<br><i>Rank</i></th><th>Khoảng hạng (Holm)<br><i>Rank range (Holm)</i></th>"
+            "<th>Khoảng hạng đồng thời 95%<br><i>Joint 95% rank set</i></th><th>Đơn vị<br>"
             "<i>Unit</i></th><th>Ước lượng<br><i>Estimate</i></th><th>KTC 95%<br><i>95% CI</i></th>"
-            "<th>n</th><th>Không phân biệt được với<br><i>Not distinguishable from</i></th></tr>")
+            "<th>n</th><th>Không khác biệt có ý nghĩa với<br><i>Not significantly different from</i></th>"
+            "</tr>")
     rows = []
     for r in ranked.itertuples(index=False):
         name = getattr(r, "unit_name", r.unit)
-        rows.append(f"<tr><td>{r.rank}</td><td>{r.rank_best}–{r.rank_worst}</td><td>{html.escape(str(name))}"
+        if r.rankable:
+            ranks = (f"<td>{r.rank}</td><td>{r.rank_best}–{r.rank_worst}</td>"
+                     f"<td>{r.joint_rank_best}–{r.joint_rank_worst}</td>")
+            others = html.escape(r.not_different_from) or "—"
+        else:
+            ranks = f"<td colspan='3'>{html.escape(r.ranking_note)}</td>"
+            others = "—"
+        rows.append(f"<tr>{ranks}<td>{html.escape(str(name))}"
                     f"</td><td>{_fmt(r.estimate, digits)}</td><td>{_fmt(r.ci_low, digits)} – "
-                    f"{_fmt(r.ci_high, digits)}</td><td>{r.n_valid}</td>"
-                    f"<td>{html.escape(r.overlaps_with) or '—'}</td></tr>")
+                    f"{_fmt(r.ci_high, digits)}</td><td>{r.n_valid}</td><td>{others}</td></tr>")
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -255,12 +319,16 @@ def _html(sections, notices, policy, flags, n_all, n_kept, out, charts_time) -> 
     parts.append("<h2>Chính sách chất lượng dữ liệu <i>/ Quality policy</i></h2><table>" + policy_rows +
                  "</table><p>Phiếu bị loại được coi như không trả lời trong tầng của mình. <i>Excluded "
                  "responses count as non-respondents of their stratum.</i></p>")
-    for fw, _overall, ranked, result, charts in sections:
+    for fw, _overall, ranked, result, charts, walk in sections:
         points = fw.index == "par"
         parts.append(f"<h2>{html.escape(fw.name_vi)}</h2>")
-        parts.append("<p>Ước lượng kèm khoảng tin cậy 95%; các đơn vị có khoảng tin cậy chồng lấn không "
-                     "được coi là khác biệt. <i>Estimates with 95% confidence intervals; units whose "
-                     "intervals overlap are not treated as different.</i>"
+        parts.append("<p>Ước lượng kèm khoảng tin cậy 95%. Hai đơn vị được coi là khác biệt khi kiểm định "
+                     "từng cặp có ý nghĩa ở mức 5% sau hiệu chỉnh Holm cho mọi cặp; khoảng hạng là các hạng "
+                     "hợp lý theo kiểm định đó, khoảng hạng đồng thời (Klein và cộng sự 2020) đúng cho mọi "
+                     "đơn vị cùng lúc với độ tin cậy 95%. <i>Estimates with 95% confidence intervals. Two "
+                     "units differ when their pairwise test is significant at 5% after Holm's adjustment "
+                     "over all pairs; the rank range holds the ranks those tests allow, and the joint rank "
+                     "set (Klein et al. 2020) holds for every unit at once with 95% confidence.</i>"
                      + (" Điểm: phần điều tra XHH. <i>Points: survey part only.</i>" if points else "")
                      + "</p>")
         if len(_overall) and not _overall["complete"].all():
@@ -272,6 +340,9 @@ def _html(sections, notices, policy, flags, n_all, n_kept, out, charts_time) -> 
         if (result["unit"].astype(str) == "ALL").any():
             parts.append(_pooled_table(result))
         parts.append(_img(out, charts[1], "profiles"))
+        if walk is not None and len(walk):
+            parts.append(_walk_in_table(walk[walk["code"] == (fw.roots[0] if not points else "survey_total")],
+                                        points))
     parts.append("<h2>Tiến độ thu phiếu <i>/ Responses over time</i></h2>" + _img(out, charts_time, "time"))
     parts.append("<p><i>Files: CSV (UTF-8 BOM), analysis.xlsx, responses.sav, responses.dta, policy.json, "
                  "codebook.csv.</i></p></body></html>")

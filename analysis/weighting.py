@@ -190,32 +190,65 @@ def nonresponse_adjust(design: Design, cells, respondent) -> Design:
     return design._replace_weights(new_w, design.steps + [step])
 
 
-def trim(design: Design, lower: float | None = None, upper: float | None = None) -> Design:
-    """Trim extreme weights, as R's ``trimWeights`` (``strict = FALSE``).
+def trim(design: Design, lower: float | None = None, upper: float | None = None, by=None,
+         max_iter: int = 50) -> Design:
+    """Trim extreme weights to ``[lower, upper]`` and recalibrate, within strata (or ``by`` cells).
 
-    Weights outside ``[lower, upper]`` are set to the bound and the amount
-    trimmed is shared equally among the untrimmed units, so the weight total
-    is unchanged (Potter 1990; Lumley 2010, sec. 7.5).  SEs treat the trimmed
-    weights as fixed, as R does.
+    Weights outside the bounds are set to the bound and the amount trimmed is given back to the
+    untrimmed weights of the same cell in proportion to their size, so every cell keeps its weight
+    total (its population); since that can push other weights over a bound, the two steps repeat
+    until every weight is inside (Potter 1990; Valliant, Dever & Kreuter 2018, sec. 14.4; R's
+    ``trimWeights(strict = TRUE)``).  Weights never become negative; a cell whose total cannot be
+    kept inside the bounds (``n_c * upper < total`` or ``n_c * lower > total``) is an error.
+    Calibration steps of the design are kept for the SEs; the trimmed weights are treated as fixed.
 
     Parameters
     ----------
     design : Design
     lower, upper : float, optional
+        Bounds (``lower`` at least 0).
+    by : str or list of str, optional
+        Cell column(s); default the design's first-stage strata; ``[]`` for the whole sample.
+    max_iter : int, default 50
 
     Returns
     -------
     Design
     """
-    lo = -np.inf if lower is None else lower
-    hi = np.inf if upper is None else upper
-    w = design.weights
-    outside = (w < lo) | (w > hi)
-    if not outside.any():
-        return design._replace_weights(w.copy(), design.steps)
-    if outside.all():
-        raise ValueError("every weight is outside the trimming bounds")
-    new_w = np.clip(w, lo, hi)
-    trimmed = np.sum(new_w - w)
-    new_w[~outside] -= trimmed / np.count_nonzero(~outside)
-    return design._replace_weights(new_w, design.steps)
+    lo = 0.0 if lower is None else float(lower)
+    hi = np.inf if upper is None else float(upper)
+    if lo < 0 or lo > hi:
+        raise ValueError(f"trimming bounds must satisfy 0 <= lower <= upper, got {lower}, {upper}")
+    w = design.weights.astype(float)
+    if by is None:
+        st = design.stages[0]
+        cells, n_cells = st.stratum_of_cluster[st.cluster], st.n_strata
+    elif not _as_list(by):
+        cells, n_cells = np.zeros(design.n, dtype=np.int64), 1
+    else:
+        grouped = design.data.groupby(_as_list(by), sort=True, observed=True, dropna=False)
+        cells, n_cells = grouped.ngroup().to_numpy(), grouped.ngroups
+    live = w > 0  # zero weights (non-respondents) stay zero
+    total = np.bincount(cells, weights=w, minlength=n_cells)
+    count = np.bincount(cells, weights=live, minlength=n_cells)
+    bad = (count * hi < total * (1 - 1e-12)) | (count * lo > total * (1 + 1e-12))
+    if bad.any():
+        raise ValueError("trimming bounds cannot hold a cell's weight total "
+                         f"(cell {int(np.flatnonzero(bad)[0])}: {int(count[bad][0])} weights, "
+                         f"total {total[bad][0]:g})")
+    new_w = w.copy()
+    for _ in range(max_iter):
+        clipped = np.where(live, np.clip(new_w, lo, hi), 0.0)
+        gap = total - np.bincount(cells, weights=clipped, minlength=n_cells)
+        # the weights that can take the cell's gap: below the upper bound when weight must be
+        # added, above the lower bound when it must be taken away
+        up = gap[cells] > 0
+        free = live & np.where(up, clipped < hi, clipped > lo)
+        free_sum = np.bincount(cells, weights=np.where(free, clipped, 0.0), minlength=n_cells)
+        factor = np.where(free_sum > 0, 1 + gap / np.where(free_sum > 0, free_sum, 1.0), 1.0)
+        new_w = np.where(free, clipped * factor[cells], clipped)
+        if np.all(new_w[live] >= lo * (1 - 1e-9)) and np.all(new_w[live] <= hi * (1 + 1e-9)):
+            break
+    else:
+        raise ValueError(f"trimming did not converge in {max_iter} iterations")
+    return design._replace_weights(np.clip(new_w, 0.0, None), design.steps)

@@ -30,6 +30,15 @@ import pandas as pd
 from . import weighting
 from .design import Design
 
+WALK_IN_NOTICE = {
+    "vi": "{n} phiếu không thuộc tầng mẫu nào (trả lời qua liên kết mở hoặc phiếu nhập cho đơn vị không có "
+          "tầng) không được tính vào các ước lượng có trọng số; chúng được báo cáo riêng, không có trọng số, "
+          "và chỉ mô tả những người đã trả lời.",
+    "en": "{n} responses outside every sampled stratum (open-link walk-ins, or forms entered for a unit "
+          "without a stratum) are not in the weighted estimates; they are reported apart, unweighted, and "
+          "describe those respondents only.",
+}
+
 UNWEIGHTED_NOTICE = {
     "vi": "Ước lượng không có trọng số: đợt khảo sát dùng liên kết mở, không có khung mẫu phân tầng; "
           "kết quả chỉ mô tả những người đã trả lời.",
@@ -46,6 +55,9 @@ class WaveDesign:
     weighted: bool
     strata_summary: pd.DataFrame
     notices: list[dict] = field(default_factory=list)
+    # responses without a stratum in a sampled wave (open-link walk-ins, clerks' forms for a unit with
+    # no stratum): kept out of the weighted design and reported apart, unweighted
+    walk_ins: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def data(self) -> pd.DataFrame:
@@ -84,8 +96,11 @@ def _strata_table(strata: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"stratum {dup!r} appears twice in the strata table")
     for col in ("population_size", "sample_size"):
         table[col] = pd.to_numeric(table[col], errors="raise").astype(float)
-        if table[col].isna().any() or (table[col] <= 0).any():
+        if table[col].isna().any() or (table[col] <= 0).any() or np.isinf(table[col]).any():
             raise ValueError(f"strata table: {col} must be a positive number in every row")
+    over = table.loc[table["sample_size"] > table["population_size"], "stratum"]
+    if len(over):
+        raise ValueError(f"stratum {over.iloc[0]!r}: sample size above the population size")
     return table.set_index("stratum")
 
 
@@ -109,7 +124,9 @@ def wave_design(responses: pd.DataFrame, strata: pd.DataFrame | None = None, wav
         ``selection_probability`` where the draw recorded it).
     strata : pandas.DataFrame, optional
         ``stratum, unit, group, population_size, sample_size``.  ``None``, empty,
-        or responses without stratum codes give an unweighted design and a notice.
+        or responses without stratum codes give an unweighted design and a notice.  When only
+        some responses lack a stratum (walk-ins in a sampled wave), the others are weighted and
+        those are returned apart in ``walk_ins`` with a notice, never mixed into the weights.
     wave : str, optional
         Keep only this wave; required when ``responses`` hold several.
     calibration : dict, optional
@@ -145,7 +162,13 @@ def wave_design(responses: pd.DataFrame, strata: pd.DataFrame | None = None, wav
         design = Design(data, weights="weight", ids=ids, singleton=singleton)
         return WaveDesign(_calibrate(design, calibration), False, pd.DataFrame(), [UNWEIGHTED_NOTICE])
     if stratum_blank.any():
-        raise ValueError("some responses have no stratum code while others have one")
+        # a mixed wave: the sampled responses are weighted, the walk-ins are set apart (unweighted)
+        sampled = wave_design(data.loc[~stratum_blank], strata, calibration=calibration,
+                              singleton=singleton)
+        n = int(stratum_blank.sum())
+        sampled.walk_ins = data.loc[stratum_blank].reset_index(drop=True)
+        sampled.notices.append({k: v.replace("{n}", str(n)) for k, v in WALK_IN_NOTICE.items()})
+        return sampled
     table = _strata_table(strata)
     # everything per stratum is worked out on its distinct codes, then spread to the rows
     unknown = sorted(set(stratum_text) - set(table.index))
@@ -159,6 +182,11 @@ def wave_design(responses: pd.DataFrame, strata: pd.DataFrame | None = None, wav
     big = summary.index[summary["respondents"] > summary["population_size"]]
     if len(big):
         raise ValueError(f"stratum {big[0]!r} has more respondents than its population")
+    big = summary.index[summary["respondents"] > summary["sample_size"]]
+    if len(big):
+        raise ValueError(f"stratum {big[0]!r} has more respondents than its sample size "
+                         f"({summary.loc[big[0], 'respondents']} > {summary.loc[big[0], 'sample_size']:g}); "
+                         "the strata table must give the number drawn, replacements included")
     summary["response_rate"] = summary["respondents"] / summary["sample_size"]
     summary["base_weight"] = summary["population_size"] / summary["sample_size"]
     summary["nonresponse_factor"] = summary["sample_size"] / summary["respondents"].where(

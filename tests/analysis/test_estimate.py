@@ -14,6 +14,7 @@ Sources of the expected numbers (all produced by R's survey package):
 
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis import Design
@@ -205,3 +206,12 @@ def test_list_of_variables_gives_one_row_each():
     out = est.mean(DESIGNS["srs_fpc"], ["api00", "enroll"]).set_index("variable")
     assert out.loc["api00", "se"] == pytest.approx(9.2497220392828, rel=REL)
     assert out.loc["enroll", "se"] == pytest.approx(27.3683652476685, rel=REL)
+
+
+def test_nan_estimate_has_nan_standard_error():
+    """A domain with no observed value: NaN estimate, NaN SE and interval (never SE 0)."""
+    data = pd.DataFrame({"g": ["a", "a", "b", "b"], "y": [1.0, 2.0, np.nan, np.nan]})
+    out = est.mean(Design(data), "y", by="g").set_index("g")
+    assert np.isnan(out.loc["b", "estimate"]) and np.isnan(out.loc["b", "se"])
+    assert np.isnan(out.loc["b", "ci_low"]) and np.isnan(out.loc["b", "ci_high"])
+    assert out.loc["a", "se"] > 0

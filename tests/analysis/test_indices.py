@@ -104,22 +104,24 @@ def test_sipas_counts_valid_answers_and_design_df():
     assert pooled(table, "x")["df"] == 4
 
 
-def test_sipas_interval_is_t_interval_with_design_df():
-    """The 95% CI is estimate +/- t(df) * SE (here unweighted SRS of 400, df = 399)."""
+def test_sipas_interval_is_logit_t_interval_with_design_df():
+    """The 95% CI is the logit-scale interval with t(df) (here unweighted SRS of 400, df = 399)."""
     from scipy import stats
     rng = np.random.default_rng(5)
     frame = pd.DataFrame({"questionnaire": "mini-q", "unit": "u"} | {
         r: rng.choice(["2", "4", "5"], size=400) for r in ("i1", "i2", "i3", "i4")})
     row = pooled(sipas_indices(frame, questionnaire(), FRAMEWORK), "x")
-    half = stats.t.ppf(0.975, 399) * row["se"]
-    assert (row["ci_low"], row["ci_high"]) == pytest.approx((row["estimate"] - half, row["estimate"] + half))
+    p = row["estimate"] / 100
+    eta, half = np.log(p / (1 - p)), stats.t.ppf(0.975, 399) * row["se"] / 100 / (p * (1 - p))
+    expected = (100 / (1 + np.exp(-(eta - half))), 100 / (1 + np.exp(-(eta + half))))
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(expected)
 
 
-def test_sipas_interval_is_clipped_to_the_percent_range():
-    """With six respondents the t interval would pass 0 and 100; it is clipped to [0, 100]."""
+def test_sipas_interval_stays_inside_the_percent_range():
+    """With six respondents the symmetric t interval would pass 0 and 100; the logit one stays inside."""
     resp, strata = hand_data()
     row = pooled(sipas_indices(wave_design(resp, strata), questionnaire(), FRAMEWORK), "x")
-    assert (row["ci_low"], row["ci_high"]) == (0.0, 100.0)
+    assert 0.0 < row["ci_low"] < row["estimate"] < row["ci_high"] < 100.0
 
 
 def test_sipas_per_unit_rows_use_the_unit_domain():

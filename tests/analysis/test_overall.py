@@ -88,7 +88,9 @@ def test_points_fields_total_grade_and_interval_by_hand():
     assert r.points == pytest.approx(16) and r.max_points == 20
     assert r.index == pytest.approx(80) and r.grade == "B"
     assert r.se == pytest.approx(2.5)
-    assert (r.ci_low, r.ci_high) == pytest.approx((80 - 1.959964 * 2.5, 80 + 1.959964 * 2.5))
+    half = 1.959964 * 0.025 / (0.8 * 0.2)  # logit scale, normal quantile (no df given)
+    expected = (100 / (1 + math.exp(half) / 4), 100 / (1 + math.exp(-half) / 4))
+    assert (r.ci_low, r.ci_high) == pytest.approx(expected)
     assert r.grade_range == ("C", "B")
     assert [(f.code, f.points, f.index, f.se) for f in r.fields] == [
         ("f1", pytest.approx(8.5), pytest.approx(85), pytest.approx(0.3)),

@@ -70,20 +70,21 @@ def test_points_se_is_max_points_times_ratio_se():
     assert table().loc[("p.1.1.1", "u1"), "se"] == pytest.approx(se)
 
 
-def test_ranking_flags_overlapping_intervals():
-    """u1 and u2 overlap (tie); u3's interval is disjoint from u2's, so u2 is distinguishable from it."""
-    t = pd.DataFrame({"unit": ["u1", "u2", "u3"], "estimate": [80.0, 78.0, 60.0],
+def test_ranking_uses_holm_adjusted_tests():
+    """u1 and u2 are not different; u3 is far below both, so u2 differs from the next unit."""
+    t = pd.DataFrame({"unit": ["u1", "u2", "u3"], "estimate": [80.0, 78.0, 60.0], "se": [2.5, 3.0, 2.5],
                       "ci_low": [75.0, 72.0, 55.0], "ci_high": [85.0, 84.0, 65.0]})
     ranked = rank_units(t).set_index("unit")
-    assert ranked.loc["u1", "overlaps_with"] == "u2"
-    assert not ranked.loc["u1", "distinguishable_from_next"]
-    assert ranked.loc["u2", "distinguishable_from_next"]
+    assert ranked.loc["u1", "not_different_from"] == "u2"
+    assert not ranked.loc["u1", "different_from_next"]
+    assert ranked.loc["u2", "different_from_next"]
     assert ranked.loc["u3", "rank"] == 3
     assert (ranked.loc["u1", "rank_best"], ranked.loc["u1", "rank_worst"]) == (1, 2)
+    assert (ranked.loc["u3", "rank_best"], ranked.loc["u3", "rank_worst"]) == (3, 3)
 
 
 def test_ranking_skips_pooled_rows():
     """The pooled 'ALL' row is not ranked."""
-    t = pd.DataFrame({"unit": ["u1", "ALL"], "estimate": [1.0, 2.0], "ci_low": [0.0, 1.0],
+    t = pd.DataFrame({"unit": ["u1", "ALL"], "estimate": [1.0, 2.0], "se": [0.5, 0.5], "ci_low": [0.0, 1.0],
                       "ci_high": [2.0, 3.0]})
     assert rank_units(t)["unit"].tolist() == ["u1"]

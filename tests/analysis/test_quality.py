@@ -57,4 +57,5 @@ def test_policy_is_written_as_json(tmp_path):
     QualityPolicy(exclude_straightliners=True).write(tmp_path / "policy.json")
     saved = json.loads((tmp_path / "policy.json").read_text(encoding="utf-8"))
     assert saved == {"exclude_speeders": False, "exclude_straightliners": True, "speeder_ratio": 0.3,
-                     "straightline_min_rows": 4, "min_responses": 3}
+                     "straightline_min_rows": 4, "min_responses": 3, "max_weighting_deff": 2.0,
+                     "max_weight_share": 0.2, "min_rows_for_share": 10}

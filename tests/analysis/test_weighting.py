@@ -105,16 +105,39 @@ def test_rake_warns_when_not_converged():
                        max_iter=1, tol=1e-12)
 
 
-def test_trim_matches_r_trimweights():
-    """trimWeights(dstrat, upper=40): svymean(~api00) estimate and SE [SJL trimweights_mean]."""
-    # svydesign(id=~1, strata=~stype, weights=~pw, data=apistrat)
+def test_trim_over_the_whole_sample_bounds_every_weight():
+    """trim(by=[]) on apistrat at 40: every weight <= 40 (R's strict=TRUE), total kept, none negative.
+
+    (R's default strict=FALSE leaves weights above the bound after sharing out the excess.)
+    """
     d = Design(load("apistrat"), strata="stype", weights="pw")
-    trimmed = weighting.trim(d, upper=40)
-    row = est.mean(trimmed, "api00").iloc[0]
-    assert (row["estimate"], row["se"]) == pytest.approx((659.349743500561, 9.06119336956428),
-                                                         rel=REL)
-    assert trimmed.weights.max() <= 40 + 1e-9
+    trimmed = weighting.trim(d, upper=40, by=[])
+    assert trimmed.weights.max() <= 40 + 1e-9 and trimmed.weights.min() >= 0
     assert trimmed.weights.sum() == pytest.approx(d.weights.sum(), rel=1e-12)
+
+
+def test_trim_within_strata_keeps_each_stratum_total():
+    """Default cells are the strata: each stratum keeps its total; an impossible bound is an error."""
+    data = pd.DataFrame({"h": ["a"] * 5 + ["b"] * 4, "w": [1, 1, 1, 1, 16, 2, 2, 2, 2], "y": range(9)})
+    d = Design(data, strata="h", weights="w")
+    trimmed = weighting.trim(d, upper=6)
+    assert trimmed.weights[:5] == pytest.approx([3.5, 3.5, 3.5, 3.5, 6])
+    assert trimmed.weights.max() <= 6 + 1e-9
+    assert trimmed.weights[:5].sum() == pytest.approx(20) and trimmed.weights[5:].sum() == pytest.approx(8)
+    with pytest.raises(ValueError, match="cannot hold"):
+        weighting.trim(d, upper=3)
+
+
+def test_trim_never_makes_weights_negative():
+    """Trimming one huge weight among small ones raises the small ones, never below zero; the lower
+    bound raises small weights and takes the amount from the others."""
+    data = pd.DataFrame({"w": [0.1, 0.1, 0.1, 10.0, 10.0], "y": range(5)})
+    d = Design(data, weights="w")
+    trimmed = weighting.trim(d, lower=1, upper=8)
+    assert (trimmed.weights >= 1 - 1e-9).all() and (trimmed.weights <= 8 + 1e-9).all()
+    assert trimmed.weights.sum() == pytest.approx(20.3)
+    with pytest.raises(ValueError, match="lower <= upper"):
+        weighting.trim(d, lower=-1)
 
 
 def test_nonresponse_adjustment_preserves_cell_totals():

@@ -92,3 +92,40 @@ def test_equal_stage_probabilities_change_nothing():
     data["selection_probability"] = [1.5, 0.1, 0.1, 0.25, 0.25]
     with pytest.raises(ValueError, match="above 1"):
         wave_design(data, STRATA)
+
+
+def test_sample_above_population_is_an_error():
+    """A strata row with sample_size > population_size is refused."""
+    strata = STRATA.assign(sample_size=[10, 50])
+    with pytest.raises(ValueError, match="sample size above the population size"):
+        wave_design(responses(), strata)
+
+
+def test_respondents_above_sample_is_an_error():
+    """Three respondents in a stratum where two were drawn (a response rate of 1.5) is refused."""
+    strata = STRATA.assign(sample_size=[2, 4])
+    with pytest.raises(ValueError, match="more respondents than its sample size"):
+        wave_design(responses(), strata)
+
+
+@pytest.mark.parametrize("bad, message", [(np.nan, "missing values"), (-1.0, "negative weights"),
+                                          (np.inf, "infinite weights")])
+def test_bad_weights_are_a_clear_error(bad, message):
+    """Missing, negative and infinite weights are refused when the design is built."""
+    from analysis.design import Design
+    data = responses().assign(w=[1.0, 2.0, bad, 1.0, 1.0])
+    with pytest.raises(ValueError, match=message):
+        Design(data, weights="w")
+
+
+def test_weight_diagnostics_report_kish_deff_and_largest_share():
+    """Equal weights: deff 1; one weight of 10^6 among 149 ones: flagged, share ~ 1, deff ~ 150."""
+    from analysis.quality import weight_diagnostics
+    equal = weight_diagnostics(np.ones(50))
+    assert equal.iloc[-1]["deff_weighting"] == pytest.approx(1.0) and not equal.iloc[-1]["flagged"]
+    w = np.r_[np.ones(149), 1e6]
+    diag = weight_diagnostics(w, ["u1"] * 100 + ["u2"] * 50).set_index("group")
+    assert diag.loc["ALL", "deff_weighting"] == pytest.approx(150 * (149 + 1e12) / (149 + 1e6) ** 2)
+    assert diag.loc["ALL", "largest_weight_share"] == pytest.approx(1e6 / (149 + 1e6))
+    assert diag.loc["u2", "flagged"] and not diag.loc["u1", "flagged"]
+    assert diag.loc["u1", "effective_n"] == pytest.approx(100)
