@@ -9,9 +9,11 @@ from flask.cli import with_appcontext
 from survey import migrate
 
 # Commands that run without a database at the newest revision: they create or migrate it, or only
-# read files (flask-smorest's `openapi print|write` writes the API's OpenAPI document from the code).
-# Every other command first checks the schema and says in one line what to run.
-NO_DATABASE = {"db", "setup", "questionnaires validate", "openapi"}
+# read files (flask-smorest's `openapi print|write` writes the API's OpenAPI document from the code),
+# or check the database themselves (`backup` is taken before `db upgrade`; `restore` fills an empty
+# database and says when to upgrade). Every other command first checks the schema and says in one
+# line what to run.
+NO_DATABASE = {"db", "setup", "questionnaires validate", "openapi", "backup", "restore"}
 # Commands that need no database when one of their options is given.
 NO_DATABASE_WITH = {"questionnaires import-xlsform": "out"}  # --out writes YAML, publishes nothing
 
