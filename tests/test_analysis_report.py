@@ -106,3 +106,15 @@ def test_unknown_wave_is_a_clear_error(runner, tmp_path):
     """An unknown wave code stops with a message."""
     result = runner.invoke(args=["analysis", "report", "--wave", "NOPE", "--out", str(tmp_path)])
     assert result.exit_code != 0 and "no wave 'NOPE'" in result.output
+
+
+def test_a_wave_without_complete_responses_writes_nothing(session, runner, tmp_path):
+    """The command says the wave has nothing to report and writes no file (the page's job says the same)."""
+    from tests.factories import make_wave
+
+    wave = make_wave(session)
+    session.commit()
+    out = tmp_path / "report"
+    result = runner.invoke(args=["analysis", "report", "--wave", wave.code, "--out", str(out)])
+    assert result.exit_code != 0 and f"wave {wave.code} has no complete responses yet" in result.output
+    assert not out.exists() or not any(out.iterdir())

@@ -46,19 +46,17 @@ def export_command(code, out):
 def report_command(code, out, exclude_speeders, exclude_straightliners):
     """Write every table, chart, data file (.sav, .dta) and the HTML summary of a wave."""
     from analysis.quality import QualityPolicy
-    from analysis.report import write_report
     from survey.responses import export
 
     wave = _wave(code)
-    responses = export.responses_frame(db.session, wave)
-    if responses.empty:
-        raise click.ClickException(f"wave {code} has no complete responses yet")
-    found = export.documents(db.session, wave, current_app.config["QUESTIONNAIRE_DIRS"])
-    for note in found.notes:
-        click.echo(f"warning: {note}", err=True)
     policy = QualityPolicy(exclude_speeders=exclude_speeders,
                            exclude_straightliners=exclude_straightliners)
-    written = write_report(responses, export.strata_frame(db.session, wave), found.questionnaires,
-                           found.frameworks, out, policy=policy, wave=wave.code)
+    try:
+        written, _count, found = export.write_wave_report(
+            db.session, wave, current_app.config["QUESTIONNAIRE_DIRS"], out, policy=policy)
+    except export.NoResponses as exc:
+        raise click.ClickException(str(exc)) from None
+    for note in found.notes:
+        click.echo(f"warning: {note}", err=True)
     for name in sorted(written):
         click.echo(f"{name}: {written[name]}")

@@ -52,7 +52,6 @@ def compute_report(params: dict, progress) -> dict:
     """Compute a wave's report for a scope (``units``: codes, or None for every unit) under a policy."""
     progress(0, STEPS, _l("Đang đọc các phiếu hoàn thành"))
     from analysis.quality import QualityPolicy
-    from analysis.report import write_report
     from survey.dashboard.views import report_dir
     from survey.responses import export
 
@@ -60,15 +59,6 @@ def compute_report(params: dict, progress) -> dict:
     if wave is None:
         raise JobRefused(_l("Không có đợt khảo sát %(code)s.", code=params["wave"]))
     units = params.get("units")
-    responses = export.responses_frame(db.session, wave)
-    if responses.empty or (units is not None and not responses["unit"].isin(units).any()):
-        raise JobRefused(_l("Đợt khảo sát chưa có phiếu hoàn thành."))
-    found = export.documents(db.session, wave, current_app.config["QUESTIONNAIRE_DIRS"])
-    notes = []
-    if found.unpinned:
-        notes.append(message(_l("Đợt khảo sát chưa gắn với một phiên bản đã công bố của khung chỉ số "
-                                "%(frameworks)s; báo cáo dùng phiên bản mới nhất.",
-                                frameworks=", ".join(found.unpinned))))
     policy = QualityPolicy(exclude_speeders=bool(params.get("exclude_speeders")),
                            exclude_straightliners=bool(params.get("exclude_straightliners")))
     progress(1, STEPS, _l("Đang tính các chỉ số và khoảng tin cậy"))
@@ -76,14 +66,21 @@ def compute_report(params: dict, progress) -> dict:
     folder.parent.mkdir(parents=True, exist_ok=True)
     new = folder.parent / f".new-{secrets.token_hex(8)}"
     try:
-        write_report(responses, export.strata_frame(db.session, wave), found.questionnaires,
-                     found.frameworks, new, policy=policy, wave=wave.code, units=units)
+        _written, count, found = export.write_wave_report(
+            db.session, wave, current_app.config["QUESTIONNAIRE_DIRS"], new, policy=policy, units=units)
         progress(3, STEPS, _l("Đang thay báo cáo cũ bằng báo cáo mới"))
         swap_in(new, folder)
+    except export.NoResponses:
+        raise JobRefused(_l("Đợt khảo sát chưa có phiếu hoàn thành.")) from None
     finally:
         shutil.rmtree(new, ignore_errors=True)
+    notes = []
+    if found.unpinned:
+        notes.append(message(_l("Đợt khảo sát chưa gắn với một phiên bản đã công bố của khung chỉ số "
+                                "%(frameworks)s; báo cáo dùng phiên bản mới nhất.",
+                                frameworks=", ".join(found.unpinned))))
     record(db.session, "analysis.report", target=f"wave:{wave.code}", user=progress.user,
-           policy=policy.to_dict(), responses=len(responses), units=units, job=progress.job_id)
-    return {"summary": message(_l("Đã tính xong báo cáo.")), "notes": notes, "responses": len(responses),
+           policy=policy.to_dict(), responses=count, units=units, job=progress.job_id)
+    return {"summary": message(_l("Đã tính xong báo cáo.")), "notes": notes, "responses": count,
             "links": [{"endpoint": "dashboard.wave", "values": {"code": wave.code},
                        "label": message(_l("Xem báo cáo"))}]}

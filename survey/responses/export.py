@@ -244,3 +244,28 @@ def write_export(session: Session, wave: Wave, out: Path,
                                                    "notes": found.notes}, ensure_ascii=False, indent=1),
                                        encoding="utf-8")
     return [*written, out / "versions.json"], found.notes
+
+
+class NoResponses(ValueError):
+    """The wave (or the chosen units) has no complete response to report on."""
+
+
+def write_wave_report(session: Session, wave: Wave, framework_dirs: list[str], out: Path, *, policy,
+                      units: list[str] | None = None) -> tuple[dict, int, Documents]:
+    """Write a wave's report into `out`: the one pipeline behind `flask analysis report` and the page's job.
+
+    Reads the complete responses, the strata and the questionnaire and framework documents the wave
+    was answered on, and writes every table, chart, data file and the HTML summary
+    (`analysis.report.write_report`). Returns (what was written, the number of responses, the
+    documents found, whose `notes` and `unpinned` the caller reports). Raises NoResponses before
+    writing anything when there is nothing to report on.
+    """
+    from analysis.report import write_report
+
+    responses = responses_frame(session, wave)
+    if responses.empty or (units is not None and not responses["unit"].isin(units).any()):
+        raise NoResponses(f"wave {wave.code} has no complete responses yet")
+    found = documents(session, wave, framework_dirs)
+    written = write_report(responses, strata_frame(session, wave), found.questionnaires, found.frameworks,
+                           out, policy=policy, wave=wave.code, units=units)
+    return written, len(responses), found

@@ -102,28 +102,21 @@ def _page(wave: Wave, form: IssueForm | None = None, status: int = 200, errors: 
         invitation_plan=service.plan(db.session, wave, "invitation", unit_ids),
         reminder_plan=service.plan(db.session, wave, "reminder", unit_ids),
         reminder_max=config["REMINDER_MAX"], reminder_days=config["REMINDER_INTERVAL_DAYS"],
-        mail_backend=_mail_backend(), scoped=unit_ids is not None, named=_named), status
+        mail_backend=_mail_settings()[0], scoped=unit_ids is not None, named=_named), status
 
 
-def _mail_backend() -> str:
-    """The configured mail backend (or the configuration problem, said plainly)."""
+def _mail_settings() -> tuple[str, str | None]:
+    """The configured mail backend, and why e-mail cannot be sent with it (None when it can).
+
+    A configuration problem is shown to the coordinator (as the backend's description and, before a
+    job is started, as the refusal) instead of a 500.
+    """
     from survey.mail import backend
 
     try:
-        return backend(current_app.config)
-    except ConfigError as exc:  # shown to the coordinator instead of a 500
-        return str(exc)
-
-
-def _mail_problem() -> str | None:
-    """Say why e-mail cannot be sent with this configuration, before a job is started; None when it can."""
-    from survey.mail import backend
-
-    try:
-        backend(current_app.config)
+        return backend(current_app.config), None
     except ConfigError as exc:
-        return _("Chưa cấu hình máy chủ thư điện tử: %(problem)s", problem=str(exc))
-    return None
+        return str(exc), _("Chưa cấu hình máy chủ thư điện tử: %(problem)s", problem=str(exc))
 
 
 @bp.get("/staff/waves/<code>/invitations")
@@ -234,7 +227,7 @@ def _mail(code: str, kind: str):
                                reminder_max=current_app.config["REMINDER_MAX"],
                                reminder_days=current_app.config["REMINDER_INTERVAL_DAYS"],
                                action=url_for(".remind" if kind == "reminder" else ".send", code=wave.code))
-    problem = _mail_problem()
+    problem = _mail_settings()[1]
     if problem is not None:
         return _page(wave, status=422, errors=[problem])
     if wave.status != "open":  # the job would refuse too; say it now
