@@ -122,40 +122,42 @@ class ReplicateWeights:
 
     def factors(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Factors of replicates ``start..stop-1`` per PSU, a (C, b) array (R's compressed weights)."""
+        return self._factor_rows(start, stop).T
+
+    def _factor_rows(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """The factors replicate-major, a C-contiguous (b, C) array."""
         stop = self.n_replicates if stop is None else min(stop, self.n_replicates)
         count = max(stop - start, 0)
         c = self.n_psu
         if self.type == "bootstrap":
-            out = np.ones((c, count))
-            order = np.flatnonzero(self._drawn)
-            if not len(order):
-                return out
+            out = np.empty((count, c))
+            drawn = self._drawn
+            keep = np.where(drawn, 1.0 - self._shrink, 1.0)
+            rate = np.where(drawn, self._shrink * self._n_h / np.maximum(self._n_h - 1, 1), 0.0)
+            order = np.flatnonzero(drawn)
             order = order[np.argsort(self._stratum[order], kind="stable")]
             strat = self._stratum[order]
-            n_h = self._n_h[order]
-            first = np.r_[True, strat[1:] != strat[:-1]]
-            begin = np.flatnonzero(first)
-            size = n_h[begin].astype(np.int64)
+            begin = np.flatnonzero(np.r_[True, strat[1:] != strat[:-1]]) if len(order) else order
+            size = self._n_h[order[begin]].astype(np.int64)
             draw_begin = np.repeat(begin, size - 1)
-            draw_size = np.repeat(size, size - 1)
-            rate = (self._shrink * self._n_h / np.maximum(self._n_h - 1, 1))[order]
+            draw_size = np.repeat(size, size - 1).astype(float)
             for j, r in enumerate(range(start, stop)):
                 rng = np.random.default_rng([int(self.seed or 0), r])
-                pick = draw_begin + np.floor(rng.random(len(draw_begin)) * draw_size).astype(np.int64)
-                counts = np.bincount(pick, minlength=len(order))
-                out[order, j] = 1.0 - self._shrink[order] + rate * counts
+                pick = draw_begin + (rng.random(len(draw_begin)) * draw_size).astype(np.int64)
+                np.multiply(rate, np.bincount(order[pick], minlength=c), out=out[j])
+                out[j] += keep
             return out
-        out = np.ones((c, count))
+        out = np.ones((count, c))
         for j, r in enumerate(range(start, stop)):
             p = self._dropped[r]
             if self._centre[r]:
-                out[:, j] = 1.0 - 1.0 / c
-                out[p, j] = 2.0 - 1.0 / c
+                out[j] = 1.0 - 1.0 / c
+                out[j, p] = 2.0 - 1.0 / c
             else:
                 same = self._stratum == self._stratum[p]
                 n_h = self._n_h[p]
-                out[same, j] = n_h / (n_h - 1)
-                out[p, j] = 0.0
+                out[j, same] = n_h / (n_h - 1)
+                out[j, p] = 0.0
         return out
 
     def matrix(self, rows: np.ndarray | None = None) -> np.ndarray:
@@ -163,7 +165,12 @@ class ReplicateWeights:
         psu, w = self.psu, self.weights
         if rows is not None:
             psu, w = psu[rows], w[rows]
-        return self.factors()[psu] * w[:, None]
+        out = np.empty((self.n_replicates, len(psu)))
+        step = max(1, _BLOCK_ELEMENTS // max(self.n_psu, 1))
+        for start in range(0, self.n_replicates, step):
+            f = self._factor_rows(start, start + step)
+            np.multiply(np.take(f, psu, axis=1), w, out=out[start:start + len(f)])
+        return out.T
 
     def frame(self, rows: np.ndarray | None = None, prefix: str = "repw_") -> pd.DataFrame:
         """The replicate weights as columns ``repw_1..repw_R`` (one row per data row)."""
@@ -355,13 +362,12 @@ def _dense(rw, totals, cell_psu, cell_dom, n_dom, statistic, est, sums) -> None:
     block = max(1, min(rw.n_replicates, _BLOCK_ELEMENTS // max(len(cell_psu), 1)))
     mult = rw.multipliers
     for start in range(0, rw.n_replicates, block):
-        f = rw.factors(start, start + block)
-        g = f[cell_psu]
-        b = g.shape[1]
+        g = np.take(rw._factor_rows(start, start + block), cell_psu, axis=1)
+        b = len(g)
         rep = np.empty((b, n_dom, m))
         for d in range(n_dom):
             lo, hi = bounds[d], bounds[d + 1]
-            rep[:, d, :] = g[lo:hi].T @ totals[lo:hi]
+            rep[:, d, :] = g[:, lo:hi] @ totals[lo:hi]
         doms = np.tile(np.arange(n_dom), b)
         theta = statistic(rep.reshape(b * n_dom, m), doms)
         sums.add(theta - est[doms], doms, np.repeat(mult[start:start + b], n_dom), n_dom)
