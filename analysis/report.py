@@ -181,12 +181,16 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
 MAX_EXPORTED_REPLICATES = 1000
 
 
+class TooManyReplicates(ValueError):
+    """A jackknife export would have more replicate columns than ``MAX_EXPORTED_REPLICATES``."""
+
+
 def _with_replicates(export: pd.DataFrame, wd, kind: str, n_replicates: int, seed: int, out: pathlib.Path,
                      files: dict, visible: set[str] | None) -> pd.DataFrame:
     """The exported rows with their replicate weights; the instructions and multipliers written."""
     rw = make_replicates(wd.design, kind, replicates=n_replicates, seed=seed)
     if rw.n_replicates > MAX_EXPORTED_REPLICATES:
-        raise ValueError(f"the jackknife would have {rw.n_replicates} replicates (one per PSU), more "
+        raise TooManyReplicates(f"the jackknife would have {rw.n_replicates} replicates (one per PSU), more "
                          f"than {MAX_EXPORTED_REPLICATES}: export bootstrap replicate weights instead")
     rows = None
     if visible is not None:

@@ -43,10 +43,14 @@ def export_command(code, out):
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--exclude-speeders/--keep-speeders", default=False, show_default=True)
 @click.option("--exclude-straightliners/--keep-straightliners", default=False, show_default=True)
-def report_command(code, out, exclude_speeders, exclude_straightliners):
+@click.option("--replicates", type=click.Choice(["bootstrap", "jackknife"]), default=None,
+              help="Add replicate weights repw_1..repw_R to responses.sav/.dta (with replicate_weights.txt).")
+@click.option("--replicate-count", type=click.IntRange(2, 1000), default=200, show_default=True,
+              help="Bootstrap replicates.")
+def report_command(code, out, exclude_speeders, exclude_straightliners, replicates, replicate_count):
     """Write every table, chart, data file (.sav, .dta) and the HTML summary of a wave."""
     from analysis.quality import QualityPolicy
-    from analysis.report import write_report
+    from analysis.report import TooManyReplicates, write_report
     from survey.responses import export
 
     wave = _wave(code)
@@ -58,7 +62,11 @@ def report_command(code, out, exclude_speeders, exclude_straightliners):
         click.echo(f"warning: {note}", err=True)
     policy = QualityPolicy(exclude_speeders=exclude_speeders,
                            exclude_straightliners=exclude_straightliners)
-    written = write_report(responses, export.strata_frame(db.session, wave), found.questionnaires,
-                           found.frameworks, out, policy=policy, wave=wave.code)
+    try:
+        written = write_report(responses, export.strata_frame(db.session, wave), found.questionnaires,
+                               found.frameworks, out, policy=policy, wave=wave.code, replicates=replicates,
+                               n_replicates=replicate_count)
+    except TooManyReplicates as error:
+        raise click.ClickException(str(error)) from None
     for name in sorted(written):
         click.echo(f"{name}: {written[name]}")

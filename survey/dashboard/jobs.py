@@ -52,7 +52,7 @@ def compute_report(params: dict, progress) -> dict:
     """Compute a wave's report for a scope (``units``: codes, or None for every unit) under a policy."""
     progress(0, STEPS, _l("Đang đọc các phiếu hoàn thành"))
     from analysis.quality import QualityPolicy
-    from analysis.report import write_report
+    from analysis.report import TooManyReplicates, write_report
     from survey.dashboard.views import report_dir
     from survey.responses import export
 
@@ -76,14 +76,20 @@ def compute_report(params: dict, progress) -> dict:
     folder.parent.mkdir(parents=True, exist_ok=True)
     new = folder.parent / f".new-{secrets.token_hex(8)}"
     try:
-        write_report(responses, export.strata_frame(db.session, wave), found.questionnaires,
-                     found.frameworks, new, policy=policy, wave=wave.code, units=units)
+        try:
+            write_report(responses, export.strata_frame(db.session, wave), found.questionnaires,
+                         found.frameworks, new, policy=policy, wave=wave.code, units=units,
+                         replicates=params.get("replicates"))
+        except TooManyReplicates:
+            raise JobRefused(_l("Jackknife cần quá nhiều bản lặp (một bản cho mỗi đơn vị mẫu cấp 1); "
+                                "hãy chọn bootstrap.")) from None
         progress(3, STEPS, _l("Đang thay báo cáo cũ bằng báo cáo mới"))
         swap_in(new, folder)
     finally:
         shutil.rmtree(new, ignore_errors=True)
     record(db.session, "analysis.report", target=f"wave:{wave.code}", user=progress.user,
-           policy=policy.to_dict(), responses=len(responses), units=units, job=progress.job_id)
+           policy=policy.to_dict(), responses=len(responses), units=units, job=progress.job_id,
+           replicates=params.get("replicates"))
     return {"summary": message(_l("Đã tính xong báo cáo.")), "notes": notes, "responses": len(responses),
             "links": [{"endpoint": "dashboard.wave", "values": {"code": wave.code},
                        "label": message(_l("Xem báo cáo"))}]}
