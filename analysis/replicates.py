@@ -468,6 +468,41 @@ def estimator_variance(variance, design: Design, kind: str, y, valid, dom, n_dom
     return replicate_variance(rw, np.hstack([num, base]), ratio_statistic(k), dom, n_dom)[1]
 
 
+def tree_variance(variance, design: Design, w: np.ndarray, s: np.ndarray, v: np.ndarray, scale: np.ndarray,
+                  dom: np.ndarray, n_dom: int, groups: list) -> np.ndarray:
+    """Replicate variances of every leaf and composite of :func:`analysis._composite.estimate_tree`.
+
+    Leaves are ratios ``scale_j sum(w s_j) / sum(w v_j)``; a composite is ``sum_j a_j R_j`` with the
+    full sample's coefficients of its domain group (``groups``: ``[(domains, a)]``, ``a`` J x C).
+    A replicate in which a leaf a composite uses has no valid answer gives that composite no
+    value (left out of its variance). ``w`` is zero outside every domain. Returns (n_dom, J + C).
+    """
+    rw = resolve(variance, design)
+    n_leaf = s.shape[1]
+    x = np.empty((len(w), 2 * n_leaf))
+    for j in range(n_leaf):
+        np.multiply(s[:, j], w * scale[j], out=x[:, j])
+        np.multiply(v[:, j], w, out=x[:, n_leaf + j])
+    group_of = np.zeros(n_dom, dtype=np.int64)
+    for g, (ds, _a) in enumerate(groups):
+        group_of[np.asarray(ds, dtype=np.int64)] = g
+
+    def stat(t, d):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            leaf = np.where(t[:, n_leaf:] != 0, t[:, :n_leaf] / t[:, n_leaf:], np.nan)
+        comp = np.empty((len(t), groups[0][1].shape[1]))
+        g_rows = group_of[d]
+        for g, (_ds, a) in enumerate(groups):
+            rows = g_rows == g if len(groups) > 1 else slice(None)
+            part = leaf[rows]
+            missing = np.isnan(part)
+            comp[rows] = np.where(missing.astype(float) @ (a != 0) > 0, np.nan,
+                                  np.where(missing, 0.0, part) @ a)
+        return np.hstack([leaf, comp])
+
+    return replicate_variance(rw, x, stat, dom, n_dom)[1]
+
+
 # ---- instructions for analysts who receive the exported replicate weights ------------------------
 
 
@@ -554,4 +589,4 @@ def multipliers_frame(rw: ReplicateWeights, prefix: str = "repw_") -> pd.DataFra
 
 
 __all__ = ["DEFAULT_REPLICATES", "DEFAULT_SEED", "TYPES", "ReplicateWeights", "estimator_variance",
-           "instructions", "make_replicates", "multipliers_frame", "replicate_variance"]
+           "instructions", "make_replicates", "multipliers_frame", "replicate_variance", "tree_variance"]

@@ -239,3 +239,28 @@ def test_exported_matrix_and_instructions():
     assert len(table) == 15 and table["multiplier"].iloc[0] == pytest.approx(rw.scale)
     boot = instructions(make_replicates(_clus1(), "bootstrap", replicates=40))
     assert "bsrweight(repw_1-repw_40) vce(bootstrap) mse dof(14)" in boot and "40/39" in boot
+
+
+@pytest.mark.parametrize("kind", ["jkn", "bootstrap"])
+def test_sipas_indices_with_replicates_equal_recomputing_with_each_replicate_weight(kind):
+    """Items, components and overall: the replicate SE is the spread of the index recomputed per replicate."""
+    from analysis import synthetic
+    from analysis.indices import sipas_indices
+    from analysis.weights import wave_design
+    from tests.analysis.test_exports import UNITS
+    from tests.analysis.test_exports import load as load_yaml
+
+    responses, strata = synthetic.responses(load_yaml("sipas-service.yaml"), UNITS, per_unit=12, seed=5)
+    wd = wave_design(responses, strata)
+    q, fw = [load_yaml("sipas-service.yaml")], load_yaml("frameworks/sipas-2023.yaml")
+    rw = make_replicates(wd.design, kind, replicates=25, seed=2)
+    got = sipas_indices(wd, q, fw, variance=rw)
+    lin = sipas_indices(wd, q, fw)
+    np.testing.assert_allclose(got["estimate"], lin["estimate"])
+    thetas = np.column_stack([sipas_indices(wd.design._replace_weights(w, []), q, fw)["estimate"]
+                              for w in rw.matrix().T])
+    ok = np.isfinite(thetas).all(axis=1)
+    assert ok.sum() > 40
+    by_hand = (rw.multipliers * (thetas - lin["estimate"].to_numpy()[:, None]) ** 2).sum(axis=1)
+    np.testing.assert_allclose(got["se"].to_numpy()[ok] ** 2, by_hand[ok], rtol=1e-8)
+    assert (got["df"] == lin["df"]).all()
