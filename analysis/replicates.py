@@ -141,10 +141,12 @@ class ReplicateWeights:
             size = self._n_h[order[begin]].astype(np.int64)
             draw_begin = np.repeat(begin, size - 1)
             draw_size = np.repeat(size, size - 1).astype(float)
+            # PSU codes nested in strata are usually in stratum order already: no gather then
+            identity = len(order) == c and bool((order == np.arange(c)).all())
             for j, r in enumerate(range(start, stop)):
                 rng = np.random.default_rng([int(self.seed or 0), r])
                 pick = draw_begin + (rng.random(len(draw_begin)) * draw_size).astype(np.int64)
-                np.multiply(rate, np.bincount(order[pick], minlength=c), out=out[j])
+                np.multiply(rate, np.bincount(pick if identity else order[pick], minlength=c), out=out[j])
                 out[j] += keep
             return out
         out = np.ones((count, c))
@@ -167,9 +169,13 @@ class ReplicateWeights:
             psu, w = psu[rows], w[rows]
         out = np.empty((self.n_replicates, len(psu)))
         step = max(1, _BLOCK_ELEMENTS // max(self.n_psu, 1))
+        rows_step = max(1, _BLOCK_ELEMENTS // (8 * max(self.n_replicates, 1)))
         for start in range(0, self.n_replicates, step):
             f = self._factor_rows(start, start + step)
-            np.multiply(np.take(f, psu, axis=1), w, out=out[start:start + len(f)])
+            block = out[start:start + len(f)]
+            for lo in range(0, len(psu), rows_step):
+                hi = lo + rows_step
+                np.multiply(np.take(f, psu[lo:hi], axis=1), w[lo:hi], out=block[:, lo:hi])
         return out.T
 
     def frame(self, rows: np.ndarray | None = None, prefix: str = "repw_") -> pd.DataFrame:
@@ -361,8 +367,11 @@ def _dense(rw, totals, cell_psu, cell_dom, n_dom, statistic, est, sums) -> None:
     bounds = np.searchsorted(cell_dom, np.arange(n_dom + 1))
     block = max(1, min(rw.n_replicates, _BLOCK_ELEMENTS // max(len(cell_psu), 1)))
     mult = rw.multipliers
+    every = len(cell_psu) == rw.n_psu and bool((cell_psu == np.arange(rw.n_psu)).all())
     for start in range(0, rw.n_replicates, block):
-        g = np.take(rw._factor_rows(start, start + block), cell_psu, axis=1)
+        g = rw._factor_rows(start, start + block)
+        if not every:  # cells other than exactly one per PSU in PSU order (one domain)
+            g = np.take(g, cell_psu, axis=1)
         b = len(g)
         rep = np.empty((b, n_dom, m))
         for d in range(n_dom):
