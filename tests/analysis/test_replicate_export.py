@@ -75,3 +75,25 @@ def test_no_replicates_by_default(tmp_path, sipas):
     files = _report(tmp_path, sipas)
     frame, _ = pyreadstat.read_dta(str(tmp_path / "responses.dta"))
     assert "replicate_weights.txt" not in files and not any(c.startswith("repw_") for c in frame.columns)
+
+
+def test_command_line_adds_replicate_weights(tmp_path, sipas):
+    """python -m analysis --replicates bootstrap --replicate-count 12 writes the columns and instructions."""
+    import subprocess
+    import sys
+
+    from tests.analysis.test_exports import ROOT, write_json
+
+    sipas[0].to_csv(tmp_path / "responses.csv", index=False)
+    sipas[1].to_csv(tmp_path / "strata.csv", index=False)
+    write_json(tmp_path / "sipas-service.json", load("sipas-service.yaml"))
+    write_json(tmp_path / "sipas-2023.json", load("frameworks/sipas-2023.yaml"))
+    write_json(tmp_path / "versions.json", {"wave": "2025", "documents": [], "notes": []})
+    result = subprocess.run([sys.executable, "-m", "analysis", "--export", str(tmp_path), "--out",
+                             str(tmp_path / "o"), "--replicates", "bootstrap", "--replicate-count", "12"],
+                            cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    frame, _ = pyreadstat.read_sav(str(tmp_path / "o" / "responses.sav"))
+    assert "repw_12" in frame.columns and "repw_13" not in frame.columns
+    text = (tmp_path / "o" / "replicate_weights.txt").read_text(encoding="utf-8")
+    assert "bsrweight(repw_1-repw_12)" in text
