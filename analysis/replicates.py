@@ -105,6 +105,11 @@ class ReplicateWeights:
     _shrink: np.ndarray
     _drawn: np.ndarray
 
+    def __repr__(self) -> str:
+        return (f"<ReplicateWeights {self.type}, R={self.n_replicates}, PSUs={self.n_psu}, "
+                f"scale={self.scale:.6g}, mse={self.mse}, degf={self.degf}"
+                + (f", seed={self.seed}>" if self.seed is not None else ">"))
+
     @property
     def n_replicates(self) -> int:
         """Number of replicates R."""
@@ -144,7 +149,7 @@ class ReplicateWeights:
             # PSU codes nested in strata are usually in stratum order already: no gather then
             identity = len(order) == c and bool((order == np.arange(c)).all())
             for j, r in enumerate(range(start, stop)):
-                rng = np.random.default_rng([int(self.seed or 0), r])
+                rng = np.random.default_rng([int(self.seed), r])
                 pick = draw_begin + (rng.random(len(draw_begin)) * draw_size).astype(np.int64)
                 np.multiply(rate, np.bincount(pick if identity else order[pick], minlength=c), out=out[j])
                 out[j] += keep
@@ -206,8 +211,9 @@ def make_replicates(design: Design, type: str = "auto", replicates: int = DEFAUL
         ``"auto"`` is JK1 for an unstratified design and JKn otherwise, as R.
     replicates : int, default 200
         Number of bootstrap replicates (the jackknife has one per PSU).
-    seed : int, default ``DEFAULT_SEED``
-        Seed of the bootstrap draws.
+    seed : int or None, default ``DEFAULT_SEED``
+        Seed of the bootstrap draws; ``None`` takes a fresh one from the operating system, kept in
+        the result (``seed``) so that the replicates can be made again.
     mse : bool, default True
     calibrated : {"refuse", "fixed"}
         What to do with a calibrated design.
@@ -245,6 +251,10 @@ def make_replicates(design: Design, type: str = "auto", replicates: int = DEFAUL
     if kind == "bootstrap":
         if replicates < 2:
             raise ValueError("the bootstrap needs at least 2 replicates")
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy)
+        if seed < 0:
+            raise ValueError("the seed must be a non-negative integer")
         shrink = np.sqrt(fpc)
         drawn = (n_h > 1) & (fpc > 0)
         if lonely.any() and design.singleton == "centre" and lonely.sum() > 1:

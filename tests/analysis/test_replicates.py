@@ -132,6 +132,10 @@ def test_bootstrap_equals_explicit_weights_and_is_reproducible():
     more = make_replicates(design, "bootstrap", replicates=80, seed=3)
     np.testing.assert_array_equal(rw.factors(), more.factors(0, 50))
     assert not np.array_equal(rw.factors(), make_replicates(design, "bootstrap", 50, seed=4).factors())
+    fresh = make_replicates(design, "bootstrap", 50, seed=None)
+    again = make_replicates(design, "bootstrap", 50, seed=fresh.seed)
+    np.testing.assert_array_equal(fresh.factors(), again.factors())
+    assert f"seed={fresh.seed}" in repr(fresh) and "bootstrap, R=50, PSUs=200" in repr(fresh)
     f = rw.factors()
     stratum = design.stages[0].stratum_of_cluster
     for h in range(3):
