@@ -4,7 +4,7 @@ Replicate weights re-weight the whole sample once per replicate; an estimate is 
 every replicate and its variance is ``scale * sum_r rscales_r (theta_r - centre)^2``, the centre
 being the full-sample estimate (``mse=True``, the default here and the ``mse`` of Stata's
 ``svyset``) or the mean of the replicate estimates (``mse=False``, R's default) — R ``survey``'s
-``svrVar`` (Lumley 2010, ch. 2.7; Wolter 2007, ch. 4-5). Every replicate multiplies the weights of
+``svrVar`` (Lumley 2010, ch. 2; Wolter 2007, ch. 4-5). Every replicate multiplies the weights of
 a first-stage PSU by a factor, so the weights are R's compressed form: a factor per (PSU,
 replicate), spread to the rows only when the data are exported.
 
@@ -35,7 +35,7 @@ the jackknife, factor 1 in the bootstrap); ``"centre"`` gives the jackknife one 
 multiplies the lonely PSU by ``2 - 1/C`` and every other PSU by ``1 - 1/C`` (``C`` PSUs), which moves
 a total by the lonely PSU's deviation from the mean PSU total — the linearisation's ``centre``
 term exactly, with ``rscale = 1-f_h``; the bootstrap pools the lonely PSUs into one stratum
-(collapsed strata, Wolter 2007, sec. 2.5), a single lonely PSU then being held at factor 1.
+(the collapsed-stratum technique), a single lonely PSU then being held at factor 1.
 
 Rows with weight zero keep their PSU (as in the linearisation: they count in ``n_h``) and a zero
 replicate weight. Only the first stage is replicated: later-stage fpcs are not used (as R, which
@@ -45,8 +45,8 @@ drops them with a warning). A calibrated design (post-stratified or raked) is re
 
 Degrees of freedom for replicate intervals are PSUs minus strata among the rows used (R's
 ``degf`` of a survey design, as the linearised intervals); R computes ``degf`` of a replicate
-design as the rank of the replicate weights minus one, which is the same for the jackknife and
-can be larger for the bootstrap.
+design as the rank of the replicate weights minus one, usually the same for the jackknife and
+up to PSUs minus one for the bootstrap. The Stata / R lines of :func:`instructions` pass this df.
 """
 
 from __future__ import annotations
