@@ -97,3 +97,15 @@ def test_command_line_adds_replicate_weights(tmp_path, sipas):
     assert "repw_12" in frame.columns and "repw_13" not in frame.columns
     text = (tmp_path / "o" / "replicate_weights.txt").read_text(encoding="utf-8")
     assert "bsrweight(repw_1-repw_12)" in text
+
+
+def test_scoped_report_keeps_the_whole_wave_replicates_of_its_rows(tmp_path, sipas):
+    """A report for some units exports their rows with the wave's replicate weights, row for row."""
+    _report(tmp_path, sipas, units={"u2"}, replicates="bootstrap", n_replicates=10, seed=9)
+    frame, _ = pyreadstat.read_dta(str(tmp_path / "responses.dta"))
+    assert set(frame["unit"]) == {"u2"}
+    wd = wave_design(sipas[0], sipas[1])
+    rows = (wd.data["unit"] == "u2").to_numpy()
+    reps = [f"repw_{r}" for r in range(1, 11)]
+    np.testing.assert_allclose(frame[reps].to_numpy(),
+                               make_replicates(wd.design, "bootstrap", 10, seed=9).matrix(rows))
