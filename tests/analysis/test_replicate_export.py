@@ -82,13 +82,9 @@ def test_command_line_adds_replicate_weights(tmp_path, sipas):
     import subprocess
     import sys
 
-    from tests.analysis.test_exports import ROOT, write_json
+    from tests.analysis.test_exports import ROOT, export_folder
 
-    sipas[0].to_csv(tmp_path / "responses.csv", index=False)
-    sipas[1].to_csv(tmp_path / "strata.csv", index=False)
-    write_json(tmp_path / "sipas-service.json", load("sipas-service.yaml"))
-    write_json(tmp_path / "sipas-2023.json", load("frameworks/sipas-2023.yaml"))
-    write_json(tmp_path / "versions.json", {"wave": "2025", "documents": [], "notes": []})
+    export_folder(tmp_path, sipas)
     result = subprocess.run([sys.executable, "-m", "analysis", "--export", str(tmp_path), "--out",
                              str(tmp_path / "o"), "--replicates", "bootstrap", "--replicate-count", "12"],
                             cwd=ROOT, capture_output=True, text=True, check=False)
