@@ -1,13 +1,15 @@
 """Design-based survey estimation matching R's ``survey`` package.
 
 Pure numpy/pandas/scipy implementation of stratified multistage designs
-(:class:`Design`), linearised estimators (:mod:`analysis.estimate`) and weight
-calibration (:mod:`analysis.weighting`), after Lumley (2010) *Complex Surveys:
-A Guide to Analysis Using R*.
+(:class:`Design`), linearised estimators (:mod:`analysis.estimate`), weight
+calibration (:mod:`analysis.weighting`) and replicate weights (:mod:`analysis.replicates`),
+after Lumley (2010) *Complex Surveys: A Guide to Analysis Using R*.
 """
 
-from . import estimate, weighting
+from . import estimate, replicates, weighting
 from ._variance import design_variance, design_vcov
 from .design import Design
+from .replicates import ReplicateWeights, make_replicates
 
-__all__ = ["Design", "design_variance", "design_vcov", "estimate", "weighting"]
+__all__ = ["Design", "ReplicateWeights", "design_variance", "design_vcov", "estimate", "make_replicates",
+           "replicates", "weighting"]

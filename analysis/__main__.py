@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from .quality import QualityPolicy
-from .report import write_report
+from .report import TooManyReplicates, write_report
 
 
 class DocumentError(ValueError):
@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exclude-straightliners", action="store_true")
     parser.add_argument("--speeder-ratio", type=float, default=0.3,
                         help="flag total time below this share of the median (default 0.3)")
+    parser.add_argument("--replicates", choices=["bootstrap", "jackknife"],
+                        help="add replicate weights repw_1..repw_R to the .sav/.dta (analysis.replicates)")
+    parser.add_argument("--replicate-count", type=int, default=200, help="bootstrap replicates (default 200)")
     args = parser.parse_args(argv)
     try:
         responses, strata, questionnaires, frameworks = _inputs(args, parser)
@@ -99,7 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     policy = QualityPolicy(exclude_speeders=args.exclude_speeders,
                            exclude_straightliners=args.exclude_straightliners,
                            speeder_ratio=args.speeder_ratio)
-    files = write_report(responses, strata, questionnaires, frameworks, args.out, policy, wave=args.wave)
+    try:
+        files = write_report(responses, strata, questionnaires, frameworks, args.out, policy, wave=args.wave,
+                             replicates=args.replicates, n_replicates=args.replicate_count)
+    except TooManyReplicates as exc:
+        print(exc, file=sys.stderr)
+        return 2
     for name in sorted(files):
         print(files[name])
     return 0

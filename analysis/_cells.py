@@ -25,7 +25,8 @@ _CELL_BINS_PER_ROW = 4
 _CELL_BINS_MIN = 1 << 20
 
 
-def tree_table(design: Design, tree: Tree, items_by_leaf: dict, by, upper=None) -> pd.DataFrame:
+def tree_table(design: Design, tree: Tree, items_by_leaf: dict, by, upper=None,
+               variance=None) -> pd.DataFrame:
     """:func:`with_total` on the leaf scores of the items linked to each leaf, scored by ``item_codes``.
 
     Same table as ``with_total(design, tree, *leaf_matrices(design.data, tree.leaves,
@@ -40,10 +41,12 @@ def tree_table(design: Design, tree: Tree, items_by_leaf: dict, by, upper=None) 
     summation order differs from the row-level path.
     """
     cols = _as_list(by)
-    cells = _cell_sums(design, tree, items_by_leaf, cols) if first_stage_only(design) else None
+    # replicate variances (``variance`` given) take the row-level path
+    cells = (_cell_sums(design, tree, items_by_leaf, cols)
+             if first_stage_only(design) and variance is None else None)
     if cells is None:
         s, v = leaf_matrices(design.data, tree.leaves, items_by_leaf, item_scores)
-        return with_total(design, tree, s, v, cols, upper)
+        return with_total(design, tree, s, v, cols, upper, variance)
     parts = []
     if cols:
         parts.append(_cell_estimates(design, tree, cells, False, upper))

@@ -29,6 +29,7 @@ from ._intervals import bounded_interval
 from ._variance import design_variance, domain_degf
 from .design import Design, _as_list
 from .instruments import questionnaire_rows
+from .replicates import tree_variance
 
 ALL = "ALL"
 
@@ -126,7 +127,7 @@ def _leaf_scores(w, s, v, dom, n_dom, scale, out):
 
 
 def estimate_tree(design: Design, tree: Tree, s: np.ndarray, v: np.ndarray, by=None,
-                  upper: dict[str, float] | None = None, buffers=None) -> pd.DataFrame:
+                  upper: dict[str, float] | None = None, buffers=None, variance=None) -> pd.DataFrame:
     """Estimates, SEs, 95% intervals, valid counts and df of every leaf and composite.
 
     Intervals of bounded figures (``upper`` given) are those of
@@ -145,6 +146,8 @@ def estimate_tree(design: Design, tree: Tree, s: np.ndarray, v: np.ndarray, by=N
         Code -> upper bound of the figure (lower bound is 0); estimates are clamped to it.
     buffers : tuple of ndarray, optional
         Work arrays (n x (J + C) float and bool, Fortran order) to reuse between calls.
+    variance : str or ReplicateWeights, optional
+        Replicate variances instead of the linearisation (:func:`analysis.replicates.tree_variance`).
 
     Returns
     -------
@@ -170,7 +173,10 @@ def estimate_tree(design: Design, tree: Tree, s: np.ndarray, v: np.ndarray, by=N
         else:
             rows = np.isin(dom, ds)
             zc[rows] = z[rows] @ a
-    var = design_variance(design, scores, dom, n_dom)
+    if variance is None:
+        var = design_variance(design, scores, dom, n_dom)
+    else:
+        var = tree_variance(variance, design, w, s, v, scale, dom, n_dom, groups)
     for j in range(n_leaf):
         np.greater(v[:, j], 0, out=valid[:, j])
         if not in_dom.all():
@@ -233,15 +239,15 @@ def leaf_matrices(data: pd.DataFrame, leaves: list[str], items_by_leaf: dict, sc
     return s, v
 
 
-def with_total(design: Design, tree: Tree, s, v, by, upper=None) -> pd.DataFrame:
+def with_total(design: Design, tree: Tree, s, v, by, upper=None, variance=None) -> pd.DataFrame:
     """Domain estimates followed by the pooled estimate (by-columns set to ``ALL``)."""
     cols = _as_list(by)
     k = len(tree.leaves) + len(tree.composites)
     buffers = (np.empty((len(s), k), order="F"), np.empty((len(s), k), dtype=bool, order="F"))
     parts = []
     if cols:
-        parts.append(estimate_tree(design, tree, s, v, cols, upper, buffers))
-    parts.append(estimate_tree(design, tree, s, v, None, upper, buffers))
+        parts.append(estimate_tree(design, tree, s, v, cols, upper, buffers, variance))
+    parts.append(estimate_tree(design, tree, s, v, None, upper, buffers, variance))
     return _stack(parts, cols)
 
 

@@ -10,6 +10,9 @@ one pass by :func:`analysis._variance.design_variance`.
 Every function returns a DataFrame with the domain columns (when ``by`` is
 given), ``variable`` (for a list of variables) or ``level`` (for a factor),
 then ``estimate``, ``se``, ``ci_low``, ``ci_high`` (95%), ``df`` and ``n``.
+Every estimator takes ``variance=``: ``None`` (Taylor linearisation, the default), a replicate
+type (``"jk1"``, ``"jkn"``, ``"bootstrap"``, ``"auto"``) or
+:class:`analysis.replicates.ReplicateWeights`, for replicate SEs and intervals (same ``df``).
 ``df`` is R's ``degf()`` of the domain subset: PSUs minus strata among the
 rows that are in the domain and have the variable observed; ``n`` counts
 those rows.  Rows with a missing value are treated as outside the domain
@@ -21,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from . import _frame
+from . import _frame, replicates
 from ._intervals import bounded_interval
 from ._variance import design_variance, domain_degf, rowsum
 from .design import Design
@@ -108,7 +111,7 @@ def _finish(design, labels, n_dom, key, keys, est, var, valid, dom, deff=None, c
     return _frame.assemble(labels, n_dom, key, keys, cols)
 
 
-def mean(design: Design, var, by=None, deff: bool | str = False):
+def mean(design: Design, var, by=None, deff: bool | str = False, variance=None):
     """Estimate population (or domain) means, as R's ``svymean``.
 
     The Hajek estimator ``sum(w y) / sum(w)`` with linearised scores
@@ -137,7 +140,8 @@ def mean(design: Design, var, by=None, deff: bool | str = False):
     w_sum, y_sum, scores = _column_sums(design, y, valid, dom, n_dom, "mean")
     with np.errstate(divide="ignore", invalid="ignore"):
         est = y_sum / w_sum
-    var_ = design_variance(design, scores, dom, n_dom)
+    var_ = design_variance(design, scores, dom, n_dom) if variance is None else \
+        replicates.estimator_variance(variance, design, "mean", y, valid, dom, n_dom)
     srs = counts = None
     if deff:
         counts = _counts(design, valid, dom, n_dom)
@@ -145,7 +149,7 @@ def mean(design: Design, var, by=None, deff: bool | str = False):
     return _finish(design, labels, n_dom, key, keys, est, var_, valid, dom, srs, counts=counts)
 
 
-def total(design: Design, var, by=None, deff: bool | str = False):
+def total(design: Design, var, by=None, deff: bool | str = False, variance=None):
     """Estimate population (or domain) totals, as R's ``svytotal``.
 
     The Horvitz-Thompson estimator ``sum(w y)`` (Horvitz & Thompson 1952;
@@ -168,7 +172,8 @@ def total(design: Design, var, by=None, deff: bool | str = False):
     """
     y, valid, dom, n_dom, labels, key, keys = _prepare(design, var, by)
     w_sum, est, scores = _column_sums(design, y, valid, dom, n_dom, "total")
-    var_ = design_variance(design, scores, dom, n_dom)
+    var_ = design_variance(design, scores, dom, n_dom) if variance is None else \
+        replicates.estimator_variance(variance, design, "total", y, valid, dom, n_dom)
     srs = counts = None
     if deff:
         counts = _counts(design, valid, dom, n_dom)
@@ -179,7 +184,7 @@ def total(design: Design, var, by=None, deff: bool | str = False):
     return _finish(design, labels, n_dom, key, keys, est, var_, valid, dom, srs, counts=counts)
 
 
-def ratio(design: Design, num, den, by=None):
+def ratio(design: Design, num, den, by=None, variance=None):
     """Estimate ratios of population totals, as R's ``svyratio``.
 
     The combined ratio estimator ``R = sum(w y) / sum(w x)`` with linearised
@@ -213,14 +218,16 @@ def ratio(design: Design, num, den, by=None):
         est = n_sum / d_sum
         inv = np.where(d_sum != 0, 1.0 / d_sum, 0.0)
     scores = wv * (nz - np.nan_to_num(est)[dom] * dz) * inv[dom]
-    var_ = design_variance(design, scores, dom, n_dom)
+    var_ = design_variance(design, scores, dom, n_dom) if variance is None else \
+        replicates.estimator_variance(variance, design, "ratio", yn, valid, dom, n_dom, den=yd)
     single = isinstance(num, str)
     keys = [f"{a}/{b}" for a, b in zip(num_names, den_names, strict=True)]
     return _finish(design, labels, n_dom, None if single else "variable", keys, est, var_,
                    valid, dom)
 
 
-def proportion(design: Design, var: str, by=None, ci: str = "logit", level: float = 0.95):
+def proportion(design: Design, var: str, by=None, ci: str = "logit", level: float = 0.95,
+               variance=None):
     """Estimate the proportion in each level of a variable with a confidence interval.
 
     Proportions and SEs are those of ``svymean`` on a factor; the intervals are
@@ -255,7 +262,8 @@ def proportion(design: Design, var: str, by=None, ci: str = "logit", level: floa
     w_sum, y_sum, scores = _column_sums(design, y, valid, dom, n_dom, "mean")
     with np.errstate(divide="ignore", invalid="ignore"):
         p = y_sum / w_sum
-    var_ = design_variance(design, scores, dom, n_dom)
+    var_ = design_variance(design, scores, dom, n_dom) if variance is None else \
+        replicates.estimator_variance(variance, design, "mean", y, valid, dom, n_dom)
     se = np.where(np.isnan(p), np.nan, np.sqrt(np.maximum(var_, 0.0)))
     counts = _counts(design, valid, dom, n_dom)
     df = counts[1]

@@ -75,7 +75,7 @@ def _finish(table: pd.DataFrame, fw: Framework, by: list, design: Design) -> pd.
 
 
 def sipas_indices(design_or_df, questionnaire, framework, by="unit",
-                  weights: dict | None = None) -> pd.DataFrame:
+                  weights: dict | None = None, variance=None) -> pd.DataFrame:
     """SIPAS item, component, part and overall indices (percent) with SEs and 95% CIs.
 
     Item index = weighted share satisfied among valid answers, the ratio
@@ -99,6 +99,8 @@ def sipas_indices(design_or_df, questionnaire, framework, by="unit",
         Domain columns; pooled rows carry ``ALL``.
     weights : dict, optional
         Node code -> aggregation weight, replacing the framework's.
+    variance : str or ReplicateWeights, optional
+        Replicate SEs and intervals (:mod:`analysis.replicates`) instead of the linearisation.
 
     Returns
     -------
@@ -110,7 +112,7 @@ def sipas_indices(design_or_df, questionnaire, framework, by="unit",
     fw = as_framework(framework)
     by = _as_list(by)
     linked = _linked(as_instruments(questionnaire), fw, "satisfied")
-    table = tree_table(design, sipas_tree(fw, weights), linked, by, {c: 100.0 for c in fw.nodes})
+    table = tree_table(design, sipas_tree(fw, weights), linked, by, {c: 100.0 for c in fw.nodes}, variance)
     return _finish(table, fw, by, design)
 
 
@@ -153,7 +155,7 @@ def _survey_tree(fw: Framework) -> tuple[Tree, dict[str, float]]:
     return tree, {c: total(c) for c in leaves + composites}
 
 
-def par_points(design_or_df, questionnaires, framework, by="unit") -> pd.DataFrame:
+def par_points(design_or_df, questionnaires, framework, by="unit", variance=None) -> pd.DataFrame:
     """PAR INDEX points of every survey-method node per assessed unit, with SEs and CIs.
 
     Node points = ``max_points x`` weighted mean option fraction over valid
@@ -172,6 +174,8 @@ def par_points(design_or_df, questionnaires, framework, by="unit") -> pd.DataFra
     framework : dict
         ``par-province-2024.yaml``.
     by : str or list of str, default "unit"
+    variance : str or ReplicateWeights, optional
+        Replicate SEs and intervals (:mod:`analysis.replicates`) instead of the linearisation.
 
     Returns
     -------
@@ -184,7 +188,7 @@ def par_points(design_or_df, questionnaires, framework, by="unit") -> pd.DataFra
     by = _as_list(by)
     tree, maxes = _survey_tree(fw)
     linked = _linked(as_instruments(questionnaires), fw, "fraction")
-    table = tree_table(design, tree, linked, by, maxes)
+    table = tree_table(design, tree, linked, by, maxes, variance)
     table.insert(table.columns.get_loc("estimate"), "max_points", table["code"].map(maxes))
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = 100 * table["estimate"] / table["max_points"]

@@ -187,6 +187,8 @@ def _column_label(col: str) -> str:
     """Vietnamese label of a non-item export column."""
     if col.startswith("seconds__"):
         return f"Thời gian trang {col[9:]} (giây)"
+    if col.startswith("repw_") and col[5:].isdigit():
+        return f"Trọng số lặp {col[5:]} (xem replicate_weights.txt)"
     extra = {"wave": "Đợt khảo sát", "questionnaire_version": "Phiên bản phiếu", "mode": "Hình thức",
              "language": "Ngôn ngữ", "submitted_on": "Ngày nộp", "device_class": "Loại thiết bị",
              "cluster": "Cụm", "psu": "Đơn vị mẫu cấp 1", "fpc_population": "Quy mô tổng thể của tầng"}

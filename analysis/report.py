@@ -7,12 +7,14 @@ import html
 import pathlib
 from collections.abc import Collection
 
+import numpy as np
 import pandas as pd
 
 from . import plots
 from .indices import as_framework, as_instruments, par_points, rank_units, sipas_indices
 from .outputs import codebook, suppress_small_cells, write_csv, write_dta, write_sav, write_xlsx
 from .quality import QualityPolicy, apply_policy, flag_responses, item_nonresponse, weight_diagnostics
+from .replicates import DEFAULT_REPLICATES, DEFAULT_SEED, instructions, make_replicates, multipliers_frame
 from .weights import wave_design
 
 PROVISIONAL_NOTICE = {
@@ -30,7 +32,8 @@ def _values(docs) -> list:
 
 def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionnaires, frameworks,
                  out_dir, policy: QualityPolicy | None = None, wave: str | None = None,
-                 units: Collection[str] | None = None) -> dict:
+                 units: Collection[str] | None = None, replicates: str | None = None,
+                 n_replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED) -> dict:
     """Write every table (CSV + XLSX), the .sav/.dta, charts and ``index.html`` for one wave.
 
     Quality flags are computed on all responses; responses excluded by the
@@ -158,6 +161,9 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
     files["analysis.xlsx"] = out / "analysis.xlsx"
     write_xlsx(sheets, files["analysis.xlsx"])
     export = mine(wd.data).drop(columns=[c for c in ("psu", "fpc_population") if c in wd.data.columns])
+    if replicates:
+        export = _with_replicates(export, wd, replicates, n_replicates, seed, out, files,
+                                  visible if scoped else None)
     files["responses.sav"] = out / "responses.sav"
     write_sav(export, instruments, files["responses.sav"])
     files["responses.dta"] = out / "responses.dta"
@@ -170,6 +176,32 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
     page = _html(sections, notices, policy, flags, len(data), len(kept), out, charts_time)
     files["index.html"].write_text(page, encoding="utf-8")
     return {k: str(v) for k, v in files.items()}
+
+
+MAX_EXPORTED_REPLICATES = 1000
+
+
+class TooManyReplicates(ValueError):
+    """A jackknife export would have more replicate columns than ``MAX_EXPORTED_REPLICATES``."""
+
+
+def _with_replicates(export: pd.DataFrame, wd, kind: str, n_replicates: int, seed: int, out: pathlib.Path,
+                     files: dict, visible: set[str] | None) -> pd.DataFrame:
+    """The exported rows with their replicate weights; the instructions and multipliers written."""
+    rw = make_replicates(wd.design, kind, replicates=n_replicates, seed=seed)
+    if rw.n_replicates > MAX_EXPORTED_REPLICATES:
+        raise TooManyReplicates(f"the jackknife would have {rw.n_replicates} replicates (one per PSU), more "
+                         f"than {MAX_EXPORTED_REPLICATES}: export bootstrap replicate weights instead")
+    rows = None
+    if visible is not None:
+        rows = (wd.data["unit"].astype(str).isin(visible).to_numpy() if "unit" in wd.data.columns
+                else np.zeros(len(wd.data), dtype=bool))
+    weights = rw.frame(rows)
+    files["replicate_weights.txt"] = out / "replicate_weights.txt"
+    files["replicate_weights.txt"].write_text(instructions(rw), encoding="utf-8")
+    files["replicate_weights.csv"] = out / "replicate_weights.csv"
+    write_csv(multipliers_frame(rw), files["replicate_weights.csv"])
+    return pd.concat([export.reset_index(drop=True), weights], axis=1)
 
 
 def _walk_in_part(walk_ins: pd.DataFrame, fw, linked, min_responses: int) -> pd.DataFrame | None:
@@ -345,5 +377,7 @@ def _html(sections, notices, policy, flags, n_all, n_kept, out, charts_time) -> 
                                         points))
     parts.append("<h2>Tiến độ thu phiếu <i>/ Responses over time</i></h2>" + _img(out, charts_time, "time"))
     parts.append("<p><i>Files: CSV (UTF-8 BOM), analysis.xlsx, responses.sav, responses.dta, policy.json, "
-                 "codebook.csv.</i></p></body></html>")
+                 "codebook.csv" + (", replicate_weights.txt (Stata / R / SPSS), replicate_weights.csv"
+                                   if (out / "replicate_weights.txt").exists() else "")
+                 + ".</i></p></body></html>")
     return "\n".join(parts)

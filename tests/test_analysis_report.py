@@ -58,6 +58,22 @@ def test_report_on_demo_wave(seeded, runner, tmp_path):
     assert meta.column_names_to_labels and meta.variable_value_labels
 
 
+def test_report_with_jackknife_replicate_weights(seeded, runner, tmp_path):
+    """--replicates jackknife adds one repw_ column per PSU and the svyset / svrepdesign instructions."""
+    out = tmp_path / "report"
+    result = runner.invoke(args=["analysis", "report", "--wave", demo.WAVE_CODE, "--out", str(out),
+                                 "--replicates", "jackknife"])
+    assert result.exit_code == 0, result.output
+    frame, _ = pyreadstat.read_dta(out / "responses.dta")
+    reps = [c for c in frame.columns if c.startswith("repw_")]
+    assert reps and reps[0] == "repw_1" and (frame[reps] >= 0).all().all()
+    text = (out / "replicate_weights.txt").read_text(encoding="utf-8")
+    assert "vce(jackknife) mse" in text and "svrepdesign(" in text
+    bad = runner.invoke(args=["analysis", "report", "--wave", demo.WAVE_CODE, "--out", str(out),
+                              "--replicates", "brr"])
+    assert bad.exit_code == 2 and "brr" in bad.output
+
+
 def test_export_command_writes_inputs_for_python_m_analysis(seeded, runner, tmp_path):
     """The export writes the frozen documents as canonical JSON (hash = stored checksum) and no YAML."""
     out = tmp_path / "export"

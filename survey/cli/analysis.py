@@ -43,9 +43,14 @@ def export_command(code, out):
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--exclude-speeders/--keep-speeders", default=False, show_default=True)
 @click.option("--exclude-straightliners/--keep-straightliners", default=False, show_default=True)
-def report_command(code, out, exclude_speeders, exclude_straightliners):
+@click.option("--replicates", type=click.Choice(["bootstrap", "jackknife"]), default=None,
+              help="Add replicate weights repw_1..repw_R to responses.sav/.dta (with replicate_weights.txt).")
+@click.option("--replicate-count", type=click.IntRange(2, 1000), default=200, show_default=True,
+              help="Bootstrap replicates.")
+def report_command(code, out, exclude_speeders, exclude_straightliners, replicates, replicate_count):
     """Write every table, chart, data file (.sav, .dta) and the HTML summary of a wave."""
     from analysis.quality import QualityPolicy
+    from analysis.report import TooManyReplicates
     from survey.responses import export
 
     wave = _wave(code)
@@ -53,8 +58,9 @@ def report_command(code, out, exclude_speeders, exclude_straightliners):
                            exclude_straightliners=exclude_straightliners)
     try:
         written, _count, found = export.write_wave_report(
-            db.session, wave, current_app.config["QUESTIONNAIRE_DIRS"], out, policy=policy)
-    except export.NoResponses as exc:
+            db.session, wave, current_app.config["QUESTIONNAIRE_DIRS"], out, policy=policy,
+            replicates=replicates, n_replicates=replicate_count)
+    except (export.NoResponses, TooManyReplicates) as exc:
         raise click.ClickException(str(exc)) from None
     for note in found.notes:
         click.echo(f"warning: {note}", err=True)

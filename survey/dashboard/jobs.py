@@ -52,6 +52,7 @@ def compute_report(params: dict, progress) -> dict:
     """Compute a wave's report for a scope (``units``: codes, or None for every unit) under a policy."""
     progress(0, STEPS, _l("Đang đọc các phiếu hoàn thành"))
     from analysis.quality import QualityPolicy
+    from analysis.report import TooManyReplicates
     from survey.dashboard.views import report_dir
     from survey.responses import export
 
@@ -67,11 +68,15 @@ def compute_report(params: dict, progress) -> dict:
     new = folder.parent / f".new-{secrets.token_hex(8)}"
     try:
         _written, count, found = export.write_wave_report(
-            db.session, wave, current_app.config["QUESTIONNAIRE_DIRS"], new, policy=policy, units=units)
+            db.session, wave, current_app.config["QUESTIONNAIRE_DIRS"], new, policy=policy, units=units,
+            replicates=params.get("replicates"))
         progress(3, STEPS, _l("Đang thay báo cáo cũ bằng báo cáo mới"))
         swap_in(new, folder)
     except export.NoResponses:
         raise JobRefused(_l("Đợt khảo sát chưa có phiếu hoàn thành.")) from None
+    except TooManyReplicates:
+        raise JobRefused(_l("Jackknife cần quá nhiều bản lặp (một bản cho mỗi đơn vị mẫu cấp 1); "
+                            "hãy chọn bootstrap.")) from None
     finally:
         shutil.rmtree(new, ignore_errors=True)
     notes = []
@@ -80,7 +85,8 @@ def compute_report(params: dict, progress) -> dict:
                                 "%(frameworks)s; báo cáo dùng phiên bản mới nhất.",
                                 frameworks=", ".join(found.unpinned))))
     record(db.session, "analysis.report", target=f"wave:{wave.code}", user=progress.user,
-           policy=policy.to_dict(), responses=count, units=units, job=progress.job_id)
+           policy=policy.to_dict(), responses=count, units=units, job=progress.job_id,
+           replicates=params.get("replicates"))
     return {"summary": message(_l("Đã tính xong báo cáo.")), "notes": notes, "responses": count,
             "links": [{"endpoint": "dashboard.wave", "values": {"code": wave.code},
                        "label": message(_l("Xem báo cáo"))}]}

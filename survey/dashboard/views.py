@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField
+from wtforms import BooleanField, SelectChoice, SelectField
 
 from survey.auth.access import roles_required
 from survey.dashboard.jobs import REPORT_JOB
@@ -50,6 +50,11 @@ class RunForm(FlaskForm):
 
     exclude_speeders = BooleanField(_l("Loại phiếu trả lời quá nhanh"))
     exclude_straightliners = BooleanField(_l("Loại phiếu chọn một kiểu cho cả bảng"))
+    # replicate weights in responses.sav/.dta, for analysts' own estimates (analysis.replicates)
+    replicates = SelectField(_l("Trọng số lặp trong tệp .sav/.dta"), default="", choices=[
+        SelectChoice("", _l("Không thêm trọng số lặp")),
+        SelectChoice("bootstrap", _l("Bootstrap Rao–Wu, 200 bản lặp")),
+        SelectChoice("jackknife", _l("Jackknife (JK1/JKn), một bản lặp cho mỗi đơn vị mẫu cấp 1"))])
 
 
 def scope_units(user) -> list[str] | None:
@@ -137,7 +142,8 @@ def run(code: str):
         return redirect(url_for(".wave", code=code))
     started = enqueue(REPORT_JOB, {"wave": wave.code, "units": scope_units(current_user),
                                    "exclude_speeders": form.exclude_speeders.data,
-                                   "exclude_straightliners": form.exclude_straightliners.data},
+                                   "exclude_straightliners": form.exclude_straightliners.data,
+                                   "replicates": form.replicates.data or None},
                       current_user, wave=wave)
     db.session.commit()
     return redirect(url_for("jobs.job", job_id=started.id))

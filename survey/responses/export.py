@@ -251,14 +251,15 @@ class NoResponses(ValueError):
 
 
 def write_wave_report(session: Session, wave: Wave, framework_dirs: list[str], out: Path, *, policy,
-                      units: list[str] | None = None) -> tuple[dict, int, Documents]:
+                      units: list[str] | None = None, **options) -> tuple[dict, int, Documents]:
     """Write a wave's report into `out`: the one pipeline behind `flask analysis report` and the page's job.
 
     Reads the complete responses, the strata and the questionnaire and framework documents the wave
     was answered on, and writes every table, chart, data file and the HTML summary
     (`analysis.report.write_report`). Returns (what was written, the number of responses, the
-    documents found, whose `notes` and `unpinned` the caller reports). Raises NoResponses before
-    writing anything when there is nothing to report on.
+    documents found, whose `notes` and `unpinned` the caller reports). `options` go to write_report
+    (replicate weights: `replicates`, `n_replicates`, `seed`). Raises NoResponses before writing
+    anything when there is nothing to report on.
     """
     from analysis.report import write_report
 
@@ -267,5 +268,5 @@ def write_wave_report(session: Session, wave: Wave, framework_dirs: list[str], o
         raise NoResponses(f"wave {wave.code} has no complete responses yet")
     found = documents(session, wave, framework_dirs)
     written = write_report(responses, strata_frame(session, wave), found.questionnaires, found.frameworks,
-                           out, policy=policy, wave=wave.code, units=units)
+                           out, policy=policy, wave=wave.code, units=units, **options)
     return written, len(responses), found

@@ -116,13 +116,19 @@ def test_command_line_runs_on_a_csv(tmp_path, sipas):
     assert (tmp_path / "o" / "index.html").is_file()
 
 
+def export_folder(folder: pathlib.Path, sipas) -> pathlib.Path:
+    """Write the responses, strata and documents as `flask analysis export` does; return the folder."""
+    sipas[0].to_csv(folder / "responses.csv", index=False)
+    sipas[1].to_csv(folder / "strata.csv", index=False)
+    write_json(folder / "sipas-service.json", load("sipas-service.yaml"))
+    write_json(folder / "sipas-2023.json", load("frameworks/sipas-2023.yaml"))
+    write_json(folder / "versions.json", {"wave": "2025", "documents": [], "notes": []})
+    return folder
+
+
 def test_command_line_runs_on_an_export_folder(tmp_path, sipas):
     """python -m analysis --export DIR tells questionnaires from frameworks by their kind."""
-    sipas[0].to_csv(tmp_path / "responses.csv", index=False)
-    sipas[1].to_csv(tmp_path / "strata.csv", index=False)
-    write_json(tmp_path / "sipas-service.json", load("sipas-service.yaml"))
-    write_json(tmp_path / "sipas-2023.json", load("frameworks/sipas-2023.yaml"))
-    write_json(tmp_path / "versions.json", {"wave": "2025", "documents": [], "notes": []})
+    export_folder(tmp_path, sipas)
     result = subprocess.run([sys.executable, "-m", "analysis", "--export", str(tmp_path), "--out",
                              str(tmp_path / "o")], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr

@@ -111,3 +111,44 @@ def test_previous_report_stays_until_the_new_one_is_complete(app, logged_in, ses
     after = sorted(p.name for p in folder.iterdir())
     assert "earlier.txt" not in after and "responses.sav" in after
     assert [p.name for p in folder.parent.iterdir()] == ["all"]
+
+
+def test_report_with_replicate_weights(logged_in, session, tmp_path):
+    """Bootstrap replicate weights put repw_1..repw_200 in the .dta, the instructions beside it."""
+    import pyreadstat
+
+    client = logged_in
+    page = client.get(f"/staff/analysis/{demo.WAVE_CODE}")
+    assert "Trọng số lặp trong tệp .sav/.dta" in page.text and "Bootstrap Rao–Wu, 200 bản lặp" in page.text
+    token = CSRF.search(page.text).group(1)
+    assert client.post(f"/staff/analysis/{demo.WAVE_CODE}/run",
+                       data={"csrf_token": token, "replicates": "nonsense"}).status_code == 400
+    started = client.post(f"/staff/analysis/{demo.WAVE_CODE}/run",
+                          data={"csrf_token": token, "replicates": "bootstrap"})
+    assert "Hoàn thành" in client.get(started.headers["Location"]).text
+    done = client.get(f"/staff/analysis/{demo.WAVE_CODE}").text
+    assert "files/replicate_weights.txt" in done and "files/replicate_weights.csv" in done
+    text = client.get(f"/staff/analysis/{demo.WAVE_CODE}/files/replicate_weights.txt")
+    assert "bsrweight(repw_1-repw_200) vce(bootstrap) mse" in text.get_data(as_text=True)
+    text.close()
+    dta = client.get(f"/staff/analysis/{demo.WAVE_CODE}/files/responses.dta")
+    (tmp_path / "r.dta").write_bytes(dta.get_data())
+    dta.close()
+    frame, _ = pyreadstat.read_dta(str(tmp_path / "r.dta"))
+    assert {"weight", "repw_1", "repw_200"} <= set(frame.columns)
+    entry = session.scalars(select(AuditLog).filter_by(action="analysis.report")).one()
+    assert entry.details["replicates"] == "bootstrap"
+
+
+def test_jackknife_with_too_many_replicates_is_refused_clearly(logged_in, monkeypatch):
+    """A jackknife over more PSUs than the export allows ends the job with the reason, no report."""
+    import analysis.report
+
+    monkeypatch.setattr(analysis.report, "MAX_EXPORTED_REPLICATES", 2)
+    client = logged_in
+    token = CSRF.search(client.get(f"/staff/analysis/{demo.WAVE_CODE}").text).group(1)
+    started = client.post(f"/staff/analysis/{demo.WAVE_CODE}/run",
+                          data={"csrf_token": token, "replicates": "jackknife"})
+    job = client.get(started.headers["Location"]).text
+    assert "Jackknife cần quá nhiều bản lặp" in job and "hãy chọn bootstrap" in job
+    assert "files/replicate_weights.txt" not in client.get(f"/staff/analysis/{demo.WAVE_CODE}").text
