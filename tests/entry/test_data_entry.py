@@ -28,17 +28,25 @@ def wave_setup(session):
     return invitation
 
 
-def enter_paper_form(client, invitation):
-    """Enter one paper form answering 'no' (one page) and return the final response."""
+def start_form(client, invitation, number="001", mode="paper", unit_code=None):
+    """Post the start form of a paper form (unit by its code, form number); return the answer."""
     start_url = f"/staff/entry/{invitation.wave.code}/{invitation.group.code}"
     token = CSRF.search(client.get(start_url).text).group(1)
-    started = client.post(start_url, data={"csrf_token": token, "unit": invitation.units[0].unit_id,
-                                           "mode": "paper"})
+    return client.post(start_url, data={
+        "csrf_token": token, "unit_code": unit_code or invitation.units[0].unit.code,
+        "form_number": number, "mode": mode})
+
+
+def enter_paper_form(client, invitation, number="001", used="n", age="52"):
+    """Enter one paper form answering 'no' (one page) and return the final response."""
+    started = start_form(client, invitation, number)
     assert started.status_code == 302
     page_url = started.headers["Location"]
     page = client.get(page_url)
     assert "phiếu giấy" in page.text and ">y · " in page.text  # option codes shown to the clerk
-    return client.post(page_url, data={"csrf_token": token, "used": "n", "age": "52",
+    assert "entry." in page.text and "/static/entry." in page.text  # the keyboard script
+    token = CSRF.search(page.text).group(1)
+    return client.post(page_url, data={"csrf_token": token, "used": used, "age": age,
                                        "action": "submit"})
 
 
@@ -73,9 +81,7 @@ def test_data_entry_needs_login(client, wave_setup):
 def test_unfinished_drafts_are_listed(client, session, wave_setup):
     """A form started and left is listed for the clerk to finish."""
     login(client, session)
-    start_url = f"/staff/entry/{wave_setup.wave.code}/{wave_setup.group.code}"
-    token = CSRF.search(client.get(start_url).text).group(1)
-    client.post(start_url, data={"csrf_token": token, "unit": wave_setup.units[0].unit_id,
-                                 "mode": "phone"})
+    assert start_form(client, wave_setup, "A-17", mode="phone").status_code == 302
     listing = client.get("/staff/entry/").text
     assert wave_setup.units[0].unit.name in listing and "/staff/entry/d/" in listing
+    assert "A-17" in listing and "Phỏng vấn qua điện thoại" in listing and "· phone" not in listing
