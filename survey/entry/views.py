@@ -115,7 +115,9 @@ def _entry_pass(form: StartForm, wave: Wave) -> int | None:
 def start(wave_code: str, group_code: str):
     """Open a draft for one paper form or interview, by its unit code and form number."""
     wave, assignment = _assignment(wave_code, group_code)
-    form = StartForm(data={"unit_code": request.args.get("unit", ""),
+    carried = db.session.scalar(select(Unit).where(Unit.code == request.args.get("unit", "")))
+    in_scope = carried is not None and current_user.may_see_unit(carried.id)
+    form = StartForm(data={"unit_code": carried.code if in_scope else "",
                            "mode": request.args.get("mode", "paper")})
     if not form.validate_on_submit():
         return render_template("entry/start.html", wave=wave, assignment=assignment, form=form)
