@@ -33,7 +33,19 @@ def new_response_id() -> str:
     return uuid.uuid4().hex
 
 
-class Response(Base):
+class CellColumns:
+    """The design columns a response, a held submission and an entry copy share (with mode and language,
+    declared by each: a response's have defaults)."""
+
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
+    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("respondent_groups.id"))
+    stratum_id: Mapped[int | None] = mapped_column(ForeignKey("strata.id"))
+    cluster_code: Mapped[str | None] = mapped_column(String(64))
+
+
+class Response(CellColumns, Base):
     """One respondent's answers about one assessed unit; carries design codes, never identity."""
 
     __tablename__ = "responses"
@@ -56,12 +68,6 @@ class Response(Base):
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_response_id)
-    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
-    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
-    group_id: Mapped[int] = mapped_column(ForeignKey("respondent_groups.id"))
-    stratum_id: Mapped[int | None] = mapped_column(ForeignKey("strata.id"))
-    cluster_code: Mapped[str | None] = mapped_column(String(64))
     mode: Mapped[str] = mapped_column(String(12), default="online")
     language: Mapped[str] = mapped_column(String(2), default="vi")
     status: Mapped[str] = mapped_column(String(10), default="draft")
@@ -115,7 +121,7 @@ class Answer(Base):
         return None
 
 
-class HeldSubmission(Base):
+class HeldSubmission(CellColumns, Base):
     """A submitted response waiting to be released into `responses` with at least k others of its cell.
 
     Submission writes this row in the transaction that marks the invitation's unit done, so on
@@ -137,12 +143,6 @@ class HeldSubmission(Base):
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_response_id)
-    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
-    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
-    group_id: Mapped[int] = mapped_column(ForeignKey("respondent_groups.id"))
-    stratum_id: Mapped[int | None] = mapped_column(ForeignKey("strata.id"))
-    cluster_code: Mapped[str | None] = mapped_column(String(64))
     mode: Mapped[str] = mapped_column(String(12))
     language: Mapped[str] = mapped_column(String(2))
     submitted_on: Mapped[date] = mapped_column(Date)
@@ -152,7 +152,7 @@ class HeldSubmission(Base):
     form_number: Mapped[str | None] = mapped_column(String(32))
 
 
-class EntryCopy(Base):
+class EntryCopy(CellColumns, Base):
     """One clerk's entry of a double-entered paper form, waiting for the other entry or for resolution.
 
     With double entry (`Wave.double_entry`) two clerks enter the same form number. When the second
@@ -170,12 +170,6 @@ class EntryCopy(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
-    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
-    group_id: Mapped[int] = mapped_column(ForeignKey("respondent_groups.id"))
-    stratum_id: Mapped[int | None] = mapped_column(ForeignKey("strata.id"))
-    cluster_code: Mapped[str | None] = mapped_column(String(64))
     mode: Mapped[str] = mapped_column(String(12))
     language: Mapped[str] = mapped_column(String(2))
     form_number: Mapped[str] = mapped_column(String(32))
