@@ -296,6 +296,8 @@ def _shown_items(definition) -> list:
 
 def _error(definition, item, error: AnswerError) -> str:
     """Return the message of one answer error, as the questionnaire pages say it."""
+    if error.code == "not_shown":
+        return _("Với các câu trả lời khác của phiếu này, câu này bị bỏ qua; sửa câu điều kiện trước.")
     section = next(s for s in definition.sections if item in page_items(s))
     return error_messages(section, {item.id: error}, "vi")[item.id]
 
@@ -322,14 +324,12 @@ def entered(wave_code: str, response_id: str):
         item = definition.item(form.item.data)
         answers = {a.item_id: a.value for a in response.answers}
         try:
-            value = item_type(item).coerce(item, _raw(item, form.value.data or ""))
-            if value is not None:
-                item_type(item).check(item, value)
+            value = service.correct_answer(db.session, response, definition, item.id,
+                                           _raw(item, form.value.data or ""))
         except AnswerError as error:
             form.value.errors.append(_error(definition, item, error))
             status = 422
         else:
-            service.correct_answer(db.session, response, definition, item.id, value)
             record(db.session, "entry.corrected", target=f"form:{wave.code}/{response.form_number}",
                    user=current_user, item=item.id, reason=form.reason.data.strip(),
                    before=_plain(answers.get(item.id)), after=_plain(value))

@@ -16,9 +16,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from survey.definitions import engine
+from survey.definitions import engine, expressions
 from survey.definitions.model import Questionnaire
-from survey.definitions.types import item_type
+from survey.definitions.types import AnswerError, item_type
 from survey.responses.models import Answer, DraftLink, EntryCopy, HeldSubmission, Response
 from survey.sampling import service as waves
 from survey.sampling.models import Invitation, InvitationUnit, Stratum, Unit, Wave, WaveGroup
@@ -135,16 +135,34 @@ def discard_draft(session: Session, draft: Response) -> None:
     session.flush()
 
 
-def correct_answer(session: Session, response: Response, definition: Questionnaire, item_id: str,
-                   value) -> None:
-    """Correct one answer of a complete response entered from a paper form (None removes it)."""
+def correct_answer(session: Session, response: Response, definition: Questionnaire, item_id: str, raw):
+    """Correct one answer of a complete response entered from a paper form; return the stored value.
+
+    `raw` is read as a page would read it (empty removes the answer); the answer is checked against
+    the item (type, bounds, required, constraint) and the form's other answers, and an item that
+    these answers hide is refused (AnswerError "not_shown") rather than silently dropped. A corrected
+    filter question removes the answers it now hides.
+    """
     if response.status != "complete" or response.form_number is None:
         raise SubmissionError("only an entered form can be corrected")
+    item = definition.item(item_id)
     before = {a.item_id: a.value for a in response.answers}
-    merged = {k: v for k, v in (before | {item_id: value}).items() if v is not None}
+    others = {k: v for k, v in before.items() if k != item_id}
+    kind = item_type(item)
+    value = kind.coerce(item, raw)
+    if value is None and item.required:
+        raise AnswerError("required")
+    if value is not None:
+        kind.check(item, value)
+        if item.constraint and not expressions.holds(item.constraint_expr(), others, current=value):
+            raise AnswerError("constraint")
+    merged = {k: v for k, v in (others | {item_id: value}).items() if v is not None}
     kept = engine.prune(definition, merged)  # a corrected filter question hides what it skips
+    if value is not None and item_id not in kept:
+        raise AnswerError("not_shown")
     save_answers(session, response, definition, {k: kept.get(k) for k in set(before) | {item_id}
                                                  if kept.get(k) != before.get(k)})
+    return value
 
 
 def copy_answers(copy) -> dict:

@@ -177,6 +177,9 @@ def test_entered_form_is_listed_viewed_and_corrected_with_a_reason(client, sessi
                                        "reason": "nhập sai tuổi"})
     assert no_reason.status_code == 422 and bad_value.status_code == 422
     assert "18 trở lên" in bad_value.text
+    hidden = client.post(url, data={"csrf_token": token, "item": "m1_signs", "value": "4",
+                                    "reason": "nhập thiếu câu này"})
+    assert hidden.status_code == 422 and "sửa câu điều kiện trước" in hidden.text
     fixed = client.post(url, data={"csrf_token": token, "item": "age", "value": "25",
                                    "reason": "nhập sai tuổi so với phiếu gốc"})
     assert fixed.status_code == 302
@@ -186,6 +189,13 @@ def test_entered_form_is_listed_viewed_and_corrected_with_a_reason(client, sessi
     assert audit.user_id == clerk.id and audit.target == f"form:{wave}/5"
     assert audit.details == {"item": "age", "reason": "nhập sai tuổi so với phiếu gốc", "before": 52,
                              "after": 25}
+    # A corrected filter question shows its page: the page's items may then be corrected too.
+    client.post(url, data={"csrf_token": token, "item": "used", "value": "y", "reason": "phiếu ghi Có"})
+    assert client.post(url, data={"csrf_token": token, "item": "m1_signs", "value": "4",
+                                  "reason": "nhập thiếu câu này"}).status_code == 302
+    session.expire_all()
+    assert {a.item_id: a.value for a in session.get(Response, response.id).answers} == {
+        "used": "y", "age": 25, "m1_signs": "4"}
 
 
 def _double_entry(session, wave_setup):
