@@ -317,8 +317,8 @@ def test_clerk_audit_rows_name_no_response_and_no_exact_time(app, client, sessio
     start_url = f"/staff/entry/{invitation.wave.code}/{invitation.group.code}"
     for age in (44, 45):
         token = csrf_token(client, start_url)
-        page = client.post(start_url, data={"csrf_token": token, "mode": "paper",
-                                            "unit": invitation.units[0].unit_id}).headers["Location"]
+        page = client.post(start_url, data={"csrf_token": token, "mode": "paper", "form_number": str(age),
+                                            "unit_code": invitation.units[0].unit.code}).headers["Location"]
         client.post(page, data={"csrf_token": token, "used": "n", "age": str(age), "action": "submit"})
     session.rollback()
     ids = set(session.scalars(select(Response.id)))

@@ -32,7 +32,7 @@ from survey.db import db
 from survey.definitions.frameworks import load_frameworks
 from survey.instruments import frameworks as framework_service
 from survey.jobs.models import JobRecord
-from survey.responses.models import Answer, Response
+from survey.responses.models import Answer, EntryCopy, Response
 from survey.sampling import focal, invitations
 from survey.sampling import service as waves
 from survey.sampling.models import WaveGroup, WaveUnit
@@ -74,6 +74,11 @@ EXPECTED = {
     "entry.start": CLERKS,
     "entry.page": CLERKS,
     "entry.next_form": CLERKS,
+    "entry.discard": CLERKS,
+    "entry.forms": CLERKS,
+    "entry.entered": CLERKS,
+    "entry.resolve": CLERKS,
+    "entry.double_entry": {"coordinator"},
     "dashboard.index": ANALYSTS,
     "dashboard.wave": ANALYSTS,
     "dashboard.run": ANALYSTS,
@@ -190,6 +195,7 @@ class World:
     assessments: dict
     documents: dict
     framework_version: int
+    entered: dict  # unit label -> a paper form entered in wave ENTERED (complete, with a form number)
 
 
 @pytest.fixture
@@ -203,7 +209,7 @@ def world(app, session):
         make_invitation(session, TEST_SECRET, wave=wave, group=group, units=[unit_b])
     assignment = session.scalars(select(WaveGroup).filter_by(wave_id=wave.id, group_id=group.id)).one()
     assignment.open_link = True
-    drafts = {}
+    drafts, entered = {}, {}
     for label, unit in (("A", unit_a), ("B", unit_b)):
         session.add(WaveUnit(wave_id=wave.id, unit_id=unit.id))
         draft = Response(wave_id=wave.id, questionnaire_version_id=assignment.questionnaire_version_id,
@@ -226,6 +232,9 @@ def world(app, session):
         spare_milestones[label] = [focal.add_milestone(session, wave, f"Mốc phụ {label}{i}", wave.closes_on,
                                                        [unit.id]).id for i in range(2)]
     answered_wave = make_wave(session, code="ANSWERED", status="closed")
+    entered_wave = make_wave(session, code="ENTERED")
+    for label, unit in (("A", unit_a), ("B", unit_b)):
+        entered[label] = _entered_forms(session, entered_wave, assignment, unit, label)
     for unit in (unit_a, unit_b):
         session.add(WaveUnit(wave_id=answered_wave.id, unit_id=unit.id))
         session.add(Response(wave_id=answered_wave.id, unit_id=unit.id, group_id=group.id,
@@ -251,7 +260,22 @@ def world(app, session):
             (folder / f"{name}.txt").write_text(name, encoding="utf-8")
     return World(wave, group, {"A": unit_a, "B": unit_b}, drafts, draft_wave, invited_wave, officials,
                  spare_officials, milestones, spare_milestones, answered_wave, other.id, assessments,
-                 documents, framework_version)
+                 documents, framework_version, entered)
+
+
+def _entered_forms(session, wave, assignment, unit, label: str) -> str:
+    """A paper form entered for the unit (number F<label>), and the two differing entries of another
+    (number D<label>); return the entered form's id."""
+    design = {"wave_id": wave.id, "questionnaire_version_id": assignment.questionnaire_version_id,
+              "unit_id": unit.id, "group_id": assignment.group_id, "mode": "paper"}
+    form = Response(**design, status="complete", submitted_on=date(2025, 11, 3), form_number=f"F{label}",
+                    entry_pass=1, answers=[Answer(item_id="used", value_text="n")])
+    session.add(form)
+    for entry_pass, used in ((1, "y"), (2, "n")):
+        session.add(EntryCopy(**design, language="vi", form_number=f"D{label}", entry_pass=entry_pass,
+                              answers=[["used", "value_text", used]]))
+    session.flush()
+    return form.id
 
 
 def _invited_wave(session, wave, group, units):
@@ -291,11 +315,15 @@ def classify(response, present: str | None = None, absent_status: int | None = N
     return "ok"
 
 
+FORM_NUMBERS = itertools.count(1)
+
+
 def _start_post(client, w, unit):
-    """Ask to open a draft for the unit; a unit outside the scope is not a valid choice."""
+    """Ask to open a draft for the unit by its code; a unit outside the scope is refused (422)."""
     answer = client.post(f"/staff/entry/{w.wave.code}/{w.group.code}",
-                         data={"unit": unit.id, "mode": "paper"})
-    return classify(answer, absent_status=200)
+                         data={"unit_code": unit.code, "form_number": f"P{next(FORM_NUMBERS)}",
+                               "mode": "paper"})
+    return classify(answer, absent_status=422)
 
 
 def _delete_spare(client, spares: list, path: str) -> str:
@@ -335,12 +363,24 @@ PROBES = {
     "draw.page": (True, lambda c, w, u: classify(
         c.get(f"/staff/waves/{w.draft_wave.code}/draw"), present=f"<code>{w.units[u].code}</code>")),
     "entry.index": (True, lambda c, w, u: classify(c.get("/staff/entry/"), present=w.drafts[u])),
+    # The start form carries the unit code over from the previous form, only for a unit in scope.
     "entry.start": (True, lambda c, w, u: classify(
-        c.get(f"/staff/entry/{w.wave.code}/{w.group.code}"), present=w.units[u].name)),
+        c.get(f"/staff/entry/{w.wave.code}/{w.group.code}?unit={w.units[u].code}"),
+        present=f'value="{w.units[u].code}"')),
     "entry.page": (True, lambda c, w, u: classify(
         c.get(f"/staff/entry/d/{w.drafts[u]}/p/1"), absent_status=404)),
     "entry.next_form": (False, lambda c, w, u: classify(
         c.get(f"/staff/entry/next/{w.wave.id}/{w.group.id}"))),
+    "entry.discard": (True, lambda c, w, u: classify(
+        c.get(f"/staff/entry/d/{w.drafts[u]}/discard"), absent_status=404)),
+    "entry.forms": (True, lambda c, w, u: classify(
+        c.get("/staff/entry/w/ENTERED/forms"), present=w.entered[u])),
+    "entry.entered": (True, lambda c, w, u: classify(
+        c.get(f"/staff/entry/w/ENTERED/forms/{w.entered[u]}"), absent_status=404)),
+    "entry.resolve": (True, lambda c, w, u: classify(
+        c.get(f"/staff/entry/w/ENTERED/double/D{u}"), absent_status=404)),
+    "entry.double_entry": (False, lambda c, w, u: classify(
+        c.post("/staff/entry/w/ENTERED/double-entry", data={"on": "0"}))),
     "dashboard.index": (False, lambda c, w, u: classify(c.get("/staff/analysis/"), present=w.wave.code)),
     "dashboard.wave": (True, lambda c, w, u: classify(
         c.get(f"/staff/analysis/{w.wave.code}"), present=f"{u}.txt")),

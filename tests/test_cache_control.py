@@ -14,6 +14,7 @@ from survey.assessment.storage import storage_for
 from survey.dashboard.jobs import REPORT_JOB
 from survey.dashboard.views import report_dir
 from survey.jobs.models import JobRecord
+from survey.responses.models import Response
 from survey.sampling.models import Unit, WaveGroup, WaveUnit
 from tests.assessment.helpers import PDF
 from tests.conftest import TEST_SECRET
@@ -87,12 +88,29 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
                  f"/staff/index/{invitation.wave.year}",
                  f"/staff/index/{invitation.wave.year}/external/{invitation.units[0].unit.code}"):
         get("GET", path)
+    unit_code = invitation.units[0].unit.code
     entry = get("POST", f"/staff/entry/{wave}/{group}", data={
-        "csrf_token": csrf_token(client, f"/staff/entry/{wave}/{group}"), "unit": unit, "mode": "paper"})
+        "csrf_token": csrf_token(client, f"/staff/entry/{wave}/{group}"), "unit_code": unit_code,
+        "form_number": "1", "mode": "paper"})
     page = entry.headers["Location"]
     get("GET", page)
     saved = get("POST", page, data={"csrf_token": csrf_token(client, page), "used": "n", "action": "submit"})
     get("GET", saved.headers["Location"])
+    # Entered forms: the list, one form, a correction; a draft's discard page; double entry.
+    entered = session.scalar(select(Response.id).where(Response.form_number == "1"))
+    for path in (f"/staff/entry/w/{wave}/forms", f"/staff/entry/w/{wave}/forms/{entered}",
+                 f"/staff/entry/w/{wave}/double/NO-SUCH-FORM"):
+        get("GET", path)
+    get("POST", f"/staff/entry/w/{wave}/forms/{entered}", data={
+        "csrf_token": csrf_token(client, f"/staff/entry/w/{wave}/forms/{entered}"), "item": "age",
+        "value": "40", "reason": "nhập sai so với phiếu gốc"})
+    draft = get("POST", f"/staff/entry/{wave}/{group}", data={
+        "csrf_token": csrf_token(client, f"/staff/entry/{wave}/{group}"), "unit_code": unit_code,
+        "form_number": "2", "mode": "paper"}).headers["Location"].split("/")[-3]
+    get("GET", f"/staff/entry/d/{draft}/discard")
+    get("POST", f"/staff/entry/d/{draft}/discard", data={"csrf_token": csrf_token(client, "/staff/entry/")})
+    form_token = csrf_token(client, "/staff/entry/")
+    get("POST", f"/staff/entry/w/{wave}/double-entry", data={"csrf_token": form_token, "on": "1"})
     reports = report_dir(invitation.wave, None)  # the coordinator sees every unit
     reports.mkdir(parents=True)
     (reports / "responses.csv").write_text("response_id,used\nabc,n\n", encoding="utf-8")

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -32,7 +33,19 @@ def new_response_id() -> str:
     return uuid.uuid4().hex
 
 
-class Response(Base):
+class CellColumns:
+    """The design columns a response, a held submission and an entry copy share (with mode and language,
+    declared by each: a response's have defaults)."""
+
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
+    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("respondent_groups.id"))
+    stratum_id: Mapped[int | None] = mapped_column(ForeignKey("strata.id"))
+    cluster_code: Mapped[str | None] = mapped_column(String(64))
+
+
+class Response(CellColumns, Base):
     """One respondent's answers about one assessed unit; carries design codes, never identity."""
 
     __tablename__ = "responses"
@@ -49,15 +62,12 @@ class Response(Base):
             name="submitted",
         ),
         CheckConstraint("current_page >= 0", name="page"),
+        # A paper form's number (số phiếu) is entered once per wave (twice with double entry: pass 1
+        # and pass 2 of the same number); online responses have none.
+        Index("uq_responses_form_number", "wave_id", "form_number", "entry_pass", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_response_id)
-    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
-    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
-    group_id: Mapped[int] = mapped_column(ForeignKey("respondent_groups.id"))
-    stratum_id: Mapped[int | None] = mapped_column(ForeignKey("strata.id"))
-    cluster_code: Mapped[str | None] = mapped_column(String(64))
     mode: Mapped[str] = mapped_column(String(12), default="online")
     language: Mapped[str] = mapped_column(String(2), default="vi")
     status: Mapped[str] = mapped_column(String(10), default="draft")
@@ -66,6 +76,10 @@ class Response(Base):
     current_page: Mapped[int] = mapped_column(Integer, default=0)
     device_class: Mapped[str | None] = mapped_column(String(10))
     page_seconds: Mapped[dict | None] = mapped_column(JSON)
+    # A clerk's form: the number printed or written on the paper form, and which entry of it this is
+    # (1, or 2 for the second clerk's entry of a double-entered form); both NULL for online answers.
+    form_number: Mapped[str | None] = mapped_column(String(32))
+    entry_pass: Mapped[int | None] = mapped_column(Integer)
 
     answers: Mapped[list["Answer"]] = relationship(
         back_populates="response", cascade="all, delete-orphan", order_by="Answer.item_id"
@@ -107,7 +121,7 @@ class Answer(Base):
         return None
 
 
-class HeldSubmission(Base):
+class HeldSubmission(CellColumns, Base):
     """A submitted response waiting to be released into `responses` with at least k others of its cell.
 
     Submission writes this row in the transaction that marks the invitation's unit done, so on
@@ -125,21 +139,43 @@ class HeldSubmission(Base):
         CheckConstraint(
             "device_class IS NULL OR " + _in("device_class", DEVICE_CLASSES), name="device"
         ),
+        Index("uq_held_submissions_form_number", "wave_id", "form_number", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_response_id)
-    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
-    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
-    group_id: Mapped[int] = mapped_column(ForeignKey("respondent_groups.id"))
-    stratum_id: Mapped[int | None] = mapped_column(ForeignKey("strata.id"))
-    cluster_code: Mapped[str | None] = mapped_column(String(64))
     mode: Mapped[str] = mapped_column(String(12))
     language: Mapped[str] = mapped_column(String(2))
     submitted_on: Mapped[date] = mapped_column(Date)
     device_class: Mapped[str | None] = mapped_column(String(10))
     page_seconds: Mapped[dict | None] = mapped_column(JSON)
     answers: Mapped[list] = mapped_column(JSON)
+    form_number: Mapped[str | None] = mapped_column(String(32))
+
+
+class EntryCopy(CellColumns, Base):
+    """One clerk's entry of a double-entered paper form, waiting for the other entry or for resolution.
+
+    With double entry (`Wave.double_entry`) two clerks enter the same form number. When the second
+    entry is saved and both agree, they become one held submission; when they differ, both wait here
+    until a staff member picks one value for each differing item (`service.resolve_copies`). Only the
+    resolved submission ever reaches `responses`, so one paper form counts once.
+    """
+
+    __tablename__ = "entry_copies"
+    __table_args__ = (
+        UniqueConstraint("wave_id", "form_number", "entry_pass"),
+        CheckConstraint("entry_pass IN (1, 2)", name="entry_pass"),
+        CheckConstraint(_in("mode", MODES), name="mode"),
+        CheckConstraint("language IN ('vi', 'en')", name="language"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mode: Mapped[str] = mapped_column(String(12))
+    language: Mapped[str] = mapped_column(String(2))
+    form_number: Mapped[str] = mapped_column(String(32))
+    entry_pass: Mapped[int] = mapped_column(Integer)
+    page_seconds: Mapped[dict | None] = mapped_column(JSON)
+    answers: Mapped[list] = mapped_column(JSON)  # [item_id, column, value] as in held submissions
 
 
 class DraftLink(Base):

@@ -101,7 +101,8 @@ def release(session: Session, batch: int, *, force: bool = False, wave_id: int |
             response_id = new_response_id()
             responses.append(cell | {
                 "id": response_id, "status": "complete", "submitted_on": day, "current_page": 0,
-                "device_class": row.device_class, "page_seconds": row.page_seconds})
+                "device_class": row.device_class, "page_seconds": row.page_seconds,
+                "form_number": row.form_number, "entry_pass": 1 if row.form_number else None})
             answers += [_answer(response_id, item) for item in row.answers]
         if cell["mode"] == "online":  # clerks' forms have no invitation
             _rewrite_completions(session, cell)

@@ -75,6 +75,24 @@ def _pool(person_kind: str, home: Unit | None, assessed: list[Unit]) -> list[Uni
     return pool or ([home] if home is not None and home in assessed else [])
 
 
+def may_rate(session: Session, assignment: WaveGroup, unit: Unit) -> bool:
+    """Tell whether the group's form may be about a unit (a paper form entered by a clerk).
+
+    The rule of `_pool` without a person: the unit is assessed in the wave; citizens and
+    organisations rate a unit that has a stratum of their group (the commune tier when the wave has
+    no such strata yet); officials may rate any assessed unit.
+    """
+    assessed = session.scalar(select(WaveUnit.unit_id).filter_by(wave_id=assignment.wave_id, unit_id=unit.id))
+    if assessed is None:
+        return False
+    if assignment.group.kind == "official":
+        return True
+    strata = set(session.scalars(select(Stratum.unit_id).where(
+        Stratum.wave_id == assignment.wave_id, Stratum.group_id == assignment.group_id,
+        Stratum.unit_id.is_not(None))))
+    return unit.id in strata if strata else unit.kind in COMMUNE_TIER
+
+
 def issue(session: Session, wave: Wave, token_key: str, *, language: str = "vi",
           unit_ids: list[int] | None = None, per_person: int = 3) -> Issued:
     """Make the missing invitations of a wave's selected people (of these units: None for all)."""

@@ -112,6 +112,8 @@ class Wave(Base):
     status: Mapped[str] = mapped_column(String(10), default="draft")
     opens_on: Mapped[date] = mapped_column(Date)
     closes_on: Mapped[date] = mapped_column(Date)
+    # Paper forms are entered twice, by two clerks, and the differences resolved (survey/entry).
+    double_entry: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     groups: Mapped[list["WaveGroup"]] = relationship(back_populates="wave")
     strata: Mapped[list["Stratum"]] = relationship(back_populates="wave")

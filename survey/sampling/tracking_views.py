@@ -15,11 +15,11 @@ import re
 from datetime import date
 
 from flask import Blueprint, Response, abort, render_template, request
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from survey.auth.access import roles_required
 from survey.db import db
+from survey.responses.modes import mode_label
 from survey.sampling import focal, focal_views, tracking
 from survey.sampling.views import wave_or_404
 
@@ -27,13 +27,6 @@ bp = Blueprint("tracking", __name__, url_prefix="/staff/waves")
 TRACKERS = ("coordinator",)
 PAGE = 50  # rows of the unit table per page, and strata shown (lagging first)
 LAGGING = 20  # lagging units shown with their focal officials (all of them are in the CSV)
-MODE_LABELS = {"online": _l("Trực tuyến"), "paper": _l("Phiếu giấy"), "phone": _l("Điện thoại"),
-               "face_to_face": _l("Phỏng vấn trực tiếp")}
-
-
-def mode_label(mode: str) -> str:
-    """The Vietnamese (or translated) name of a response mode."""
-    return str(MODE_LABELS.get(mode, mode))
 
 
 def day_chart(days: list[tuple[date, int]], width: int = 640, height: int = 160) -> dict | None:

@@ -75,8 +75,8 @@ def test_data_entry_double_save_in_parallel_stores_one(app, session):
     log_in(clerk, session, "data_entry")
     start_url = f"/staff/entry/{invitation.wave.code}/{invitation.group.code}"
     csrf = CSRF.search(clerk.get(start_url).text).group(1)
-    page = clerk.post(start_url, data={"csrf_token": csrf, "unit": invitation.units[0].unit_id,
-                                       "mode": "paper"}).headers["Location"]
+    page = clerk.post(start_url, data={"csrf_token": csrf, "unit_code": invitation.units[0].unit.code,
+                                       "form_number": "1", "mode": "paper"}).headers["Location"]
     twin = app.test_client()
     twin.set_cookie("session", clerk.get_cookie("session").value)
     data = {"csrf_token": csrf, "used": "n", "age": "52", "action": "submit"}

@@ -102,8 +102,8 @@ def test_clerk_is_not_told_a_form_was_saved_when_it_was_not(client, session, inv
     log_in(client, session, "data_entry", all_units=True)
     start_url = f"/staff/entry/{invitation.wave.code}/{invitation.group.code}"
     form = csrf_token(client, start_url)
-    page = client.post(start_url, data={"csrf_token": form, "unit": invitation.units[0].unit_id,
-                                        "mode": "paper"}).headers["Location"]
+    page = client.post(start_url, data={"csrf_token": form, "unit_code": invitation.units[0].unit.code,
+                                        "form_number": "1", "mode": "paper"}).headers["Location"]
     refuse_submissions(session)
 
     with caplog.at_level(logging.ERROR):

@@ -59,8 +59,8 @@ def test_data_entry_stores_clean_nfc_text(client, session):
     log_in(client, session, "data_entry")
     start_url = f"/staff/entry/{invitation.wave.code}/{invitation.group.code}"
     csrf = CSRF.search(client.get(start_url).text).group(1)
-    page = client.post(start_url, data={"csrf_token": csrf, "unit": invitation.units[0].unit_id,
-                                        "mode": "paper"}).headers["Location"]
+    page = client.post(start_url, data={"csrf_token": csrf, "unit_code": invitation.units[0].unit.code,
+                                        "form_number": "1", "mode": "paper"}).headers["Location"]
     done = client.post(page, data={"csrf_token": csrf, "used": "n", "age": "52", "note": SENT,
                                    "action": "submit"})
     assert done.status_code == 302
