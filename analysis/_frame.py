@@ -16,12 +16,45 @@ def domains(design: Design, by) -> tuple[np.ndarray, int, pd.DataFrame | None, n
     cols = _as_list(by)
     if not cols:
         return np.zeros(design.n, dtype=np.int64), 1, None, np.ones(design.n, dtype=bool)
+    if len(cols) == 1:
+        coded = _coded_domain(design.data[cols[0]])
+        if coded is not None:
+            codes, labels = coded
+            ok = codes >= 0
+            return (np.where(ok, codes, 0) if not ok.all() else codes), len(labels), \
+                pd.DataFrame({cols[0]: labels}), ok
     grouped = design.data.groupby(cols, sort=True, observed=True, dropna=True)
     codes = grouped.ngroup().to_numpy()
     labels = grouped.size().index.to_frame(index=False)
     ok = codes >= 0
     # rows with a missing domain are outside every domain: code 0 with a False mask
     return np.where(ok, codes, 0).astype(np.int64), len(labels), labels, ok
+
+
+def _coded_domain(series: pd.Series):
+    """Sorted group codes (-1 missing) and labels of a categorical or small-integer column.
+
+    The same codes and labels as ``groupby(sort=True, observed=True, dropna=True)`` gives,
+    from the column's own codes with one ``np.bincount`` instead of hashing its values;
+    ``None`` for other columns.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        raw = series.cat.codes.to_numpy()
+        n_cat = len(series.cat.categories)
+        valid = raw >= 0
+        present = np.bincount(raw[valid] if not valid.all() else raw, minlength=n_cat) > 0
+        used = np.flatnonzero(present)
+        rank = np.full(n_cat + 1, -1, dtype=np.int64)  # index -1 (missing) -> -1
+        rank[used] = np.arange(len(used))
+        return rank[raw], pd.Categorical.from_codes(used, dtype=series.dtype)
+    values = series.to_numpy()
+    if values.dtype.kind in "iu" and len(values):
+        low, high = int(values.min()), int(values.max())
+        if low >= 0 and high < 4 * len(values) + 1024:
+            present = np.bincount(values, minlength=high + 1) > 0
+            rank = np.cumsum(present) - 1
+            return rank[values].astype(np.int64), np.flatnonzero(present).astype(values.dtype)
+    return None
 
 
 def is_categorical(series: pd.Series) -> bool:

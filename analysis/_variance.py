@@ -245,6 +245,20 @@ def domain_degf(design: Design, valid: np.ndarray, dom: np.ndarray | None,
     of ``subset(design, domain & !is.na(y))``.  Returns ``(n_obs, df)``.
     """
     st = design.stages[0]
+    k = valid.shape[1]
+    if k > 1 and valid.strides[1] == 0:
+        # one mask for every column (the levels of a factor): count once
+        n_obs, df = domain_degf(design, valid[:, :1], dom, n_dom)
+        return np.repeat(n_obs, k, axis=1), np.repeat(df, k, axis=1)
+    whole = n_dom == 1 or dom is None
+    if whole and valid.all():
+        # every row used: the design's own count and df, worked out once per weights
+        cached = design.__dict__.get("_whole_degf")
+        if cached is None or cached[0] is not design.weights:
+            n_obs = np.array([[float(np.count_nonzero(design.weights))]])
+            cached = (design.weights, n_obs, np.array([[float(design.degf())]]))
+            design._whole_degf = cached
+        return np.repeat(cached[1], k, axis=1), np.repeat(cached[2], k, axis=1)
     used = valid & (design.weights != 0)[:, None]
     counts, cell_cluster, cell_dom = _cluster_totals(st, used, dom, n_dom)
     return cells_degf(st, counts, cell_cluster, cell_dom, n_dom)

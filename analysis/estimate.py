@@ -19,11 +19,12 @@ those rows.  Rows with a missing value are treated as outside the domain
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from . import _frame
 from ._intervals import bounded_interval
-from ._variance import design_variance, domain_degf, rowsum
+from ._variance import cells_degf, cells_variance, design_variance, domain_degf, first_stage_only, rowsum
 from .design import Design
 
 _CI_METHODS = ("logit", "xlogit", "t", "normal")
@@ -34,6 +35,8 @@ def _column_sums(design: Design, y, valid, dom, n_dom, kind: str):
 
     Scores are ``w y`` for totals and ``w (y - ybar_d) / W_d`` for means (zero
     off-domain); columns are processed one at a time to keep memory at n x k.
+    A column observed on every row is used as it is, and one domain is summed
+    without a histogram.
     """
     w = design.weights
     n, k = y.shape
@@ -41,17 +44,26 @@ def _column_sums(design: Design, y, valid, dom, n_dom, kind: str):
     y_sum = np.empty((n_dom, k))
     scores = np.empty((n, k), order="F")
     for j in range(k):
-        wj = np.where(valid[:, j], w, 0.0)
-        wy = wj * np.where(valid[:, j], y[:, j], 0.0)
-        w_sum[:, j] = np.bincount(dom, weights=wj, minlength=n_dom)
-        y_sum[:, j] = np.bincount(dom, weights=wy, minlength=n_dom)
+        if valid[:, j].all():
+            wj, wy = w, np.multiply(w, y[:, j], out=scores[:, j])
+        else:
+            wj = np.where(valid[:, j], w, 0.0)
+            wy = np.multiply(wj, np.where(valid[:, j], y[:, j], 0.0), out=scores[:, j])
+        if n_dom == 1:
+            w_sum[0, j], y_sum[0, j] = wj.sum(), wy.sum()
+        else:
+            w_sum[:, j] = np.bincount(dom, weights=wj, minlength=n_dom)
+            y_sum[:, j] = np.bincount(dom, weights=wy, minlength=n_dom)
         if kind == "total":
-            scores[:, j] = wy
-            continue
+            continue  # the scores are wy, already in place
         with np.errstate(divide="ignore", invalid="ignore"):
             centre = np.nan_to_num(y_sum[:, j] / w_sum[:, j])
             inv = np.where(w_sum[:, j] > 0, 1.0 / w_sum[:, j], 0.0)
-        scores[:, j] = (wy - wj * centre[dom]) * inv[dom]
+        if n_dom == 1:
+            wy -= wj * centre[0]
+            wy *= inv[0]
+        else:
+            scores[:, j] = (wy - wj * centre[dom]) * inv[dom]
     return w_sum, y_sum, scores
 
 
@@ -84,11 +96,152 @@ def _prepare(design: Design, var, by):
     single = isinstance(var, str)
     if single and _frame.is_categorical(design.data[var]):
         y, valid, levels = _frame.indicator_matrix(design, var)
-        valid = np.repeat((valid & in_dom)[:, None], y.shape[1], axis=1)
+        # one mask for every level (a read-only view, counted once by domain_degf)
+        valid = np.broadcast_to((valid & in_dom)[:, None], y.shape)
         return y, valid, dom, n_dom, labels, "level", levels
     y, names = _frame.numeric_matrix(design, var)
     valid = ~np.isnan(y) & in_dom[:, None]
     return y, valid, dom, n_dom, labels, (None if single else "variable"), names
+
+
+def _factor_cells(design: Design, var: str, dom, n_dom: int, in_dom, kind: str):
+    """Estimates, variances and counts of a factor's levels from (PSU, domain, level) weight totals.
+
+    The linearised score total of level ``l`` in (first-stage cluster, domain) cell ``c`` is
+    ``(T_cl - p_dl T_c) / W_d`` for means (``T_cl`` for totals), with ``T_cl`` the cell's
+    weight in level ``l``, ``T_c`` its weight with the factor observed and ``W_d, p_dl`` the
+    domain's weight and proportion; so one weighted histogram of the rows gives the same
+    estimates as the row-level scores of the indicator columns, without an n x levels matrix.
+    Used when the variance is the first stage's alone (:func:`_variance.first_stage_only`)
+    and the histogram stays small; ``None`` otherwise.  Returns
+    ``(estimate, variance, (n_obs, df), levels)``, each array (n_dom, levels).
+    """
+    if not first_stage_only(design):
+        return None
+    st = design.stages[0]
+    series = design.data[var]
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        raw = series.cat.codes.to_numpy()
+        n_cat = len(series.cat.categories)
+        seen = np.bincount(raw + 1, minlength=n_cat + 1)[1:] > 0  # levels present
+        used_levels = np.flatnonzero(seen)
+        if len(used_levels) == n_cat:
+            codes = raw
+        else:
+            rank = np.full(n_cat + 1, -1, dtype=np.int64)
+            rank[used_levels] = np.arange(len(used_levels))
+            codes = rank[raw]
+        levels = list(series.cat.categories[used_levels])
+    else:
+        codes, uniques = pd.factorize(series, sort=True)
+        levels = list(uniques)
+    n_lev = len(levels)
+    width = n_lev + 1  # the last bin of a cell holds rows with no level or outside every domain
+    n_cells = st.n_clusters * n_dom
+    if n_cells * width > max(4 * design.n, 1 << 20):
+        return None
+    key = st.cluster * (n_dom * width) if n_dom > 1 else st.cluster * width
+    if n_dom > 1:
+        key += dom * width
+    observed = codes >= 0
+    if not in_dom.all():
+        observed &= in_dom
+    key += codes if observed.all() else np.where(observed, codes, n_lev)
+    w = design.weights
+    hist = np.bincount(key, weights=w, minlength=n_cells * width).reshape(n_cells, width)[:, :n_lev]
+    positive = w != 0
+    rows = np.bincount(key if positive.all() else key[positive],
+                       minlength=n_cells * width).reshape(n_cells, width)[:, :n_lev]
+    cell_total = hist.sum(axis=1)
+    cells = np.arange(n_cells)
+    cell_cluster = cells // n_dom if n_dom > 1 else cells
+    cell_dom = cells % n_dom if n_dom > 1 else None
+    dom_of_cell = cell_dom if n_dom > 1 else np.zeros(n_cells, dtype=np.int64)
+    y_sum = rowsum(dom_of_cell, hist, n_dom)
+    w_sum = np.bincount(dom_of_cell, weights=cell_total, minlength=n_dom)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "total":
+            est, z = y_sum, hist
+        else:
+            est = y_sum / w_sum
+            inv = np.where(w_sum > 0, 1.0 / w_sum, 0.0)
+            z = (hist - np.nan_to_num(est)[dom_of_cell] * cell_total[:, None]) * inv[dom_of_cell]
+    var_ = cells_variance(design, z, cell_cluster, cell_dom, n_dom)
+    count = rows.sum(axis=1, dtype=float)[:, None]
+    n_obs, df = cells_degf(st, count, cell_cluster, cell_dom, n_dom)
+    return est, var_, (np.repeat(n_obs, n_lev, axis=1), np.repeat(df, n_lev, axis=1)), levels
+
+
+def _numeric_cells(design: Design, a, b, valid, dom, n_dom: int, kind: str):
+    """Means, totals or ratios of numeric columns from (first-stage cluster, domain) cell totals.
+
+    ``kind`` "mean" estimates ``sum(w a) / sum(w)``, "ratio" ``sum(w a) / sum(w b)`` and "total"
+    ``sum(w a)`` over the valid rows of each domain.  The linearised score total of a cell
+    ``c`` of domain ``d`` is ``(A_c - R_d B_c) / B_d`` (``A_c`` for totals) with ``A_c, B_c`` the
+    cell's weighted sums, so one ``np.bincount`` per sum replaces the row-level scores and their
+    cluster totals (the same estimator as the row-level path; only the summation order differs).
+    Used when the variance is the first stage's alone (:func:`_variance.first_stage_only`) and
+    the cells are few; ``None`` otherwise.  Returns the positional arguments of :func:`_finish`
+    after ``keys``: ``(est, var, valid, dom, None, None, (n_obs, df))``.
+    """
+    if not first_stage_only(design):
+        return None
+    st = design.stages[0]
+    n_cells = st.n_clusters * n_dom
+    if n_cells > max(4 * design.n, 1 << 20):
+        return None
+    key = st.cluster if n_dom == 1 else st.cluster * n_dom + dom
+    cells = np.arange(n_cells)
+    cell_cluster = cells // n_dom if n_dom > 1 else cells
+    cell_dom = cells % n_dom if n_dom > 1 else None
+    dom_of_cell = cell_dom if n_dom > 1 else np.zeros(n_cells, dtype=np.int64)
+    w = design.weights
+    positive = w != 0
+    every_positive = positive.all()
+    k = a.shape[1]
+    sum_a, sum_b, rows = (np.empty((n_cells, k)) for _ in range(3))
+    all_rows = None
+    for j in range(k):
+        vj = valid[:, j]
+        full = vj.all()
+        wj = w if full else np.where(vj, w, 0.0)
+        aj = a[:, j] if full else np.where(vj, a[:, j], 0.0)
+        sum_a[:, j] = np.bincount(key, weights=wj * aj, minlength=n_cells)
+        if kind == "ratio":
+            bj = b[:, j] if full else np.where(vj, b[:, j], 0.0)
+            sum_b[:, j] = np.bincount(key, weights=wj * bj, minlength=n_cells)
+        elif kind == "mean":
+            sum_b[:, j] = np.bincount(key, weights=wj, minlength=n_cells)
+        if full and every_positive:
+            if all_rows is None:
+                all_rows = np.bincount(key, minlength=n_cells)
+            rows[:, j] = all_rows
+        else:
+            rows[:, j] = np.bincount(key, weights=vj & positive, minlength=n_cells)
+    a_dom = rowsum(dom_of_cell, sum_a, n_dom)
+    if kind == "total":
+        est, z = a_dom, sum_a
+    else:
+        b_dom = rowsum(dom_of_cell, sum_b, n_dom)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            est = a_dom / b_dom
+            inv = np.where(b_dom != 0, 1.0 / b_dom, 0.0)
+        z = (sum_a - np.nan_to_num(est)[dom_of_cell] * sum_b) * inv[dom_of_cell]
+    var_ = cells_variance(design, z, cell_cluster, cell_dom, n_dom)
+    counts = cells_degf(st, rows, cell_cluster, cell_dom, n_dom)
+    return est, var_, valid, dom, None, None, counts
+
+
+def _factor_path(design: Design, var, by, kind: str):
+    """The result table of ``mean``/``total`` of a factor by :func:`_factor_cells`, or ``None``."""
+    if not isinstance(var, str) or not _frame.is_categorical(design.data[var]):
+        return None
+    dom, n_dom, labels, in_dom = _frame.domains(design, by)
+    fast = _factor_cells(design, var, dom, n_dom, in_dom, kind)
+    if fast is None:
+        return None
+    est, var_, counts, levels = fast
+    return _finish(design, labels, n_dom, "level", levels, est, var_, None, dom, counts=counts)
 
 
 def _finish(design, labels, n_dom, key, keys, est, var, valid, dom, deff=None, ci=None,
@@ -133,7 +286,13 @@ def mean(design: Design, var, by=None, deff: bool | str = False):
     -------
     pandas.DataFrame
     """
+    fast = None if deff else _factor_path(design, var, by, "mean")
+    if fast is not None:
+        return fast
     y, valid, dom, n_dom, labels, key, keys = _prepare(design, var, by)
+    cells = None if deff else _numeric_cells(design, y, None, valid, dom, n_dom, "mean")
+    if cells is not None:
+        return _finish(design, labels, n_dom, key, keys, *cells)
     w_sum, y_sum, scores = _column_sums(design, y, valid, dom, n_dom, "mean")
     with np.errstate(divide="ignore", invalid="ignore"):
         est = y_sum / w_sum
@@ -166,7 +325,13 @@ def total(design: Design, var, by=None, deff: bool | str = False):
     -------
     pandas.DataFrame
     """
+    fast = None if deff else _factor_path(design, var, by, "total")
+    if fast is not None:
+        return fast
     y, valid, dom, n_dom, labels, key, keys = _prepare(design, var, by)
+    cells = None if deff else _numeric_cells(design, y, None, valid, dom, n_dom, "total")
+    if cells is not None:
+        return _finish(design, labels, n_dom, key, keys, *cells)
     w_sum, est, scores = _column_sums(design, y, valid, dom, n_dom, "total")
     var_ = design_variance(design, scores, dom, n_dom)
     srs = counts = None
@@ -204,6 +369,11 @@ def ratio(design: Design, num, den, by=None):
         raise ValueError("num and den must name the same number of columns")
     dom, n_dom, labels, in_dom = _frame.domains(design, by)
     valid = ~np.isnan(yn) & ~np.isnan(yd) & in_dom[:, None]
+    single = isinstance(num, str)
+    keys = [f"{a}/{b}" for a, b in zip(num_names, den_names, strict=True)]
+    cells = _numeric_cells(design, yn, yd, valid, dom, n_dom, "ratio")
+    if cells is not None:
+        return _finish(design, labels, n_dom, None if single else "variable", keys, *cells)
     wv = design.weights[:, None] * valid
     nz = np.where(valid, yn, 0.0)
     dz = np.where(valid, yd, 0.0)
@@ -214,8 +384,6 @@ def ratio(design: Design, num, den, by=None):
         inv = np.where(d_sum != 0, 1.0 / d_sum, 0.0)
     scores = wv * (nz - np.nan_to_num(est)[dom] * dz) * inv[dom]
     var_ = design_variance(design, scores, dom, n_dom)
-    single = isinstance(num, str)
-    keys = [f"{a}/{b}" for a, b in zip(num_names, den_names, strict=True)]
     return _finish(design, labels, n_dom, None if single else "variable", keys, est, var_,
                    valid, dom)
 
@@ -250,14 +418,19 @@ def proportion(design: Design, var: str, by=None, ci: str = "logit", level: floa
     if ci not in _CI_METHODS:
         raise ValueError(f"ci must be one of {_CI_METHODS}, got {ci!r}")
     dom, n_dom, labels, in_dom = _frame.domains(design, by)
-    y, valid1, levels = _frame.indicator_matrix(design, var)
-    valid = np.repeat((valid1 & in_dom)[:, None], y.shape[1], axis=1)
-    w_sum, y_sum, scores = _column_sums(design, y, valid, dom, n_dom, "mean")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = y_sum / w_sum
-    var_ = design_variance(design, scores, dom, n_dom)
+    fast = _factor_cells(design, var, dom, n_dom, in_dom, "mean")
+    if fast is not None:
+        p, var_, counts, levels = fast
+        valid = None
+    else:
+        y, valid1, levels = _frame.indicator_matrix(design, var)
+        valid = np.broadcast_to((valid1 & in_dom)[:, None], y.shape)
+        w_sum, y_sum, scores = _column_sums(design, y, valid, dom, n_dom, "mean")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = y_sum / w_sum
+        var_ = design_variance(design, scores, dom, n_dom)
+        counts = _counts(design, valid, dom, n_dom)
     se = np.where(np.isnan(p), np.nan, np.sqrt(np.maximum(var_, 0.0)))
-    counts = _counts(design, valid, dom, n_dom)
     df = counts[1]
     q = stats.norm.ppf(0.5 + level / 2) if ci == "normal" else _frame.t_quantile(df, level)
     with np.errstate(divide="ignore", invalid="ignore"):
