@@ -24,7 +24,15 @@ from scipy import stats
 
 from . import _frame
 from ._intervals import bounded_interval
-from ._variance import cells_degf, cells_variance, design_variance, domain_degf, first_stage_only, rowsum
+from ._variance import (
+    cells_degf,
+    cells_variance,
+    design_variance,
+    domain_degf,
+    domain_vcov,
+    first_stage_only,
+    rowsum,
+)
 from .design import Design
 
 _CI_METHODS = ("logit", "xlogit", "t", "normal")
@@ -441,3 +449,46 @@ def proportion(design: Design, var: str, by=None, ci: str = "logit", level: floa
             bounds = (p - q * se, p + q * se)
     return _finish(design, labels, n_dom, "level", levels, p, var_, valid, dom, ci=bounds,
                    counts=counts)
+
+
+def domain_covariance(design: Design, var: str, by, den: str | None = None) -> pd.DataFrame:
+    """Covariance matrix of domain means (or ratios ``var / den``) that may share PSUs.
+
+    Domains cut across PSUs (two units served by the same village, a stratum spanning units) and
+    their estimates are then correlated: the covariance is the design covariance of the
+    domains' linearised score totals (:func:`analysis._variance.domain_vcov`), R's
+    ``vcov(svyby(~var, ~by, design, svymean, covmat=TRUE))``.  Its diagonal is the squared
+    ``se`` of :func:`mean` (or :func:`ratio`) by the same domains.  ``Var(a - b) = V_aa + V_bb
+    - 2 V_ab`` is what a test of two domains' difference needs (:func:`analysis.ranking.rank_units`).
+
+    Parameters
+    ----------
+    design : Design
+    var : str
+        Numeric column.
+    by : str or list of str
+        Domain variable(s).
+    den : str, optional
+        Denominator column: covariances of the ratios ``sum(w var) / sum(w den)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Square, with the domain labels (a tuple for several ``by`` columns) as index and columns.
+    """
+    dom, n_dom, labels, in_dom = _frame.domains(design, by)
+    y, _ = _frame.numeric_matrix(design, var)
+    b = np.ones_like(y) if den is None else _frame.numeric_matrix(design, den)[0]
+    valid = (~np.isnan(y) & ~np.isnan(b))[:, 0] & in_dom
+    w = np.where(valid, design.weights, 0.0)
+    a, b = np.where(valid, y[:, 0], 0.0), np.where(valid, b[:, 0], 0.0)
+    a_sum = np.bincount(dom, weights=w * a, minlength=n_dom)
+    b_sum = np.bincount(dom, weights=w * b, minlength=n_dom)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est = np.nan_to_num(a_sum / b_sum)
+        inv = np.where(b_sum != 0, 1.0 / b_sum, 0.0)
+    scores = w * (a - est[dom] * b) * inv[dom]
+    cov = domain_vcov(design, scores, dom, n_dom)
+    index = (list(labels.itertuples(index=False, name=None)) if labels.shape[1] > 1
+             else labels.iloc[:, 0].tolist())
+    return pd.DataFrame(cov, index=index, columns=index)
