@@ -13,7 +13,15 @@ village: the product of the village stage, drawn with probability
 proportional to size, and the stage within the village), the base weight is
 1/p instead and the adjustment scales the respondents' base weights to
 ``N_h``, so that unequal probabilities (villages taken with certainty) are
-followed.  Without clusters the stratum population ``N_h`` is the finite
+followed.  The adjustment cells are the strata and are never collapsed: a
+stratum is a unit's own sample (units are reported as domains), so pooling it
+with another unit's stratum would move one unit's population onto another's
+respondents.  A stratum without respondents is left out: its population is not
+represented, ``strata_summary["covered"]`` is False for it and a notice names it
+and says the estimates cover the other strata only.  Finer cells within strata
+(age, sex) are collapsed by the rule of
+:func:`analysis.weighting.nonresponse_adjust` (``min_respondents``, ``within``).
+Without clusters the stratum population ``N_h`` is the finite
 population correction; with clusters the
 first stage is treated as with replacement (no fpc, conservative), since the
 strata table gives persons, not clusters.  Only stratum and cluster codes are
@@ -45,6 +53,10 @@ UNWEIGHTED_NOTICE = {
     "en": "Estimates are unweighted: the wave used an open link without a stratified sampling frame; "
           "results describe the respondents only.",
 }
+
+
+# strata named in the notice about strata without respondents (the rest are counted)
+_LISTED_STRATA = 20
 
 
 @dataclass
@@ -205,12 +217,18 @@ def wave_design(responses: pd.DataFrame, strata: pd.DataFrame | None = None, wav
     design = Design._with_codes(known, data, weights="weight", strata="stratum", ids=ids, fpc=fpc,
                                 nest=True, singleton=singleton)
     notices = []
-    empty = summary.index[summary["respondents"] == 0]
+    summary["covered"] = summary["respondents"] > 0
+    empty = summary.index[~summary["covered"]]
     if len(empty):
-        notices.append({"vi": f"{len(empty)} tầng không có người trả lời; tổng thể của các tầng này "
-                              "không được đại diện.",
-                        "en": f"{len(empty)} strata have no respondents; their population is not "
-                              "represented."})
+        listed = ", ".join(str(code) for code in empty[:_LISTED_STRATA])
+        more = len(empty) - _LISTED_STRATA
+        listed += f" (+{more})" if more > 0 else ""
+        covered = len(summary) - len(empty)
+        notices.append({"vi": f"{len(empty)} tầng không có người trả lời: {listed}. Tổng thể của các "
+                              "tầng này không được đại diện; các ước lượng chỉ bao gồm "
+                              f"{covered} tầng còn lại.",
+                        "en": f"{len(empty)} strata have no respondents: {listed}. Their population is not "
+                              f"represented; the estimates cover the other {covered} strata only."})
     return WaveDesign(_calibrate(design, calibration), True, summary.reset_index(), notices)
 
 
