@@ -41,8 +41,10 @@ def _coded_domain(series: pd.Series):
     if isinstance(series.dtype, pd.CategoricalDtype):
         raw = series.cat.codes.to_numpy()
         n_cat = len(series.cat.categories)
-        valid = raw >= 0
-        present = np.bincount(raw[valid] if not valid.all() else raw, minlength=n_cat) > 0
+        if raw.dtype == np.int8:  # -1 (missing) reads as 255 through an unsigned view
+            present = np.bincount(raw.view(np.uint8), minlength=256)[:n_cat] > 0
+        else:
+            present = np.bincount(raw + 1, minlength=n_cat + 1)[1:] > 0
         used = np.flatnonzero(present)
         rank = np.full(n_cat + 1, -1, dtype=np.int64)  # index -1 (missing) -> -1
         rank[used] = np.arange(len(used))
@@ -94,7 +96,7 @@ def assemble(labels: pd.DataFrame | None, n_dom: int, key: str | None, keys: lis
     k = len(keys)
     parts = []
     if labels is not None:
-        parts.append(labels.loc[np.repeat(np.arange(n_dom), k)].reset_index(drop=True))
+        parts.append(labels.iloc[np.repeat(np.arange(n_dom), k)].reset_index(drop=True))
     out = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=range(n_dom * k))
     if key is not None:
         out[key] = np.tile(np.asarray(keys, dtype=object), n_dom)

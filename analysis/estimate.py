@@ -131,7 +131,7 @@ def _factor_cells(design: Design, var: str, dom, n_dom: int, in_dom, kind: str):
     if isinstance(series.dtype, pd.CategoricalDtype):
         raw = series.cat.codes.to_numpy()
         n_cat = len(series.cat.categories)
-        seen = np.bincount(raw + 1, minlength=n_cat + 1)[1:] > 0  # levels present
+        seen = _present_codes(raw, n_cat)
         used_levels = np.flatnonzero(seen)
         if len(used_levels) == n_cat:
             codes = raw
@@ -161,10 +161,15 @@ def _factor_cells(design: Design, var: str, dom, n_dom: int, in_dom, kind: str):
     rows = np.bincount(key if positive.all() else key[positive],
                        minlength=n_cells * width).reshape(n_cells, width)[:, :n_lev]
     cell_total = hist.sum(axis=1)
-    cells = np.arange(n_cells)
-    cell_cluster = cells // n_dom if n_dom > 1 else cells
-    cell_dom = cells % n_dom if n_dom > 1 else None
-    dom_of_cell = cell_dom if n_dom > 1 else np.zeros(n_cells, dtype=np.int64)
+    if n_dom > 1:
+        # the occupied (cluster, domain) cells only; absent ones have zero totals
+        occupied = np.flatnonzero(rows.any(axis=1) | (cell_total != 0))
+        hist, rows, cell_total = hist[occupied], rows[occupied], cell_total[occupied]
+        cell_cluster, cell_dom = occupied // n_dom, occupied % n_dom
+        dom_of_cell = cell_dom
+    else:
+        cell_cluster, cell_dom = np.arange(n_cells), None
+        dom_of_cell = np.zeros(n_cells, dtype=np.int64)
     y_sum = rowsum(dom_of_cell, hist, n_dom)
     w_sum = np.bincount(dom_of_cell, weights=cell_total, minlength=n_dom)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -199,15 +204,12 @@ def _numeric_cells(design: Design, a, b, valid, dom, n_dom: int, kind: str):
     if n_cells > max(4 * design.n, 1 << 20):
         return None
     key = st.cluster if n_dom == 1 else st.cluster * n_dom + dom
-    cells = np.arange(n_cells)
-    cell_cluster = cells // n_dom if n_dom > 1 else cells
-    cell_dom = cells % n_dom if n_dom > 1 else None
-    dom_of_cell = cell_dom if n_dom > 1 else np.zeros(n_cells, dtype=np.int64)
     w = design.weights
     positive = w != 0
     every_positive = positive.all()
     k = a.shape[1]
-    sum_a, sum_b, rows = (np.empty((n_cells, k)) for _ in range(3))
+    sum_a, rows = np.empty((n_cells, k)), np.empty((n_cells, k))
+    sum_b = np.zeros((n_cells, k)) if kind == "total" else np.empty((n_cells, k))
     all_rows = None
     for j in range(k):
         vj = valid[:, j]
@@ -226,6 +228,16 @@ def _numeric_cells(design: Design, a, b, valid, dom, n_dom: int, kind: str):
             rows[:, j] = all_rows
         else:
             rows[:, j] = np.bincount(key, weights=vj & positive, minlength=n_cells)
+    if n_dom > 1:
+        # keep the occupied cells only (domains are often nested in strata): absent cells have
+        # zero totals, which cells_variance and cells_degf allow
+        occupied = np.flatnonzero(rows.any(axis=1) | sum_a.any(axis=1) | sum_b.any(axis=1))
+        sum_a, sum_b, rows = sum_a[occupied], sum_b[occupied], rows[occupied]
+        cell_cluster, cell_dom = occupied // n_dom, occupied % n_dom
+        dom_of_cell = cell_dom
+    else:
+        cell_cluster, cell_dom = np.arange(n_cells), None
+        dom_of_cell = np.zeros(n_cells, dtype=np.int64)
     a_dom = rowsum(dom_of_cell, sum_a, n_dom)
     if kind == "total":
         est, z = a_dom, sum_a
@@ -238,6 +250,14 @@ def _numeric_cells(design: Design, a, b, valid, dom, n_dom: int, kind: str):
     var_ = cells_variance(design, z, cell_cluster, cell_dom, n_dom)
     counts = cells_degf(st, rows, cell_cluster, cell_dom, n_dom)
     return est, var_, valid, dom, None, None, counts
+
+
+def _present_codes(raw: np.ndarray, n_cat: int) -> np.ndarray:
+    """Which of ``n_cat`` category codes occur in ``raw`` (code -1: missing, ignored)."""
+    if raw.dtype == np.int8:
+        # -1 reads as 255 through an unsigned view: one histogram, no shifted copy
+        return np.bincount(raw.view(np.uint8), minlength=256)[:n_cat] > 0
+    return np.bincount(raw + 1, minlength=n_cat + 1)[1:] > 0
 
 
 def _factor_path(design: Design, var, by, kind: str):

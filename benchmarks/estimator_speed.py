@@ -10,7 +10,7 @@ both medians of ``--repeat`` runs in the same process.  The target is a ratio of
 for a single estimate; functions that compute many estimates in one call (all items of the
 SIPAS tree, every domain) are also shown per estimate read from the data.
 
-    python benchmarks/estimator_speed.py [--n 1000000] [--repeat 7] [--profile NAME]
+    python benchmarks/estimator_speed.py [--n 1000000] [--repeat 7] [--only NAME] [--profile NAME]
 
 Not part of the test suite.
 """
@@ -142,12 +142,13 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--profile", metavar="NAME", help="cProfile one case (a prefix of its name)")
+    parser.add_argument("--only", metavar="NAME", help="time only the cases whose name starts so")
     args = parser.parse_args()
     data = make_data(args.n)
     t0 = time.perf_counter()
     design = Design(data, weights="w", strata="stratum", ids="psu")
     build_s = time.perf_counter() - t0
-    todo = cases(design)
+    todo = {k: v for k, v in cases(design).items() if not args.only or k.startswith(args.only)}
     if args.profile:
         name = next(k for k in todo if k.startswith(args.profile))
         fn = todo[name][0]
