@@ -46,9 +46,12 @@ def _coded_domain(series: pd.Series):
         else:
             present = np.bincount(raw + 1, minlength=n_cat + 1)[1:] > 0
         used = np.flatnonzero(present)
+        labels = pd.Categorical.from_codes(used, dtype=series.dtype)
+        if len(used) == n_cat:
+            return raw.astype(np.int64), labels
         rank = np.full(n_cat + 1, -1, dtype=np.int64)  # index -1 (missing) -> -1
         rank[used] = np.arange(len(used))
-        return rank[raw], pd.Categorical.from_codes(used, dtype=series.dtype)
+        return rank[raw], labels
     values = series.to_numpy()
     if values.dtype.kind in "iu" and len(values):
         low, high = int(values.min()), int(values.max())

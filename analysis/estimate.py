@@ -148,28 +148,31 @@ def _factor_cells(design: Design, var: str, dom, n_dom: int, in_dom, kind: str):
     n_cells = st.n_clusters * n_dom
     if n_cells * width > max(4 * design.n, 1 << 20):
         return None
-    key = st.cluster * (n_dom * width) if n_dom > 1 else st.cluster * width
+    key = st.cluster * n_dom  # in place from here: one n-row allocation
     if n_dom > 1:
-        key += dom * width
+        key += dom
+    key *= width
     observed = codes >= 0
     if not in_dom.all():
         observed &= in_dom
     key += codes if observed.all() else np.where(observed, codes, n_lev)
     w = design.weights
-    hist = np.bincount(key, weights=w, minlength=n_cells * width).reshape(n_cells, width)[:, :n_lev]
+    hist = np.bincount(key, weights=w, minlength=n_cells * width).reshape(n_cells, width)
     positive = w != 0
     rows = np.bincount(key if positive.all() else key[positive],
-                       minlength=n_cells * width).reshape(n_cells, width)[:, :n_lev]
-    cell_total = hist.sum(axis=1)
+                       minlength=n_cells * width).reshape(n_cells, width)
     if n_dom > 1:
-        # the occupied (cluster, domain) cells only; absent ones have zero totals
-        occupied = np.flatnonzero(rows.any(axis=1) | (cell_total != 0))
-        hist, rows, cell_total = hist[occupied], rows[occupied], cell_total[occupied]
+        # the (cluster, domain) cells holding a positively weighted row; the others have zero
+        # totals (weights are never negative), which cells_variance and cells_degf allow
+        occupied = np.flatnonzero(rows.any(axis=1))
+        hist, rows = hist[occupied, :n_lev], rows[occupied, :n_lev]
         cell_cluster, cell_dom = occupied // n_dom, occupied % n_dom
         dom_of_cell = cell_dom
     else:
+        hist, rows = hist[:, :n_lev], rows[:, :n_lev]
         cell_cluster, cell_dom = np.arange(n_cells), None
         dom_of_cell = np.zeros(n_cells, dtype=np.int64)
+    cell_total = hist.sum(axis=1)
     y_sum = rowsum(dom_of_cell, hist, n_dom)
     w_sum = np.bincount(dom_of_cell, weights=cell_total, minlength=n_dom)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -203,7 +206,11 @@ def _numeric_cells(design: Design, a, b, valid, dom, n_dom: int, kind: str):
     n_cells = st.n_clusters * n_dom
     if n_cells > max(4 * design.n, 1 << 20):
         return None
-    key = st.cluster if n_dom == 1 else st.cluster * n_dom + dom
+    if n_dom == 1:
+        key = st.cluster
+    else:
+        key = st.cluster * n_dom
+        key += dom
     w = design.weights
     positive = w != 0
     every_positive = positive.all()
@@ -231,7 +238,8 @@ def _numeric_cells(design: Design, a, b, valid, dom, n_dom: int, kind: str):
     if n_dom > 1:
         # keep the occupied cells only (domains are often nested in strata): absent cells have
         # zero totals, which cells_variance and cells_degf allow
-        occupied = np.flatnonzero(rows.any(axis=1) | sum_a.any(axis=1) | sum_b.any(axis=1))
+        # (a cell with a nonzero sum holds a valid, positively weighted row: weights are >= 0)
+        occupied = np.flatnonzero(rows.any(axis=1))
         sum_a, sum_b, rows = sum_a[occupied], sum_b[occupied], rows[occupied]
         cell_cluster, cell_dom = occupied // n_dom, occupied % n_dom
         dom_of_cell = cell_dom

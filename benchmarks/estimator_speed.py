@@ -126,14 +126,23 @@ def cases(design: Design) -> dict:
     }
 
 
-def timed(fn, repeat: int) -> float:
-    """Median wall time of ``repeat`` calls."""
-    times = []
+def timed_pair(reference, fn, repeat: int) -> dict:
+    """Median wall and CPU seconds of ``repeat`` alternating calls of the reference and ``fn``.
+
+    Alternating the two lets a change of the machine's load hit both alike; CPU time
+    (``time.process_time``, one thread) moves less than wall time on a shared machine.
+    """
+    wall = {"ref": [], "fn": []}
+    cpu = {"ref": [], "fn": []}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for name, call in (("ref", reference), ("fn", fn)):
+            c0, t0 = time.process_time(), time.perf_counter()
+            call()
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    med = {f"{kind}_{name}": statistics.median(values[name])
+           for kind, values in (("wall", wall), ("cpu", cpu)) for name in ("ref", "fn")}
+    return med
 
 
 def main() -> None:
@@ -164,13 +173,14 @@ def main() -> None:
     assert abs(ours["estimate"] - ref_est) < 1e-9 * abs(ref_est)
     assert abs(ours["se"] - ref_se) < 1e-9 * ref_se, (ours["se"], ref_se)
     rows = []
-    # interleave: reference, estimator, reference ... so that load changes hit both alike
     for name, (fn, per) in todo.items():
         fn()  # warm up
-        ref = timed(lambda: numpy_mean(*arrays), args.repeat)
-        t = timed(fn, args.repeat)
-        rows.append({"estimator": name, "seconds": round(t, 4), "numpy_seconds": round(ref, 4),
-                     "ratio": round(t / ref, 2), "ratio_per_estimate": round(t / ref / per, 2)})
+        m = timed_pair(lambda: numpy_mean(*arrays), fn, args.repeat)
+        rows.append({"estimator": name, "seconds": round(m["wall_fn"], 4),
+                     "numpy_seconds": round(m["wall_ref"], 4),
+                     "ratio": round(m["wall_fn"] / m["wall_ref"], 2),
+                     "cpu_ratio": round(m["cpu_fn"] / m["cpu_ref"], 2),
+                     "ratio_per_estimate": round(m["wall_fn"] / m["wall_ref"] / per, 2)})
     print(json.dumps({"n": args.n, "strata": N_STRATA, "psus": N_STRATA * PSU_PER_STRATUM,
                       "repeat": args.repeat, "design_build_s": round(build_s, 3),
                       "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
