@@ -84,3 +84,44 @@ def test_with_replacement_second_stage_adds_nothing():
     full = estimate.mean(design(frame), "y").iloc[0]["se"]
     first = estimate.mean(weighted, "y").iloc[0]["se"]
     assert 0 < first < full
+
+
+def village_wave(census=False):
+    """Export rows of one stratum: village T1 taken with certainty, T2 and T3 drawn by PPS."""
+    from analysis.weights import wave_design
+
+    rng = np.random.default_rng(21)
+    size = {"T1": 6 if census else 120, "T2": 30, "T3": 30}
+    answered = {"T1": 6, "T2": 4, "T3": 4}
+    prob = {"T1": 1.0, "T2": 0.5, "T3": 0.5}
+    rows = [{"response_id": f"r{v}{i}", "unit": "u1", "stratum": "S", "cluster": v,
+             "cluster_probability": prob[v], "cluster_population": size[v],
+             "y": float(rng.integers(1, 6))} for v in size for i in range(answered[v])]
+    if census:
+        rows = [r for r in rows if r["cluster"] == "T1"]
+    frame = pd.DataFrame(rows)
+    strata = pd.DataFrame({"stratum": ["S"], "unit": ["u1"], "group": ["g"],
+                           "population_size": [6 if census else 180],
+                           "sample_size": [6 if census else 30]})
+    return frame, wave_design(frame, strata)
+
+
+def test_village_taken_with_certainty_is_its_own_stratum_with_fpc():
+    frame, wd = village_wave()
+    w = wd.data["weight"].to_numpy()
+    y = frame["y"].to_numpy()
+    z = w * (y - (w * y).sum() / w.sum()) / w.sum()
+    t1 = frame["cluster"].to_numpy() == "T1"
+    # certainty village: people are PSUs, fpc 6 of 120 respondents
+    var = (1 - 6 / 120) * 6 / 5 * ((z[t1] - z[t1].mean()) ** 2).sum()
+    # PPS villages: two PSUs, with replacement
+    totals = np.array([z[frame["cluster"].to_numpy() == v].sum() for v in ("T2", "T3")])
+    var += 2 / 1 * ((totals - totals.mean()) ** 2).sum()
+    assert estimate.mean(wd.design, "y")["se"].iloc[0] == pytest.approx(np.sqrt(var), rel=1e-12)
+
+
+def test_census_of_villages_and_people_has_se_exactly_zero():
+    _, wd = village_wave(census=True)
+    for table in (estimate.mean(wd.design, "y"), estimate.mean(wd.design, "y", by="unit"),
+                  estimate.total(wd.design, "y")):
+        assert (table["se"] == 0.0).all()
