@@ -52,6 +52,8 @@ def _coded_domain(series: pd.Series):
         rank = np.full(n_cat + 1, -1, dtype=np.int64)  # index -1 (missing) -> -1
         rank[used] = np.arange(len(used))
         return rank[raw], labels
+    if not isinstance(series.dtype, np.dtype):  # nullable and other extension types: groupby's labels
+        return None
     values = series.to_numpy()
     if values.dtype.kind in "iu" and len(values):
         low, high = int(values.min()), int(values.max())

@@ -32,6 +32,7 @@ def sample(seed=3, n=2000):
     frame.loc[rng.random(n) < 0.03, "w"] = 0.0
     frame["answer_cat"] = pd.Categorical(frame["answer"], categories=["z", "c", "b", "a"])
     frame["region_cat"] = pd.Categorical(frame["region"], categories=["S", "N", "C", "E"])
+    frame["size_nullable"] = pd.array(np.where(frame["size"] == 2, None, frame["size"]), dtype="Int64")
     return frame
 
 
@@ -77,7 +78,7 @@ def test_multistage_fpc_keeps_row_level_path():
     assert list(table["level"]) == ["a", "b", "c"]
 
 
-@pytest.mark.parametrize("by", ["region_cat", "size", "stratum"])
+@pytest.mark.parametrize("by", ["region_cat", "size", "stratum", "size_nullable"])
 def test_coded_domains_match_groupby(by):
     design = Design(sample(), weights="w", strata="stratum", ids="psu")
     codes, n_dom, labels, ok = _frame.domains(design, by)
