@@ -89,3 +89,44 @@ def test_rank_units_with_covariances_from_the_design():
     assert "B" in plain.at["A", "not_different_from"]
     assert "B" not in joint.at["A", "not_different_from"]
     assert joint.at["A", "n_not_different"] == plain.at["A", "n_not_different"] - 1
+
+
+def sipas_sample(shared_villages=True, seed=12, n=1200):
+    """One SIPAS item answered in 3 units whose respondents live in the same 24 villages."""
+    from tests.analysis.test_cell_path import sipas_docs
+
+    rng = np.random.default_rng(seed)
+    village = rng.integers(0, 24, n)
+    unit = rng.choice(["U1", "U2", "U3"], n) if shared_villages else np.array(
+        ["U1", "U2", "U3"])[village % 3]
+    latent = rng.normal(0, 1.2, 24)[village] + rng.normal(0, 1, n)
+    codes = np.array(["1", "2", "3", "4", "5"], dtype=object)[np.searchsorted([-1, -0.3, 0.3, 1], latent)]
+    codes[rng.random(n) < 0.05] = "9"
+    codes[rng.random(n) < 0.05] = None
+    frame = pd.DataFrame({"questionnaire": "q", "unit": unit, "cluster": village,
+                          "w": rng.uniform(1, 3, n), "c0_i0": codes})
+    frame["sat"] = np.isin(codes, ["4", "5"]).astype(float)
+    frame["valid"] = (pd.notna(codes) & (codes != "9")).astype(float)
+    q, fw = sipas_docs(n_comp=1, per_comp=1)
+    return Design(frame, weights="w", ids="cluster"), q, fw
+
+
+def test_index_covariance_across_units_matches_the_ratio_covariance():
+    from analysis.indices import sipas_indices, unit_covariance, units_share_psus
+
+    design, q, fw = sipas_sample()
+    assert units_share_psus(design)
+    cov = unit_covariance(design, q, fw)  # the overall index "s" = the one item, in percent
+    ratio = estimate.domain_covariance(design, "sat", "unit", den="valid")
+    assert cov.to_numpy() == pytest.approx(1e4 * ratio.to_numpy(), rel=1e-10)
+    table = sipas_indices(design, q, fw)
+    overall = table[(table["code"] == "s") & (table["unit"] != "ALL")].set_index("unit")
+    assert np.diag(cov.loc[overall.index, overall.index]) == pytest.approx(overall["se"] ** 2, rel=1e-10)
+    assert cov.at["U1", "U2"] > 0
+
+
+def test_units_in_their_own_villages_do_not_share_psus():
+    from analysis.indices import units_share_psus
+
+    design, _, _ = sipas_sample(shared_villages=False)
+    assert not units_share_psus(design)
