@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import _frame
 from ._intervals import bounded_interval
-from ._variance import design_variance, domain_degf
+from ._variance import design_variance, domain_degf, domain_vcov
 from .design import Design, _as_list
 from .instruments import questionnaire_rows
 from .replicates import tree_variance
@@ -156,13 +156,36 @@ def estimate_tree(design: Design, tree: Tree, s: np.ndarray, v: np.ndarray, by=N
         ``df``, ``n_valid``, ``complete``.
     """
     dom, n_dom, labels, in_dom = _frame.domains(design, by)
-    w = design.weights if in_dom.all() else np.where(in_dom, design.weights, 0.0)
-    scale = np.array([tree.scale.get(c, 1.0) for c in tree.leaves])
-    n, n_leaf, n_comp = len(w), len(tree.leaves), len(tree.composites)
+    n, n_leaf, n_comp = design.n, len(tree.leaves), len(tree.composites)
     if buffers is None:
         buffers = (np.empty((n, n_leaf + n_comp), order="F"),
                    np.empty((n, n_leaf + n_comp), dtype=bool, order="F"))
     scores, valid = buffers
+    leaf_est, comp_est, complete, den, parts = _tree_scores(design, tree, s, v, dom, n_dom, in_dom, scores)
+    if variance is None:
+        var = design_variance(design, scores, dom, n_dom)
+    else:
+        w, scale, groups = parts
+        var = tree_variance(variance, design, w, s, v, scale, dom, n_dom, groups)
+    for j in range(n_leaf):
+        np.greater(v[:, j], 0, out=valid[:, j])
+        if not in_dom.all():
+            valid[:, j] &= in_dom
+    for c, idx in enumerate(tree.leaf_sets()):
+        np.logical_or.reduce([valid[:, j] for j in idx] or [np.zeros(n, bool)], out=valid[:, n_leaf + c])
+    n_obs, df = domain_degf(design, valid, dom, n_dom)
+    return _result(tree, labels, n_dom, leaf_est, comp_est, var, df, n_obs, den, complete, upper)
+
+
+def _tree_scores(design: Design, tree: Tree, s, v, dom, n_dom: int, in_dom, scores: np.ndarray):
+    """Fill ``scores`` (n x (J + C)) with every leaf's and composite's linearised scores.
+
+    Returns ``(leaf_est, comp_est, complete, den)`` per domain, and ``(w, scale, groups)`` (the
+    domain-masked weights, the leaves' scales, the composites' weight groups) for replicate variances.
+    """
+    w = design.weights if in_dom.all() else np.where(in_dom, design.weights, 0.0)
+    scale = np.array([tree.scale.get(c, 1.0) for c in tree.leaves])
+    n_leaf = len(tree.leaves)
     ratio, den = _leaf_scores(w, s, v, dom, n_dom, scale, scores)
     leaf_est = ratio * scale
     comp_est, complete, groups = _composite_estimates(tree, den, leaf_est)
@@ -173,18 +196,27 @@ def estimate_tree(design: Design, tree: Tree, s: np.ndarray, v: np.ndarray, by=N
         else:
             rows = np.isin(dom, ds)
             zc[rows] = z[rows] @ a
-    if variance is None:
-        var = design_variance(design, scores, dom, n_dom)
-    else:
-        var = tree_variance(variance, design, w, s, v, scale, dom, n_dom, groups)
-    for j in range(n_leaf):
-        np.greater(v[:, j], 0, out=valid[:, j])
-        if not in_dom.all():
-            valid[:, j] &= in_dom
-    for c, idx in enumerate(tree.leaf_sets()):
-        np.logical_or.reduce([valid[:, j] for j in idx] or [np.zeros(n, bool)], out=valid[:, n_leaf + c])
-    n_obs, df = domain_degf(design, valid, dom, n_dom)
-    return _result(tree, labels, n_dom, leaf_est, comp_est, var, df, n_obs, den, complete, upper)
+    return leaf_est, comp_est, complete, den, (w, scale, groups)
+
+
+def tree_covariance(design: Design, tree: Tree, s, v, by, code: str) -> pd.DataFrame:
+    """Covariance matrix of one node's estimates across the domains of ``by``.
+
+    The off-diagonal terms are non-zero where domains share PSUs (Lumley 2010, appendix C):
+    :func:`analysis._variance.domain_vcov` of the node's linearised scores (those of
+    :func:`estimate_tree`, so the diagonal is its squared ``se``).  Index and columns are the
+    domain labels (tuples for several ``by`` columns).
+    """
+    dom, n_dom, labels, in_dom = _frame.domains(design, by)
+    codes = tree.leaves + tree.composites
+    if code not in codes:
+        raise ValueError(f"{code!r} is not a node of the tree")
+    scores = np.empty((design.n, len(codes)), order="F")
+    _tree_scores(design, tree, s, v, dom, n_dom, in_dom, scores)
+    cov = domain_vcov(design, scores[:, codes.index(code)], dom, n_dom)
+    index = (list(labels.itertuples(index=False, name=None)) if labels.shape[1] > 1
+             else labels.iloc[:, 0].tolist())
+    return pd.DataFrame(cov, index=index, columns=index)
 
 
 def _composite_estimates(tree: Tree, den: np.ndarray, leaf_est: np.ndarray):
@@ -262,4 +294,4 @@ def _stack(parts: list[pd.DataFrame], cols: list) -> pd.DataFrame:
     return out
 
 
-__all__ = ["ALL", "Tree", "estimate_tree", "leaf_matrices", "with_total"]
+__all__ = ["ALL", "Tree", "estimate_tree", "leaf_matrices", "tree_covariance", "with_total"]

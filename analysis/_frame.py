@@ -16,12 +16,52 @@ def domains(design: Design, by) -> tuple[np.ndarray, int, pd.DataFrame | None, n
     cols = _as_list(by)
     if not cols:
         return np.zeros(design.n, dtype=np.int64), 1, None, np.ones(design.n, dtype=bool)
+    if len(cols) == 1:
+        coded = _coded_domain(design.data[cols[0]])
+        if coded is not None:
+            codes, labels = coded
+            ok = codes >= 0
+            return (np.where(ok, codes, 0) if not ok.all() else codes), len(labels), \
+                pd.DataFrame({cols[0]: labels}), ok
     grouped = design.data.groupby(cols, sort=True, observed=True, dropna=True)
     codes = grouped.ngroup().to_numpy()
     labels = grouped.size().index.to_frame(index=False)
     ok = codes >= 0
     # rows with a missing domain are outside every domain: code 0 with a False mask
     return np.where(ok, codes, 0).astype(np.int64), len(labels), labels, ok
+
+
+def _coded_domain(series: pd.Series):
+    """Sorted group codes (-1 missing) and labels of a categorical or small-integer column.
+
+    The same codes and labels as ``groupby(sort=True, observed=True, dropna=True)`` gives,
+    from the column's own codes with one ``np.bincount`` instead of hashing its values;
+    ``None`` for other columns.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        raw = series.cat.codes.to_numpy()
+        n_cat = len(series.cat.categories)
+        if raw.dtype == np.int8:  # -1 (missing) reads as 255 through an unsigned view
+            present = np.bincount(raw.view(np.uint8), minlength=256)[:n_cat] > 0
+        else:
+            present = np.bincount(raw + 1, minlength=n_cat + 1)[1:] > 0
+        used = np.flatnonzero(present)
+        labels = pd.Categorical.from_codes(used, dtype=series.dtype)
+        if len(used) == n_cat:
+            return raw.astype(np.int64), labels
+        rank = np.full(n_cat + 1, -1, dtype=np.int64)  # index -1 (missing) -> -1
+        rank[used] = np.arange(len(used))
+        return rank[raw], labels
+    if not isinstance(series.dtype, np.dtype):  # nullable and other extension types: groupby's labels
+        return None
+    values = series.to_numpy()
+    if values.dtype.kind in "iu" and len(values):
+        low, high = int(values.min()), int(values.max())
+        if low >= 0 and high < 4 * len(values) + 1024:
+            present = np.bincount(values, minlength=high + 1) > 0
+            rank = np.cumsum(present) - 1
+            return rank[values].astype(np.int64), np.flatnonzero(present).astype(values.dtype)
+    return None
 
 
 def is_categorical(series: pd.Series) -> bool:
@@ -61,7 +101,7 @@ def assemble(labels: pd.DataFrame | None, n_dom: int, key: str | None, keys: lis
     k = len(keys)
     parts = []
     if labels is not None:
-        parts.append(labels.loc[np.repeat(np.arange(n_dom), k)].reset_index(drop=True))
+        parts.append(labels.iloc[np.repeat(np.arange(n_dom), k)].reset_index(drop=True))
     out = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=range(n_dom * k))
     if key is not None:
         out[key] = np.tile(np.asarray(keys, dtype=object), n_dom)

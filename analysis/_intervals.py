@@ -76,7 +76,11 @@ def bounded_interval(estimate, se, df, n, upper=1.0, level: float = 0.95):
         lo_l, hi_l = _expit(eta - half), _expit(eta + half)
         n_var = np.where(inside & (var > 0), p * (1 - p) / var, np.inf)
     n_eff = np.minimum(n_var, np.where(np.isfinite(n), n, 0.0))
-    lo_c, hi_c = clopper_pearson(p * n_eff, n_eff, level)
+    # the beta quantiles are slow for large n: work them out only where they are used
+    need = ~logit
+    lo_c, hi_c = np.full(p.shape, np.nan), np.full(p.shape, np.nan)
+    if need.any():
+        lo_c[need], hi_c[need] = clopper_pearson((p * n_eff)[need], n_eff[need], level)
     low = np.where(logit, lo_l, lo_c)
     high = np.where(logit, hi_l, hi_c)
     # the clamp keeps est inside its interval despite rounding in expit and the beta quantiles

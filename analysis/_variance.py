@@ -245,6 +245,20 @@ def domain_degf(design: Design, valid: np.ndarray, dom: np.ndarray | None,
     of ``subset(design, domain & !is.na(y))``.  Returns ``(n_obs, df)``.
     """
     st = design.stages[0]
+    k = valid.shape[1]
+    if k > 1 and valid.strides[1] == 0:
+        # one mask for every column (the levels of a factor): count once
+        n_obs, df = domain_degf(design, valid[:, :1], dom, n_dom)
+        return np.repeat(n_obs, k, axis=1), np.repeat(df, k, axis=1)
+    whole = n_dom == 1 or dom is None
+    if whole and valid.all():
+        # every row used: the design's own count and df, worked out once per weights
+        cached = design.__dict__.get("_whole_degf")
+        if cached is None or cached[0] is not design.weights:
+            n_obs = np.array([[float(np.count_nonzero(design.weights))]])
+            cached = (design.weights, n_obs, np.array([[float(design.degf())]]))
+            design._whole_degf = cached
+        return np.repeat(cached[1], k, axis=1), np.repeat(cached[2], k, axis=1)
     used = valid & (design.weights != 0)[:, None]
     counts, cell_cluster, cell_dom = _cluster_totals(st, used, dom, n_dom)
     return cells_degf(st, counts, cell_cluster, cell_dom, n_dom)
@@ -289,3 +303,32 @@ def cells_variance(design: Design, totals: np.ndarray, cell_cluster: np.ndarray,
     st = design.stages[0]
     scale, lonely = _stage_scale(st, np.ones(st.n_strata), design.singleton, 1)
     return _stage_variance(st, (totals, cell_cluster, cell_dom), n_dom, scale, lonely, cov=False)
+
+
+def domain_vcov(design: Design, x: np.ndarray, dom: np.ndarray, n_dom: int) -> np.ndarray:
+    """Covariance matrix of the totals of linearised scores across domains (and columns).
+
+    Two domains are correlated when they share PSUs: the covariance of their estimates is the
+    stage-wise sum over strata of the cross-products of their centred PSU score totals, the
+    off-diagonal of R's ``svyrecvar()`` on the domain scores ``x * (dom == d)`` (Lumley 2010,
+    appendix C; ``svyby(..., covmat=TRUE)``).  Computed from dense (cluster, domain) totals, with
+    the design's calibration steps, multistage fpc and lonely-PSU rule as :func:`design_variance`.
+
+    Parameters
+    ----------
+    design : Design
+    x : ndarray (n,) or (n, k)
+        Linearised scores; row i counts towards domain ``dom[i]`` only.
+    dom : ndarray (n,)
+        Domain code of each row in ``0..n_dom-1``.
+    n_dom : int
+
+    Returns
+    -------
+    ndarray (n_dom * k, n_dom * k)
+        Domain-major: entry ``d * k + j`` is column j of domain d.
+    """
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    return _calibrated_domains(design, x, np.asarray(dom, dtype=np.int64), n_dom, cov=True)

@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 
 from ._cells import tree_table
-from ._composite import ALL, Tree
+from ._composite import ALL, Tree, leaf_matrices, tree_covariance
 from .design import Design, _as_list
-from .instruments import Framework, Instrument, parse_framework, parse_questionnaire
+from .instruments import Framework, Instrument, item_scores, parse_framework, parse_questionnaire
 from .ranking import rank_units
 
 __all__ = ["ALL", "as_design", "as_framework", "as_instruments", "par_points", "rank_units",
-           "sipas_indices"]
+           "sipas_indices", "unit_covariance", "units_share_psus"]
 
 
 def as_design(design_or_df) -> Design:
@@ -194,3 +194,40 @@ def par_points(design_or_df, questionnaires, framework, by="unit", variance=None
         pct = 100 * table["estimate"] / table["max_points"]
     table.insert(table.columns.get_loc("ci_high") + 1, "percent", pct)
     return _finish(table, fw, by, design)
+
+
+def units_share_psus(design_or_df, by="unit") -> bool:
+    """Whether any first-stage PSU holds (positively weighted) rows of more than one unit."""
+    design = as_design(design_or_df)
+    cols = _as_list(by)
+    if not cols or any(c not in design.data.columns for c in cols):
+        return False
+    unit = design.data.groupby(cols, sort=False, observed=True, dropna=True).ngroup().to_numpy()
+    keep = (unit >= 0) & (design.weights > 0)
+    cluster = design.stages[0].cluster[keep]
+    first = np.full(design.stages[0].n_clusters, -1, dtype=np.int64)
+    first[cluster] = unit[keep]  # some unit of each PSU; a PSU shared if any row differs
+    return bool((first[cluster] != unit[keep]).any())
+
+
+def unit_covariance(design_or_df, questionnaire, framework, code: str | None = None, by="unit",
+                    weights: dict | None = None) -> pd.DataFrame:
+    """Covariance matrix of one index node's estimates across units (SIPAS or PAR survey points).
+
+    Units that share PSUs (a village or a stratum spanning communes) have correlated estimates;
+    this is the matrix :func:`analysis.ranking.rank_units` takes as ``cov`` for its pairwise
+    tests.  ``code`` defaults to the overall node (the SIPAS root, or ``survey_total`` for PAR);
+    its scale is that of the index table (percent for SIPAS, points for PAR).  Computed from the
+    row-level scores (:func:`analysis._composite.tree_covariance`).
+    """
+    design = as_design(design_or_df)
+    fw = as_framework(framework)
+    if fw.index == "sipas":
+        tree, method = sipas_tree(fw, weights), "satisfied"
+        code = code or fw.roots[0]
+    else:
+        tree, method = _survey_tree(fw)[0], "fraction"
+        code = code or "survey_total"
+    linked = _linked(as_instruments(questionnaire), fw, method)
+    s, v = leaf_matrices(design.data, tree.leaves, linked, item_scores)
+    return tree_covariance(design, tree, s, v, _as_list(by), code)

@@ -6,11 +6,14 @@ One implementation serves the per-wave tables (:func:`rank_units`) and the overa
 * **Pairwise tests.**  Two units differ when ``(x_i - x_j) / sqrt(se_i² + se_j²)`` is significant,
   with a t reference on the Welch–Satterthwaite degrees of freedom of the two units' design df
   (normal when a unit gives none), after Holm's step-down adjustment over all ``K (K - 1) / 2``
-  pairs at 5% family-wise error (Holm 1979).  Units are separate domains and are treated as
-  independent samples; where they share PSUs (a stratum spanning units) the covariance is ignored,
-  which is conservative when it is positive.  A unit's *plausible rank range* runs from one plus the
-  number of units significantly above it to the number of units not significantly below it
-  (never counting itself), and the units it is not significantly different from are listed.
+  pairs at 5% family-wise error (Holm 1979).  Units are separate domains; where they share PSUs
+  (a stratum spanning units, a village serving two communes) their estimates are correlated, and
+  given their covariances (``cov``, e.g. :func:`analysis.estimate.domain_covariance`) the SE of a
+  difference is ``sqrt(se_i² + se_j² - 2 cov_ij)``.  Without ``cov`` the units are treated as
+  independent samples, which is conservative when the covariance is positive.  A unit's
+  *plausible rank range* runs from one plus the number of units significantly above it to the
+  number of units not significantly below it (never counting itself), and the units it is not
+  significantly different from are listed.
 * **Joint confidence sets for ranks** (Klein, Wright & Wieczorek 2020, the method the US Census
   Bureau uses for state rankings): each unit gets an interval ``x ± q se`` at the Šidák level
   ``(1 - α)^(1/K)``; unit k's rank set runs from ``1 + #{j: L_j > U_k}`` to ``K - #{j: U_j < L_k}``,
@@ -56,19 +59,25 @@ def holm_pairs(
     ses: dict[str, float],
     alpha: float = ALPHA,
     dfs: dict[str, float | None] | None = None,
+    cov: dict[tuple[str, str], float] | None = None,
 ) -> set[tuple[str, str]]:
     """The ordered pairs (higher, lower) whose difference is significant after Holm's adjustment.
 
     Each difference is tested with its Welch–Satterthwaite degrees of freedom when ``dfs`` are given.
+    ``cov[(a, b)]`` (either order) is the covariance of two units' estimates where they share
+    PSUs; the difference's SE is then ``sqrt(se_a² + se_b² - 2 cov_ab)``.
     """
     codes = list(estimates)
     dfs = dfs or {}
+    cov = cov or {}
     tests = []
     for i, a in enumerate(codes):
         for b in codes[i + 1 :]:
             d = estimates[a] - estimates[b]
             df = satterthwaite([(ses[a] ** 2, dfs.get(a)), (ses[b] ** 2, dfs.get(b))])
-            tests.append((_p_value(d, math.hypot(ses[a], ses[b]), df), a, b, d))
+            c = cov.get((a, b), cov.get((b, a), 0.0))
+            s = math.sqrt(max(ses[a] ** 2 + ses[b] ** 2 - 2 * c, 0.0)) if c else math.hypot(ses[a], ses[b])
+            tests.append((_p_value(d, s, df), a, b, d))
     tests.sort(key=lambda t: t[0])
     m, found = len(tests), set()
     for k, (p, a, b, d) in enumerate(tests):
@@ -83,8 +92,12 @@ def rank_ranges(
     ses: dict[str, float],
     dfs: dict[str, float | None] | None = None,
     alpha: float = ALPHA,
+    cov: dict[tuple[str, str], float] | None = None,
 ) -> dict[str, dict]:
     """Rank, Holm rank range, units not told apart and the joint rank set of every (rankable) unit.
+
+    ``cov`` (pairs of units sharing PSUs -> covariance of their estimates) enters the pairwise
+    tests (:func:`holm_pairs`); the joint rank sets use each unit's own interval.
 
     Returns
     -------
@@ -95,7 +108,7 @@ def rank_ranges(
     dfs = dfs or {}
     codes = list(estimates)
     k = len(codes)
-    significant = holm_pairs(estimates, ses, alpha, dfs)
+    significant = holm_pairs(estimates, ses, alpha, dfs, cov)
     by_estimate = sorted(codes, key=lambda c: -estimates[c])
     level = (1 - alpha) ** (1 / k) if k else 1 - alpha
     low, high = {}, {}
@@ -121,7 +134,8 @@ def rank_ranges(
 
 
 def rank_units(table: pd.DataFrame, unit: str = "unit", estimate: str = "estimate", se: str = "se",
-               df: str = "df", low: str = "ci_low", alpha: float = ALPHA) -> pd.DataFrame:
+               df: str = "df", low: str = "ci_low", alpha: float = ALPHA,
+               cov: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rank units by estimate, with Holm-adjusted rank ranges and joint confidence sets for ranks.
 
     Parameters
@@ -133,6 +147,10 @@ def rank_units(table: pd.DataFrame, unit: str = "unit", estimate: str = "estimat
         Column names (``low``: a unit without an interval cannot be ranked).
     alpha : float
         Family-wise error of the pairwise tests and of the joint rank sets.
+    cov : pandas.DataFrame, optional
+        Covariances of the units' estimates, index and columns the unit codes (as
+        :func:`analysis.estimate.domain_covariance` gives): used in the pairwise tests where
+        units share PSUs.  Without it units are treated as independent.
 
     Returns
     -------
@@ -160,7 +178,8 @@ def rank_units(table: pd.DataFrame, unit: str = "unit", estimate: str = "estimat
     dfs = {n: (None if not math.isfinite(d) else float(d))
            for n, d in zip(names, good[df] if df in good.columns else [math.inf] * len(names), strict=True)}
     ranks = rank_ranges(dict(zip(names, good[estimate].astype(float), strict=True)),
-                        dict(zip(names, good[se].astype(float), strict=True)), dfs, alpha)
+                        dict(zip(names, good[se].astype(float), strict=True)), dfs, alpha,
+                        _pair_covariances(cov, names))
     keys = rows[unit].astype(str)
     for col in ("rank", "rank_best", "rank_worst", "joint_rank_best", "joint_rank_worst"):
         rows[col] = pd.array([ranks[u][col] if u in ranks else pd.NA for u in keys], dtype="Int64")
@@ -174,3 +193,18 @@ def rank_units(table: pd.DataFrame, unit: str = "unit", estimate: str = "estimat
     rows["different_from_next"] = pd.array(nxt, dtype="boolean")
     rows["ranking_note"] = ["" if r else CANNOT_RANK for r in rows["rankable"]]
     return rows
+
+
+def _pair_covariances(cov: pd.DataFrame | None, names: list[str]) -> dict[tuple[str, str], float]:
+    """Covariances between the named units from a square table keyed by unit (absent pairs: 0)."""
+    if cov is None:
+        return {}
+    table = cov.rename(index=str, columns=str)
+    present = [n for n in names if n in table.index and n in table.columns]
+    out = {}
+    for i, a in enumerate(present):
+        for b in present[i + 1:]:
+            value = float(table.at[a, b])
+            if math.isfinite(value) and value != 0.0:
+                out[(a, b)] = value
+    return out

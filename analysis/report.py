@@ -11,7 +11,15 @@ import numpy as np
 import pandas as pd
 
 from . import plots
-from .indices import as_framework, as_instruments, par_points, rank_units, sipas_indices
+from .indices import (
+    as_framework,
+    as_instruments,
+    par_points,
+    rank_units,
+    sipas_indices,
+    unit_covariance,
+    units_share_psus,
+)
 from .outputs import codebook, suppress_small_cells, write_csv, write_dta, write_sav, write_xlsx
 from .quality import QualityPolicy, apply_policy, flag_responses, item_nonresponse, weight_diagnostics
 from .replicates import DEFAULT_REPLICATES, DEFAULT_SEED, instructions, make_replicates, multipliers_frame
@@ -129,7 +137,10 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
             walk = mine(walk)
             table(f"{fw.index}_{fw.id}_walk_in", walk)
         overall = result[result["code"] == top]
-        ranked = _scoped_ranking(rank_units(overall), visible) if scoped else rank_units(overall)
+        # units sharing PSUs have correlated estimates: their covariances enter the pairwise tests
+        cov = unit_covariance(wd, linked, fw, top) if units_share_psus(wd) else None
+        ranked = rank_units(overall, cov=cov)
+        ranked = _scoped_ranking(ranked, visible) if scoped else ranked
         result, overall = mine(result), mine(overall)
         table(f"{fw.index}_{fw.id}", result)
         table(f"ranking_{fw.id}", ranked)

@@ -146,7 +146,8 @@ def rake(design: Design, margins, max_iter: int = 10, tol: float = 1.0) -> Desig
     return design._replace_weights(w, design.steps + steps * _RAKE_RESIDUAL_SWEEPS)
 
 
-def nonresponse_adjust(design: Design, cells, respondent) -> Design:
+def nonresponse_adjust(design: Design, cells, respondent, min_respondents: int | None = None,
+                       within=None) -> Design:
     """Weighting-class nonresponse adjustment.
 
     Within each cell the respondents' weights are multiplied by
@@ -158,6 +159,23 @@ def nonresponse_adjust(design: Design, cells, respondent) -> Design:
     (the Taylor expansion of ``sum_c (A_c / R_c) Y_rc``; Särndal et al. 1992,
     sec. 15.6), so the SEs include the variance of the adjustment factors.
 
+    **Collapsing rule** (with ``min_respondents=k``).  Cells are taken in the
+    sorted order of their labels within each ``within`` group (e.g. the
+    stratum; the whole sample when ``None``).  Walking that order, cells are
+    pooled into one adjustment class until the class holds at least ``k``
+    respondents with positive weight; cells left over at the end of a group
+    (fewer than ``k`` respondents between them) join the group's last class.
+    So an empty or small cell is merged with the next cell of its group (the
+    last cell of a group with the previous one), and cells never merge across
+    groups.  A group that has fewer than ``k`` respondents in all stays one
+    class (flagged ``small``); a group without any respondent cannot be
+    adjusted: its rows get weight zero and it is reported as not covered, so
+    estimates describe the covered groups only.  The classes are recorded in
+    ``design.nonresponse_classes`` (one row per cell: its labels, group,
+    respondents, ``class``, ``class_respondents``, ``factor``, ``collapsed``,
+    ``small``, ``covered``).  Without ``min_respondents`` nothing is collapsed
+    and a cell without respondents is an error.
+
     Parameters
     ----------
     design : Design
@@ -165,29 +183,78 @@ def nonresponse_adjust(design: Design, cells, respondent) -> Design:
         Adjustment-cell column(s).
     respondent : str or array-like of bool
         Column (or values) flagging respondents.
+    min_respondents : int, optional
+        Smallest number of respondents of an adjustment class (collapse cells below it).
+    within : str or list of str, optional
+        Column(s) of the groups that cells are collapsed within (never across).
 
     Returns
     -------
     Design
     """
-    grouped = design.data.groupby(_as_list(cells), sort=True, observed=True, dropna=True)
+    group_cols = _as_list(within)
+    cell_cols = group_cols + [c for c in _as_list(cells) if c not in group_cols]
+    grouped = design.data.groupby(cell_cols, sort=True, observed=True, dropna=True)
     codes = grouped.ngroup().to_numpy()
     if (codes < 0).any():
         raise ValueError("missing values in nonresponse cells")
-    labels = list(grouped.size().index)
+    labels = grouped.size().index.to_frame(index=False)
     resp = design.data[respondent] if isinstance(respondent, str) else respondent
     resp = np.asarray(pd.Series(resp).fillna(False), dtype=bool)
-    n_groups = len(labels)
+    n_cells = len(labels)
     w = design.weights
+    counts = np.bincount(codes, weights=resp & (w > 0), minlength=n_cells)
+    if min_respondents is None:
+        klass = np.arange(n_cells)
+    else:
+        if min_respondents < 1:
+            raise ValueError("min_respondents must be at least 1")
+        group = (labels.groupby(group_cols, sort=False, observed=True).ngroup().to_numpy()
+                 if group_cols else np.zeros(n_cells, dtype=np.int64))
+        klass = _collapse(counts, group, min_respondents)
+    n_groups = int(klass.max()) + 1
+    codes = klass[codes]
     all_sum = np.bincount(codes, weights=w, minlength=n_groups)
     resp_sum = np.bincount(codes, weights=w * resp, minlength=n_groups)
     empty = (resp_sum <= 0) & (all_sum > 0)
-    if empty.any():
-        raise ValueError(f"nonresponse cell {labels[int(np.flatnonzero(empty)[0])]!r} "
-                         "has no respondents with positive weight")
-    new_w = np.where(resp, w * _safe_div(all_sum, resp_sum)[codes], 0.0)
+    if empty.any() and min_respondents is None:
+        first = labels.iloc[int(np.flatnonzero(empty[klass])[0])]
+        label = first.iloc[0] if len(first) == 1 else tuple(first)
+        raise ValueError(f"nonresponse cell {label!r} has no respondents with positive weight")
+    factor = _safe_div(all_sum, resp_sum)
+    new_w = np.where(resp, w * factor[codes], 0.0)
     step = LinearStep(codes, n_groups, new_w - w, _safe_div(np.ones(n_groups), all_sum)[codes])
-    return design._replace_weights(new_w, design.steps + [step])
+    out = design._replace_weights(new_w, design.steps + [step])
+    class_counts = np.bincount(klass, weights=counts, minlength=n_groups)
+    out.nonresponse_classes = labels.assign(
+        respondents=counts.astype(np.int64), **{"class": klass},
+        class_respondents=class_counts[klass].astype(np.int64), factor=factor[klass],
+        collapsed=np.bincount(klass, minlength=n_groups)[klass] > 1,
+        small=class_counts[klass] < (min_respondents or 1), covered=class_counts[klass] > 0)
+    return out
+
+
+def _collapse(counts: np.ndarray, group: np.ndarray, k: int) -> np.ndarray:
+    """Adjustment class of each cell (cells in sorted order): the rule of :func:`nonresponse_adjust`."""
+    klass = np.empty(len(counts), dtype=np.int64)
+    next_class = 0
+    for g in np.unique(group):
+        members = np.flatnonzero(group == g)
+        first_class, pending, held = next_class, [], 0.0
+        for c in members:
+            pending.append(c)
+            held += counts[c]
+            if held >= k:
+                klass[pending] = next_class
+                next_class += 1
+                pending, held = [], 0.0
+        if pending:
+            if next_class > first_class:  # leftovers join the group's last class
+                klass[pending] = next_class - 1
+            else:  # the whole group holds fewer than k: one (small, perhaps empty) class
+                klass[pending] = next_class
+                next_class += 1
+    return klass
 
 
 def trim(design: Design, lower: float | None = None, upper: float | None = None, by=None,

@@ -13,7 +13,19 @@ village: the product of the village stage, drawn with probability
 proportional to size, and the stage within the village), the base weight is
 1/p instead and the adjustment scales the respondents' base weights to
 ``N_h``, so that unequal probabilities (villages taken with certainty) are
-followed.  Without clusters the stratum population ``N_h`` is the finite
+followed.  A village the draw took with certainty (``cluster_probability`` 1)
+is a stratum of its own whose people are the PSUs, with the village's number of
+people in the frame (``cluster_population``) as fpc; villages drawn by PPS are
+PSUs treated as drawn with replacement.  A census of villages and of people in
+them therefore has standard error 0.  The adjustment cells are the strata and are never collapsed: a
+stratum is a unit's own sample (units are reported as domains), so pooling it
+with another unit's stratum would move one unit's population onto another's
+respondents.  A stratum without respondents is left out: its population is not
+represented, ``strata_summary["covered"]`` is False for it and a notice names it
+and says the estimates cover the other strata only.  Finer cells within strata
+(age, sex) are collapsed by the rule of
+:func:`analysis.weighting.nonresponse_adjust` (``min_respondents``, ``within``).
+Without clusters the stratum population ``N_h`` is the finite
 population correction; with clusters the
 first stage is treated as with replacement (no fpc, conservative), since the
 strata table gives persons, not clusters.  Only stratum and cluster codes are
@@ -45,6 +57,10 @@ UNWEIGHTED_NOTICE = {
     "en": "Estimates are unweighted: the wave used an open link without a stratified sampling frame; "
           "results describe the respondents only.",
 }
+
+
+# strata named in the notice about strata without respondents (the rest are counted)
+_LISTED_STRATA = 20
 
 
 @dataclass
@@ -202,15 +218,34 @@ def wave_design(responses: pd.DataFrame, strata: pd.DataFrame | None = None, wav
     # the design's stratum codes: the distinct texts in sorted order, as Design would find them
     rank, labels = pd.factorize(pd.Series(stratum_text, dtype=object), sort=True)
     known = {"stratum": (rank.astype(np.int64)[stratum_code], np.asarray(labels))}
-    design = Design._with_codes(known, data, weights="weight", strata="stratum", ids=ids, fpc=fpc,
-                                nest=True, singleton=singleton)
+    certain = _certain_villages(data) if ids is not None else None
+    if certain is None:
+        design = Design._with_codes(known, data, weights="weight", strata="stratum", ids=ids, fpc=fpc,
+                                    nest=True, singleton=singleton)
+    else:
+        # villages taken with certainty are strata of their own, their people the PSUs, with the
+        # village's frame count as fpc; villages drawn by PPS stay PSUs, with replacement (fpc inf)
+        data["design_stratum"] = np.where(certain, data["stratum"].astype(str) + " / "
+                                          + data["cluster"].astype(str), data["stratum"].astype(str))
+        psu = data[ids].to_numpy(dtype=np.int64).copy()
+        psu[certain] = psu.max() + 1 + np.arange(int(certain.sum()))
+        data[ids] = psu
+        data["fpc_population"] = np.where(certain, pd.to_numeric(data["cluster_population"]), np.inf)
+        design = Design(data, weights="weight", strata="design_stratum", ids=ids, fpc="fpc_population",
+                        nest=True, singleton=singleton)
     notices = []
-    empty = summary.index[summary["respondents"] == 0]
+    summary["covered"] = summary["respondents"] > 0
+    empty = summary.index[~summary["covered"]]
     if len(empty):
-        notices.append({"vi": f"{len(empty)} tầng không có người trả lời; tổng thể của các tầng này "
-                              "không được đại diện.",
-                        "en": f"{len(empty)} strata have no respondents; their population is not "
-                              "represented."})
+        listed = ", ".join(str(code) for code in empty[:_LISTED_STRATA])
+        more = len(empty) - _LISTED_STRATA
+        listed += f" (+{more})" if more > 0 else ""
+        covered = len(summary) - len(empty)
+        notices.append({"vi": f"{len(empty)} tầng không có người trả lời: {listed}. Tổng thể của các "
+                              "tầng này không được đại diện; các ước lượng chỉ bao gồm "
+                              f"{covered} tầng còn lại.",
+                        "en": f"{len(empty)} strata have no respondents: {listed}. Their population is not "
+                              f"represented; the estimates cover the other {covered} strata only."})
     return WaveDesign(_calibrate(design, calibration), True, summary.reset_index(), notices)
 
 
@@ -240,6 +275,30 @@ def _stage_weights(data: pd.DataFrame, stratum_code: np.ndarray, n_strata: int,
     total = np.bincount(stratum_code, weights=base, minlength=n_strata)[stratum_code]
     data.loc[rows, "base_weight"] = base[rows]
     data.loc[rows, "weight"] = (base * population / total)[rows]
+
+
+def _certain_villages(data: pd.DataFrame) -> np.ndarray | None:
+    """Rows in villages the draw took with certainty whose frame count is known, or ``None``.
+
+    A village drawn with probability 1 is not sampled at the first stage: it represents only
+    itself, so it is a stratum of its own and the variance comes from the people drawn in it,
+    with the village's number of people in the frame (``cluster_population``) as the finite
+    population correction (Cochran 1977, sec. 9A.4; Lumley 2010, sec. 3.2 on certainty PSUs).
+    Everyone of a village taken and everyone in it answering is a census: no variance.
+    Villages drawn with probability below 1 (systematic PPS) stay PSUs, with replacement. A
+    village whose count is missing or below its respondents is left with replacement too.
+    """
+    if "cluster_probability" not in data.columns or "cluster_population" not in data.columns:
+        return None
+    p = pd.to_numeric(data["cluster_probability"], errors="coerce").to_numpy(dtype=float)
+    size = pd.to_numeric(data["cluster_population"], errors="coerce").to_numpy(dtype=float)
+    certain = (p >= 1.0) & np.isfinite(size) & (size > 0)
+    if not certain.any():
+        return None
+    village = pd.Series(data["stratum"].astype(str) + "\x1f" + data["cluster"].astype(str))
+    answered = village.map(village[certain].value_counts()).to_numpy(dtype=float)
+    certain &= size >= answered
+    return certain if certain.any() else None
 
 
 def _clusters(data: pd.DataFrame) -> str | None:

@@ -29,7 +29,8 @@ from survey.sampling.models import (
 )
 
 DESIGN_COLUMNS = ["response_id", "wave", "questionnaire", "questionnaire_version", "unit",
-                  "unit_name", "group", "stratum", "cluster", "selection_probability", "mode", "language",
+                  "unit_name", "group", "stratum", "cluster", "selection_probability",
+                  "cluster_probability", "cluster_population", "mode", "language",
                   "submitted_on", "device_class"]
 
 
@@ -68,6 +69,7 @@ def responses_frame(session: Session, wave: Wave, units: list[int] | None = None
         query = query.where(Response.id > after)
     rows = session.execute(query.limit(limit)).all()
     probability = cell_probabilities(session, wave)
+    stages = cluster_stages(session, wave)
     records = []
     for response, unit, unit_name, group, stratum, stratum_unit, code, version in rows:
         record = {"response_id": response.id, "wave": wave.code, "questionnaire": code,
@@ -75,6 +77,9 @@ def responses_frame(session: Session, wave: Wave, units: list[int] | None = None
                   "group": group, "stratum": cell_code(stratum, stratum_unit, unit),
                   "cluster": response.cluster_code,
                   "selection_probability": probability.get((response.stratum_id, response.cluster_code)),
+                  "cluster_probability": stages.get((response.stratum_id, response.cluster_code), (None,))[0],
+                  "cluster_population": stages.get((response.stratum_id, response.cluster_code),
+                                                   (None, None))[1],
                   "mode": response.mode, "language": response.language,
                   "submitted_on": response.submitted_on.isoformat(),
                   "device_class": response.device_class}
@@ -103,6 +108,28 @@ def cell_probabilities(session: Session, wave: Wave) -> dict[tuple[int, str | No
                FrameEntry.selection_probability.is_not(None))
         .group_by(Invitation.stratum_id, Invitation.cluster_code)).all()
     return {(stratum, cluster): count / float(inverse) for stratum, cluster, count, inverse in rows}
+
+
+def cluster_stages(session: Session, wave: Wave) -> dict[tuple[int, str], tuple[float, int]]:
+    """Return the village stage of each (stratum, village) cell the draw took villages in.
+
+    ``(probability the village was drawn, people of the frame in the village)``: the first-stage
+    probability the draw stored (1 for a village taken with certainty) and the village's count in
+    the frame, which :func:`analysis.weights.wave_design` uses as the within-village finite
+    population correction of a village taken with certainty. Cells, never persons.
+    """
+    drawn = session.execute(
+        select(FrameEntry.stratum_id, FrameEntry.cluster_code, func.max(FrameEntry.cluster_probability))
+        .where(FrameEntry.wave_id == wave.id, FrameEntry.cluster_probability.is_not(None))
+        .group_by(FrameEntry.stratum_id, FrameEntry.cluster_code)).all()
+    if not drawn:
+        return {}
+    sizes = dict(((stratum, cluster), count) for stratum, cluster, count in session.execute(
+        select(FrameEntry.stratum_id, FrameEntry.cluster_code, func.count())
+        .where(FrameEntry.wave_id == wave.id, FrameEntry.cluster_code.is_not(None))
+        .group_by(FrameEntry.stratum_id, FrameEntry.cluster_code)).all())
+    return {(stratum, cluster): (float(p), int(sizes.get((stratum, cluster), 0)))
+            for stratum, cluster, p in drawn}
 
 
 def _answers_wide(session: Session, wave: Wave, response_ids: list[int] | None = None) -> pd.DataFrame:

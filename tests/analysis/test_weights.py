@@ -129,3 +129,16 @@ def test_weight_diagnostics_report_kish_deff_and_largest_share():
     assert diag.loc["ALL", "largest_weight_share"] == pytest.approx(1e6 / (149 + 1e6))
     assert diag.loc["u2", "flagged"] and not diag.loc["u1", "flagged"]
     assert diag.loc["u1", "effective_n"] == pytest.approx(100)
+
+
+def test_stratum_without_respondents_is_named_and_not_covered():
+    """A stratum with no respondents is not collapsed into another unit's: the notice names it."""
+    strata = pd.concat([STRATA, pd.DataFrame({"stratum": ["C"], "unit": ["u3"], "group": ["g"],
+                                              "population_size": [60], "sample_size": [6]})])
+    wd = wave_design(responses(), strata)
+    summary = wd.strata_summary.set_index("stratum")
+    assert summary["covered"].to_dict() == {"A": True, "B": True, "C": False}
+    assert wd.data.groupby("stratum")["weight"].sum().to_dict() == pytest.approx({"A": 100.0, "B": 40.0})
+    [notice] = wd.notices
+    assert "C." in notice["en"] and "cover the other 2 strata only" in notice["en"]
+    assert "C." in notice["vi"] and "2 tầng còn lại" in notice["vi"]

@@ -396,3 +396,11 @@ def test_export_carries_the_draw_probabilities_into_the_weights(session):
     by_village = weights.groupby("cluster")["weight"].first()
     assert by_village["T1"] / by_village[other] == pytest.approx(12 / 8)
     assert weights["weight"].sum() == pytest.approx(200)
+    # the village stage and the frame's count per village, for the fpc of a certain village
+    stage = frame.groupby("cluster")[["cluster_probability", "cluster_population"]].first()
+    assert stage.loc["T1"].tolist() == [1.0, 120]
+    assert stage.loc[other, "cluster_probability"] == pytest.approx(sizes[other] / 80)
+    assert stage.loc[other, "cluster_population"] == sizes[other]
+    strata = weights.groupby("cluster")["design_stratum"].first()
+    assert strata["T1"] != strata[other]  # T1 represents itself: a stratum of its own
+    assert (weights.loc[weights["cluster"] == "T1", "fpc_population"] == 120).all()

@@ -1,0 +1,195 @@
+"""Each public estimator against a hand-written numpy weighted mean with its linearised SE (issue 12, item 7).
+
+Design: 1,000,000 rows, 1,000 strata x 10 PSUs (10,000 PSUs, 100 rows each), unequal weights.
+The reference is the weighted mean ``sum(w y) / sum(w)`` with the with-replacement
+stratified-cluster linearised variance, written directly with ``np.bincount`` on integer
+stratum and PSU codes (what R's ``svymean`` computes for ``svydesign(ids=~psu, strata=~stratum,
+weights=~w)``).  Each public estimator is timed on a :class:`analysis.Design` built once (its
+construction is timed separately), and its time is reported as a ratio to the reference's,
+both medians of ``--repeat`` runs in the same process.  The target is a ratio of at most 3
+for a single estimate; functions that compute many estimates in one call (all items of the
+SIPAS tree, every domain) are also shown per estimate read from the data.
+
+    python benchmarks/estimator_speed.py [--n 1000000] [--repeat 7] [--only NAME] [--profile NAME]
+
+Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pathlib
+import platform
+import pstats
+import statistics
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from analysis import Design, estimate  # noqa: E402
+from analysis.indices import sipas_indices  # noqa: E402
+
+N_STRATA, PSU_PER_STRATUM = 1000, 10
+N_ITEMS = 5
+
+
+def make_data(n: int, seed: int = 12) -> pd.DataFrame:
+    """Synthetic rows: stratum, PSU (nested, unique), weight, two numbers, a factor, domains, items."""
+    rng = np.random.default_rng(seed)
+    n_psu = N_STRATA * PSU_PER_STRATUM
+    psu = np.sort(rng.integers(0, n_psu, n))
+    psu[:n_psu] = np.arange(n_psu)  # every PSU sampled
+    psu.sort()
+    stratum = psu // PSU_PER_STRATUM
+    w = rng.uniform(20, 200, N_STRATA)[stratum] * rng.uniform(0.8, 1.25, n)
+    effect = rng.normal(0, 1, n_psu)[psu]
+    y = 50 + 10 * effect + rng.normal(0, 20, n)
+    x = 1 + rng.random(n) + 0.1 * effect
+    data = {"stratum": stratum, "psu": psu, "w": w, "y": y, "x": x,
+            "region": pd.Categorical(np.char.add("R", (stratum % 8).astype(str))),
+            "unit": pd.Categorical(np.char.add("U", (stratum // 20).astype(str)))}
+    codes = np.array(["1", "2", "3", "4", "5", "9"], dtype=object)
+    cuts = np.array([-1.5, -0.7, 0.0, 1.2])
+    for i in range(N_ITEMS):
+        code = np.searchsorted(cuts, effect + rng.normal(0, 1, n))
+        code[rng.random(n) < 0.05] = 5
+        col = codes[code]
+        col[rng.random(n) < 0.03] = None
+        data[f"i{i}"] = pd.Categorical(col)
+    data["answer"] = data["i0"]
+    return pd.DataFrame(data)
+
+
+def numpy_mean(stratum: np.ndarray, psu: np.ndarray, w: np.ndarray, y: np.ndarray,
+               n_psu: int, n_strata: int) -> tuple[float, float]:
+    """Hand-written weighted mean and its linearised stratified-cluster SE (with replacement)."""
+    big_w = w.sum()
+    est = (w * y).sum() / big_w
+    z = w * (y - est) / big_w
+    zt = np.bincount(psu, weights=z, minlength=n_psu)
+    psu_stratum = np.zeros(n_psu, dtype=np.int64)
+    psu_stratum[psu] = stratum
+    n_h = np.bincount(psu_stratum, minlength=n_strata)
+    zbar = np.bincount(psu_stratum, weights=zt, minlength=n_strata) / n_h
+    dev = zt - zbar[psu_stratum]
+    ss = np.bincount(psu_stratum, weights=dev * dev, minlength=n_strata)
+    return est, float(np.sqrt((ss * n_h / (n_h - 1)).sum()))
+
+
+def sipas_documents() -> tuple[dict, dict]:
+    """A questionnaire of N_ITEMS likert rows in one matrix and its SIPAS framework (2 components)."""
+    scale = [{"code": c, "label": {"vi": f"Mức {c}", "en": f"Level {c}"}} for c in "123"]
+    scale += [{"code": c, "label": {"vi": f"Mức {c}", "en": f"Level {c}"}, "score": "satisfied"}
+              for c in "45"]
+    scale += [{"code": "9", "label": {"vi": "Không có ý kiến", "en": "No opinion"}, "excluded": True}]
+    rows = [{"id": f"i{i}", "label": {"vi": f"Mục {i}", "en": f"Item {i}"},
+             "score": {"node": f"s.c{i % 2}.i{i}", "method": "satisfied"}} for i in range(N_ITEMS)]
+    questionnaire = {"id": "bench", "version": "1", "framework": "bench", "scales": {"sat": scale},
+                     "sections": [{"id": "p", "items": [{"id": "m", "type": "likert", "scale": "sat",
+                                                         "label": {"vi": "M", "en": "M"}, "rows": rows}]}]}
+    comps = [{"code": f"s.c{c}", "level": "component", "name": {"vi": f"Yếu tố {c}", "en": f"C{c}"},
+              "children": [{"code": f"s.c{c}.i{i}", "level": "item",
+                            "name": {"vi": f"Mục {i}", "en": f"Item {i}"}}
+                           for i in range(N_ITEMS) if i % 2 == c]} for c in range(2)]
+    framework = {"id": "bench", "index": "sipas", "status": "verified", "name": {"vi": "B", "en": "B"},
+                 "nodes": [{"code": "s", "level": "overall", "name": {"vi": "SIPAS", "en": "SIPAS"},
+                            "children": comps}]}
+    return questionnaire, framework
+
+
+def cases(design: Design) -> dict:
+    """Name -> (callable, estimates read from the data per call)."""
+    q, fw = sipas_documents()
+    return {
+        "mean": (lambda: estimate.mean(design, "y"), 1),
+        "total": (lambda: estimate.total(design, "y"), 1),
+        "ratio": (lambda: estimate.ratio(design, "y", "x"), 1),
+        "mean of a factor (6 levels)": (lambda: estimate.mean(design, "answer"), 1),
+        "proportion (6 levels, logit CI)": (lambda: estimate.proportion(design, "answer"), 1),
+        "mean by region (8 domains)": (lambda: estimate.mean(design, "y", by="region"), 1),
+        "mean by unit (50 domains)": (lambda: estimate.mean(design, "y", by="unit"), 1),
+        "total by region": (lambda: estimate.total(design, "y", by="region"), 1),
+        "ratio by region": (lambda: estimate.ratio(design, "y", "x", by="region"), 1),
+        "proportion by region": (lambda: estimate.proportion(design, "answer", by="region"), 1),
+        f"sipas_indices pooled ({N_ITEMS} items, tree)": (
+            lambda: sipas_indices(design, q, fw, by=None), N_ITEMS),
+        f"sipas_indices by unit ({N_ITEMS} items, 50 units + pooled)": (
+            lambda: sipas_indices(design, q, fw, by="unit"), N_ITEMS),
+    }
+
+
+def timed_pair(reference, fn, repeat: int) -> dict:
+    """Median wall and CPU seconds of ``repeat`` alternating calls of the reference and ``fn``.
+
+    Alternating the two lets a change of the machine's load hit both alike; CPU time
+    (``time.process_time``, one thread) moves less than wall time on a shared machine.
+    """
+    wall = {"ref": [], "fn": []}
+    cpu = {"ref": [], "fn": []}
+    for _ in range(repeat):
+        for name, call in (("ref", reference), ("fn", fn)):
+            c0, t0 = time.process_time(), time.perf_counter()
+            call()
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    med = {f"{kind}_{name}": statistics.median(values[name])
+           for kind, values in (("wall", wall), ("cpu", cpu)) for name in ("ref", "fn")}
+    return med
+
+
+def main() -> None:
+    """Build the data and design, time the reference and each estimator, print JSON."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--profile", metavar="NAME", help="cProfile one case (a prefix of its name)")
+    parser.add_argument("--only", metavar="NAME", help="time only the cases whose name starts so")
+    args = parser.parse_args()
+    data = make_data(args.n)
+    t0 = time.perf_counter()
+    design = Design(data, weights="w", strata="stratum", ids="psu")
+    build_s = time.perf_counter() - t0
+    todo = {k: v for k, v in cases(design).items() if not args.only or k.startswith(args.only)}
+    if args.profile:
+        name = next(k for k in todo if k.startswith(args.profile))
+        fn = todo[name][0]
+        fn()
+        prof = cProfile.Profile()
+        prof.runcall(fn)
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+        return
+    arrays = (data["stratum"].to_numpy(), data["psu"].to_numpy(), data["w"].to_numpy(),
+              data["y"].to_numpy(), N_STRATA * PSU_PER_STRATUM, N_STRATA)
+    ref_est, ref_se = numpy_mean(*arrays)
+    ours = estimate.mean(design, "y").iloc[0]
+    assert abs(ours["estimate"] - ref_est) < 1e-9 * abs(ref_est)
+    assert abs(ours["se"] - ref_se) < 1e-9 * ref_se, (ours["se"], ref_se)
+    rows = []
+    for name, (fn, per) in todo.items():
+        fn()  # warm up
+        m = timed_pair(lambda: numpy_mean(*arrays), fn, args.repeat)
+        rows.append({"estimator": name, "seconds": round(m["wall_fn"], 4),
+                     "numpy_seconds": round(m["wall_ref"], 4),
+                     "ratio": round(m["wall_fn"] / m["wall_ref"], 2),
+                     "cpu_ratio": round(m["cpu_fn"] / m["cpu_ref"], 2),
+                     "ratio_per_estimate": round(m["wall_fn"] / m["wall_ref"] / per, 2)})
+    print(json.dumps({"n": args.n, "strata": N_STRATA, "psus": N_STRATA * PSU_PER_STRATUM,
+                      "repeat": args.repeat, "design_build_s": round(build_s, 3),
+                      "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                      "machine": f"{platform.machine()} {os.cpu_count()} cores, Python "
+                                 f"{platform.python_version()}, numpy {np.__version__}, "
+                                 f"pandas {pd.__version__}",
+                      "load_before": pathlib.Path("/proc/loadavg").read_text().split()[0],
+                      "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
