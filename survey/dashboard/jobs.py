@@ -8,6 +8,7 @@ computed, and a failed computation leaves the previous report as it was.
 import os
 import secrets
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import current_app
@@ -15,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from survey.auth.models import record
+from survey.dashboard import results
 from survey.db import db
 from survey.jobs import JobRefused, job, message
 from survey.sampling.models import Wave
@@ -75,9 +77,12 @@ def compute_report(params: dict, progress) -> dict:
     folder = report_dir(wave, units)
     folder.parent.mkdir(parents=True, exist_ok=True)
     new = folder.parent / f".new-{secrets.token_hex(8)}"
+    now = datetime.now(UTC)
     try:
         write_report(responses, export.strata_frame(db.session, wave), found.questionnaires,
-                     found.frameworks, new, policy=policy, wave=wave.code, units=units)
+                     found.frameworks, new, policy=policy, wave=wave.code, units=units,
+                     preface=[_preface(wave.status, now)])
+        results.write_meta(new, wave, found.frameworks, len(responses), policy.min_responses, now)
         progress(3, STEPS, _l("Đang thay báo cáo cũ bằng báo cáo mới"))
         swap_in(new, folder)
     finally:
@@ -87,3 +92,15 @@ def compute_report(params: dict, progress) -> dict:
     return {"summary": message(_l("Đã tính xong báo cáo.")), "notes": notes, "responses": len(responses),
             "links": [{"endpoint": "dashboard.wave", "values": {"code": wave.code},
                        "label": message(_l("Xem báo cáo"))}]}
+
+
+def _preface(status: str, now: datetime) -> dict:
+    """The HTML report's first notice: when it was computed, and whether the wave was still open."""
+    stamp = now.strftime("%Y-%m-%d %H:%M UTC")
+    if status in results.INTERIM_STATUSES:
+        return {"vi": f"◷ Kết quả giữa kỳ: tính lúc {stamp}, khi đợt khảo sát còn mở; phiếu còn đến, số liệu "
+                      "sẽ thay đổi.",
+                "en": f"◷ Interim results: computed at {stamp} while the wave was still open; responses are "
+                      "still arriving and the figures will change."}
+    return {"vi": f"Tính lúc {stamp}; đợt khảo sát đã đóng.",
+            "en": f"Computed at {stamp}; the wave was closed."}

@@ -41,7 +41,8 @@ def test_run_show_and_download(logged_in, session):
     assert "Hoàn thành" in job.text and 'http-equiv="refresh"' not in job.text
     assert f'href="/staff/analysis/{demo.WAVE_CODE}">Xem báo cáo' in job.text
     done = client.get(f"/staff/analysis/{demo.WAVE_CODE}")
-    assert done.status_code == 200 and "ci_low" in done.text and "responses.sav" in done.text
+    assert done.status_code == 200 and "Kết quả tính lúc" in done.text and "ci_low" not in done.text
+    assert "responses.sav" in client.get(f"/staff/analysis/{demo.WAVE_CODE}?section=files").text
     entry = session.scalars(select(AuditLog).filter_by(action="analysis.report")).one()
     assert entry.details["policy"]["exclude_speeders"] is True
     sav = client.get(f"/staff/analysis/{demo.WAVE_CODE}/files/responses.sav")
@@ -103,7 +104,7 @@ def test_previous_report_stays_until_the_new_one_is_complete(app, logged_in, ses
     session.add(JobRecord(kind="analysis.report", parameters={"wave": wave.code}, status="running",
                           done=1, total=4, created_by=user_id, wave_id=wave.id))
     session.commit()
-    page = client.get(f"/staff/analysis/{demo.WAVE_CODE}").text
+    page = client.get(f"/staff/analysis/{demo.WAVE_CODE}", query_string={"section": "files"}).text
     assert "Báo cáo mới đang được tính" in page and "earlier.txt" in page
 
     monkeypatch.setattr(analysis.report, "write_report", real)
