@@ -72,8 +72,10 @@ def provisional_codes(document: dict) -> list[str]:
 
     A node's figure uses its own numbers and those of every node below it, so a node is marked when
     it or a descendant is provisional (maximum points, weights or scoring rule); every node when the
-    framework itself is provisional.
+    framework itself is provisional. The PAR survey total (a figure the analysis adds above the
+    fields) is marked when any node is.
     """
+    from analysis.overall_inputs import TOTAL
     from survey.definitions import frameworks as fw
 
     built = fw.build(document)
@@ -88,6 +90,8 @@ def provisional_codes(document: dict) -> list[str]:
 
     for root in built.nodes:
         visit(root)
+    if marked and built.index == "par":
+        marked.add(TOTAL)
     return sorted(marked)
 
 

@@ -70,6 +70,8 @@ def test_framework_sections_in_vietnamese_with_markers(computed, session):
     assert marker_count(sipas, "suppressed") >= 1
     assert marker_count(par, "no_interval") >= 1
     assert marker_count(par, "provisional") >= 1
+    par_total = par[par.index("Kết quả theo đơn vị"):par.index("Theo lĩnh vực")]
+    assert marker_count(par_total, "provisional") >= 1  # the survey total rests on provisional fields
     assert 'src="/staff/analysis/CCHC-DEMO/files/units_sipas-2023.png"' in sipas
 
 
