@@ -283,6 +283,11 @@ class FrameworkResults:
                  if r["unit"] == ALL or _has_data(r)]
         return sorted(shown, key=lambda f: (f.unit != ALL, f.name))
 
+    def top_provisional(self) -> bool:
+        """Whether the overall figure rests on provisional numbers (marked once, in its column heading)."""
+        top = self.level_rows("overall")
+        return bool(len(top)) and str(top["code"].iloc[0]) in self.provisional
+
     def counts(self) -> dict:
         """How many units have a figure, none at all, a suppressed one, one without an interval."""
         shown = [f for f in self.units() if f.unit != ALL]

@@ -4,18 +4,26 @@ the downloads."""
 
 import io
 import re
+from pathlib import Path
 
 import openpyxl
 import pytest
+import yaml
 from sqlalchemy import select
 
+from analysis import synthetic
+from analysis.report import write_report
 from survey import demo
+from survey.dashboard import results
+from survey.dashboard.views import report_dir
 from survey.definitions import load
 from survey.instruments import service
 from survey.sampling.models import Wave
+from tests.factories import log_in, make_wave
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 PAGE = f"/staff/analysis/{demo.WAVE_CODE}"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -127,3 +135,31 @@ def test_downloads_carry_the_legend_and_the_time(computed):
     assert "◷ Kết quả giữa kỳ" in html.text
     assert "img-src 'self' data:" in html.headers["Content-Security-Policy"]
     html.close()
+
+
+def test_a_closed_wave_of_30_units_is_paged_and_small(app, session, client):
+    """Thirty units, every one with results: each section stays small, one unit's items only on
+    request; a closed wave's figures carry no interim marker."""
+    questionnaire, framework = (yaml.safe_load((ROOT / "questionnaires" / name).read_text(encoding="utf-8"))
+                                for name in ("sipas-service.yaml", "frameworks/sipas-2023.yaml"))
+    wave = make_wave(session, status="closed")
+    session.commit()
+    units = {f"XA-{i:02d}": f"Xã Thử Nghiệm Số {i}" for i in range(30)}
+    responses, strata = synthetic.responses(questionnaire, units, per_unit=12, seed=3, wave=wave.code)
+    folder = report_dir(wave, None)
+    write_report(responses, strata, [questionnaire], [framework], folder, wave=wave.code)
+    results.write_meta(folder, wave, {"sipas-2023": framework}, len(responses), 3)
+    log_in(client, session, "analyst")
+    page = f"/staff/analysis/{wave.code}"
+    sizes = {}
+    for section in ("summary", "fw-sipas-2023", "ranking", "quality", "files"):
+        answer = client.get(page, query_string={"section": section})
+        assert answer.status_code == 200
+        sizes[section] = len(answer.data)
+        assert marker_count(answer.text, "interim") == 0 and "Đã đóng" in answer.text
+    sipas = client.get(page, query_string={"section": "fw-sipas-2023"}).text
+    assert sipas.count('<tr><th scope="row"><a href=') == 30 and "Chỉ tiêu" not in sipas  # no items yet
+    detail = client.get(page, query_string={"section": "fw-sipas-2023", "unit": "XA-07"})
+    assert "Chỉ tiêu" in detail.text and "Xã Thử Nghiệm Số 7" in detail.text
+    sizes["detail"] = len(detail.data)
+    assert max(sizes.values()) < 100_000, sizes
