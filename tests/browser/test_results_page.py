@@ -2,20 +2,15 @@
 that load under the app's Content-Security-Policy, and the HTML report's charts shown from the app."""
 
 from survey import demo
-from survey.definitions import load
-from survey.instruments import service
 from tests.browser.helpers import staff_log_in, submit
+from tests.factories import seed_demo
 
 LAPTOP = {"width": 1366, "height": 768}
 SECTIONS = ("summary", "fw-sipas-2023", "fw-par-province-2024", "ranking", "quality", "files")
 
 
 def test_results_page_fits_a_laptop_and_shows_its_charts(browser, app, live_server, session):
-    good, _ = load.load_paths(app.config["QUESTIONNAIRE_DIRS"])
-    for definition in good:
-        service.publish(session, definition)
-    demo.seed(session, app.config["TOKEN_KEY"])
-    session.commit()
+    seed_demo(app, session)
     context = browser.new_context(viewport=LAPTOP, locale="vi-VN")
     page = context.new_page()
     problems = []

@@ -7,8 +7,7 @@ from sqlalchemy import select
 
 from survey import demo
 from survey.auth.models import AuditLog
-from survey.definitions import load
-from survey.instruments import service
+from tests.factories import log_in_demo_coordinator, seed_demo
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -16,14 +15,8 @@ CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 @pytest.fixture
 def logged_in(app, session, client):
     """The demo province seeded and its coordinator (also an analyst) logged in."""
-    good, _ = load.load_paths(app.config["QUESTIONNAIRE_DIRS"])
-    for definition in good:
-        service.publish(session, definition)
-    demo.seed(session, app.config["TOKEN_KEY"])
-    session.commit()
-    token = CSRF.search(client.get("/staff/login").text).group(1)
-    client.post("/staff/login", data={"csrf_token": token, "email": demo.COORDINATOR_EMAIL,
-                                      "password": demo.COORDINATOR_PASSWORD})
+    seed_demo(app, session)
+    log_in_demo_coordinator(client)
     return client
 
 

@@ -16,10 +16,8 @@ from analysis.report import write_report
 from survey import demo
 from survey.dashboard import results
 from survey.dashboard.views import report_dir
-from survey.definitions import load
-from survey.instruments import service
 from survey.sampling.models import Wave
-from tests.factories import log_in, make_wave
+from tests.factories import log_in, log_in_demo_coordinator, make_wave, seed_demo
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 PAGE = f"/staff/analysis/{demo.WAVE_CODE}"
@@ -30,14 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def computed(app, session, client):
     """The demo province (wave open, a provisional PAR framework), its coordinator logged in, and the
     report computed by its job."""
-    good, _ = load.load_paths(app.config["QUESTIONNAIRE_DIRS"])
-    for definition in good:
-        service.publish(session, definition)
-    demo.seed(session, app.config["TOKEN_KEY"])
-    session.commit()
-    token = CSRF.search(client.get("/staff/login").text).group(1)
-    client.post("/staff/login", data={"csrf_token": token, "email": demo.COORDINATOR_EMAIL,
-                                      "password": demo.COORDINATOR_PASSWORD})
+    seed_demo(app, session)
+    log_in_demo_coordinator(client)
     token = CSRF.search(client.get(PAGE).text).group(1)
     started = client.post(f"{PAGE}/run", data={"csrf_token": token})
     assert "Hoàn thành" in client.get(started.headers["Location"]).text
