@@ -310,12 +310,12 @@ class FrameworkResults:
         return columns, body
 
     def unit_detail(self, unit: str) -> list[Figure]:
-        """Every level of one unit's figures, top level first, in the framework's order."""
+        """Every level of one unit's figures that rest on answers, top level first, in framework order."""
         rows = self.table[self.table["unit"] == unit]
         order = {level: i for i, level in enumerate(LEVELS[self.index])}
         rows = rows.assign(_order=rows["level"].map(order).fillna(len(order)))
         return [figure(r, self.index, self.provisional)
-                for r in rows.sort_values("_order", kind="stable").to_dict("records")]
+                for r in rows.sort_values("_order", kind="stable").to_dict("records") if _has_data(r)]
 
     def ranked(self) -> list[dict]:
         """The ranking rows with "hạng 3, có thể từ 2 đến 6" and the joint 95% rank set."""
