@@ -41,7 +41,8 @@ def _values(docs) -> list:
 def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionnaires, frameworks,
                  out_dir, policy: QualityPolicy | None = None, wave: str | None = None,
                  units: Collection[str] | None = None, replicates: str | None = None,
-                 n_replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED) -> dict:
+                 n_replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED,
+                 preface: list[dict] | None = None) -> dict:
     """Write every table (CSV + XLSX), the .sav/.dta, charts and ``index.html`` for one wave.
 
     Quality flags are computed on all responses; responses excluded by the
@@ -74,6 +75,9 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
         with their free-text answers), the pooled ``ALL`` rows (they rest on other units'
         answers) and the names of other units in ``not_different_from``; a unit keeps its rank and
         plausible rank range among all units of the wave.
+    preface : list of dict, optional
+        Notices (``{"vi": ..., "en": ...}``) shown first on the HTML page, e.g. the time of computation
+        and that the wave was still open (the app's report job gives them).
 
     Returns
     -------
@@ -92,7 +96,7 @@ def write_report(responses: pd.DataFrame, strata: pd.DataFrame | None, questionn
     wd = wave_design(kept, strata, wave=wave)
     files: dict[str, pathlib.Path] = {}
     sheets: dict[str, pd.DataFrame] = {}
-    sections, notices = [], list(wd.notices)
+    sections, notices = [], [*(preface or []), *wd.notices]
 
     def table(name: str, frame: pd.DataFrame) -> None:
         files[f"{name}.csv"] = out / f"{name}.csv"

@@ -161,6 +161,25 @@ def log_in(client, session, role: str, **overrides) -> User:
     return user
 
 
+def seed_demo(app, session) -> None:
+    """Publish the bundled questionnaires and seed the demo province (an open wave), committed."""
+    from survey import demo
+
+    good, _ = load.load_paths(app.config["QUESTIONNAIRE_DIRS"])
+    for definition in good:
+        service.publish(session, definition)
+    demo.seed(session, app.config["TOKEN_KEY"])
+    session.commit()
+
+
+def log_in_demo_coordinator(client) -> None:
+    """Log the demo's coordinator (also an analyst) in."""
+    from survey import demo
+
+    client.post("/staff/login", data={"csrf_token": csrf_token(client), "email": demo.COORDINATOR_EMAIL,
+                                      "password": demo.COORDINATOR_PASSWORD})
+
+
 def log_out(client):
     """Log the client out with the logout button of a staff page."""
     return client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/")})

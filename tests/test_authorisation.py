@@ -383,7 +383,7 @@ PROBES = {
         c.post("/staff/entry/w/ENTERED/double-entry", data={"on": "0"}))),
     "dashboard.index": (False, lambda c, w, u: classify(c.get("/staff/analysis/"), present=w.wave.code)),
     "dashboard.wave": (True, lambda c, w, u: classify(
-        c.get(f"/staff/analysis/{w.wave.code}"), present=f"{u}.txt")),
+        c.get(f"/staff/analysis/{w.wave.code}?section=files"), present=f"{u}.txt")),
     "dashboard.run": (False, lambda c, w, u: classify(c.post(f"/staff/analysis/{w.wave.code}/run"))),
     "dashboard.download": (True, lambda c, w, u: classify(
         c.get(f"/staff/analysis/{w.wave.code}/files/{u}.txt"), absent_status=404)),
@@ -626,7 +626,7 @@ def test_admin_sees_every_unit(app, session, world):
     client = app.test_client()
     make_staff(session, "admin", all_units=False)
     client.post("/staff/login", data={"email": "admin@example.vn", "password": STAFF_PASSWORD})
-    page = client.get(f"/staff/analysis/{world.wave.code}")
+    page = client.get(f"/staff/analysis/{world.wave.code}?section=files")
     assert "A.txt" in page.text and "B.txt" in page.text
     assert Path(report_dir(world.wave, None), "A.txt").exists()
 

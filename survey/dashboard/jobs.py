@@ -90,3 +90,4 @@ def compute_report(params: dict, progress) -> dict:
     return {"summary": message(_l("Đã tính xong báo cáo.")), "notes": notes, "responses": count,
             "links": [{"endpoint": "dashboard.wave", "values": {"code": wave.code},
                        "label": message(_l("Xem báo cáo"))}]}
+

@@ -8,7 +8,6 @@ only the scope's units (see its docstring for why); pages and downloads read onl
 logged-in user's scope, so no URL reaches another scope's files.
 """
 
-import csv
 import hashlib
 from pathlib import Path
 
@@ -19,9 +18,11 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     send_from_directory,
     url_for,
 )
+from flask_babel import format_datetime, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -30,6 +31,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, SelectChoice, SelectField
 
 from survey.auth.access import roles_required
+from survey.dashboard import results
 from survey.dashboard.jobs import REPORT_JOB
 from survey.db import db
 from survey.definitions import frameworks as fw
@@ -38,11 +40,15 @@ from survey.jobs.views import unfinished
 from survey.responses import release
 from survey.responses.models import Response
 from survey.sampling.models import Unit, Wave
+from survey.sampling.views import STATUS_NAMES
 
 bp = Blueprint("dashboard", __name__, url_prefix="/staff/analysis")
 ANALYSTS = ("analyst", "coordinator")
-# The generated report is static HTML with inline styles and images, and never scripts.
-REPORT_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+# The generated report is static HTML with inline styles and its charts embedded as data: PNGs (so
+# that the saved file stands alone), and never scripts: this response alone allows images from data:
+# (the app's own policy, survey/extensions.py, allows them too); nothing else may load.
+REPORT_CSP = ("default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
+              "frame-ancestors 'none'")
 
 
 class RunForm(FlaskForm):
@@ -82,12 +88,6 @@ def _wave(code: str) -> Wave:
     return wave
 
 
-def _table(path: Path, limit: int = 200) -> list[dict]:
-    """Read a report CSV into rows for display."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return [row for _, row in zip(range(limit), csv.DictReader(handle), strict=False)]
-
-
 @bp.get("/")
 @roles_required(*ANALYSTS)
 def index():
@@ -96,25 +96,46 @@ def index():
     return render_template("dashboard/index.html", waves=waves)
 
 
+SECTIONS = ("summary", "ranking", "quality", "files")
+
+
 @bp.get("/<code>")
 @roles_required(*ANALYSTS)
 def wave(code: str):
-    """Show the latest report's tables with their intervals, and the files to download.
+    """Show the latest report one section at a time, in the reader's language, with the files to download.
 
-    Submissions not yet released (survey/responses/release.py) are not in the report; their number
-    is shown so that nobody takes the report for the whole wave.
+    Sections (``?section=``): the summary, one per framework (``fw-<id>``, with ``?unit=`` for one
+    unit's every level), the rankings, data quality and the downloads; links, no script. Submissions
+    not yet released (survey/responses/release.py) are not in the report; their number is shown so
+    that nobody takes the report for the whole wave.
     """
     wave = _wave(code)
     units = scope_units(current_user)
     folder = report_dir(wave, units)
     files = sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
-    tables = {name: _table(folder / name) for name in files
-              if name.endswith(".csv") and name.startswith(("sipas_", "ranking_", "par_"))}
+    meta = results.read_meta(folder) if files else None
+    found = results.frameworks(folder, meta) if files else []
+    sections = [("summary", _("Tổng quan"))] + [(f.slug, f.name) for f in found] + [
+        ("ranking", _("Xếp hạng")), ("quality", _("Chất lượng dữ liệu")), ("files", _("Tệp tải về"))]
+    section = request.args.get("section", "summary")
+    if section not in dict(sections):
+        section = "summary"
+    current = next((f for f in found if f.slug == section), None)
+    unit = request.args.get("unit") if current is not None else None
+    if current is not None and unit not in {f.unit for f in current.units()}:
+        unit = None
     held = sum(n for (wave_id, _), n in release.held_counts(db.session, current_user.unit_scope).items()
                if wave_id == wave.id)
-    return render_template("dashboard/wave.html", wave=wave, files=files, tables=tables,
-                           form=RunForm(), provisional=provisional_frameworks(wave), scope=units,
-                           held=held, running=unfinished(current_user, REPORT_JOB, wave))
+    return render_template(
+        "dashboard/wave.html", wave=wave, files=files, form=RunForm(),
+        provisional=provisional_frameworks(wave), scope=units, held=held,
+        running=unfinished(current_user, REPORT_JOB, wave), meta=meta,
+        computed=results.computed_at(meta, folder) if files else None, interim=results.is_interim(meta),
+        frameworks=found, sections=sections, section=section, current=current, unit=unit,
+        quality=results.quality(folder) if section == "quality" else None, markers=results.BY_KEY,
+        legend=results.legend(meta), describe=results.describe_file, charts=set(files),
+        level_names=results.LEVEL_NAMES, status_names=STATUS_NAMES, format_datetime=format_datetime,
+        format_decimal=format_decimal)
 
 
 def provisional_frameworks(wave: Wave) -> list[str]:

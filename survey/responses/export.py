@@ -6,6 +6,7 @@ that identifies a respondent is selected, because nothing of the kind is on a re
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -285,15 +286,21 @@ def write_wave_report(session: Session, wave: Wave, framework_dirs: list[str], o
     was answered on, and writes every table, chart, data file and the HTML summary
     (`analysis.report.write_report`). Returns (what was written, the number of responses, the
     documents found, whose `notes` and `unpinned` the caller reports). `options` go to write_report
-    (replicate weights: `replicates`, `n_replicates`, `seed`). Raises NoResponses before writing
+    (replicate weights: `replicates`, `n_replicates`, `seed`). The report starts with the time of
+    computation and whether the wave was still open (interim results), also kept in `meta.json` with
+    the legend of the page's markers (survey.dashboard.results). Raises NoResponses before writing
     anything when there is nothing to report on.
     """
     from analysis.report import write_report
+    from survey.dashboard import results
 
     responses = responses_frame(session, wave)
     if responses.empty or (units is not None and not responses["unit"].isin(units).any()):
         raise NoResponses(f"wave {wave.code} has no complete responses yet")
     found = documents(session, wave, framework_dirs)
+    now = datetime.now(UTC)
     written = write_report(responses, strata_frame(session, wave), found.questionnaires, found.frameworks,
-                           out, policy=policy, wave=wave.code, units=units, **options)
+                           out, policy=policy, wave=wave.code, units=units,
+                           preface=[results.preface(wave.status, now)], **options)
+    results.write_meta(Path(out), wave, found.frameworks, len(responses), policy.min_responses, now)
     return written, len(responses), found

@@ -7,8 +7,7 @@ from sqlalchemy import select
 
 from survey import demo
 from survey.auth.models import AuditLog
-from survey.definitions import load
-from survey.instruments import service
+from tests.factories import log_in_demo_coordinator, seed_demo
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -16,14 +15,8 @@ CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 @pytest.fixture
 def logged_in(app, session, client):
     """The demo province seeded and its coordinator (also an analyst) logged in."""
-    good, _ = load.load_paths(app.config["QUESTIONNAIRE_DIRS"])
-    for definition in good:
-        service.publish(session, definition)
-    demo.seed(session, app.config["TOKEN_KEY"])
-    session.commit()
-    token = CSRF.search(client.get("/staff/login").text).group(1)
-    client.post("/staff/login", data={"csrf_token": token, "email": demo.COORDINATOR_EMAIL,
-                                      "password": demo.COORDINATOR_PASSWORD})
+    seed_demo(app, session)
+    log_in_demo_coordinator(client)
     return client
 
 
@@ -41,7 +34,8 @@ def test_run_show_and_download(logged_in, session):
     assert "Hoàn thành" in job.text and 'http-equiv="refresh"' not in job.text
     assert f'href="/staff/analysis/{demo.WAVE_CODE}">Xem báo cáo' in job.text
     done = client.get(f"/staff/analysis/{demo.WAVE_CODE}")
-    assert done.status_code == 200 and "ci_low" in done.text and "responses.sav" in done.text
+    assert done.status_code == 200 and "Kết quả tính lúc" in done.text and "ci_low" not in done.text
+    assert "responses.sav" in client.get(f"/staff/analysis/{demo.WAVE_CODE}?section=files").text
     entry = session.scalars(select(AuditLog).filter_by(action="analysis.report")).one()
     assert entry.details["policy"]["exclude_speeders"] is True
     sav = client.get(f"/staff/analysis/{demo.WAVE_CODE}/files/responses.sav")
@@ -103,7 +97,7 @@ def test_previous_report_stays_until_the_new_one_is_complete(app, logged_in, ses
     session.add(JobRecord(kind="analysis.report", parameters={"wave": wave.code}, status="running",
                           done=1, total=4, created_by=user_id, wave_id=wave.id))
     session.commit()
-    page = client.get(f"/staff/analysis/{demo.WAVE_CODE}").text
+    page = client.get(f"/staff/analysis/{demo.WAVE_CODE}", query_string={"section": "files"}).text
     assert "Báo cáo mới đang được tính" in page and "earlier.txt" in page
 
     monkeypatch.setattr(analysis.report, "write_report", real)
@@ -126,7 +120,7 @@ def test_report_with_replicate_weights(logged_in, session, tmp_path):
     started = client.post(f"/staff/analysis/{demo.WAVE_CODE}/run",
                           data={"csrf_token": token, "replicates": "bootstrap"})
     assert "Hoàn thành" in client.get(started.headers["Location"]).text
-    done = client.get(f"/staff/analysis/{demo.WAVE_CODE}").text
+    done = client.get(f"/staff/analysis/{demo.WAVE_CODE}?section=files").text
     assert "files/replicate_weights.txt" in done and "files/replicate_weights.csv" in done
     text = client.get(f"/staff/analysis/{demo.WAVE_CODE}/files/replicate_weights.txt")
     assert "bsrweight(repw_1-repw_200) vce(bootstrap) mse" in text.get_data(as_text=True)

@@ -58,13 +58,22 @@ def wave_of_two_units(session):
 
 
 def run_report(client, wave) -> dict[str, bytes]:
-    """Run the report as the logged-in user and download every file the wave page lists."""
+    """Run the report as the logged-in user, read every section of the page (each unit's detail too)
+    and download every file the page lists."""
     page = client.get(f"/staff/analysis/{wave.code}")
     ran = client.post(f"/staff/analysis/{wave.code}/run",
                       data={"csrf_token": CSRF.search(page.text).group(1)})
     assert ran.status_code == 302
-    page = client.get(f"/staff/analysis/{wave.code}")
-    names = re.findall(rf'/staff/analysis/{wave.code}/files/([^"]+)"', page.text)
+    first = client.get(f"/staff/analysis/{wave.code}").text
+    pages = [first]
+    for section in re.findall(r'\?section=([\w.-]+)"', first):
+        pages.append(client.get(f"/staff/analysis/{wave.code}", query_string={"section": section}).text)
+        for unit in re.findall(r'<option value="([^"]+)"', pages[-1]):
+            pages.append(client.get(f"/staff/analysis/{wave.code}",
+                                    query_string={"section": section, "unit": unit}).text)
+    assert any("section=files" in p for p in pages) and len(pages) >= 6
+    page = "\n".join(pages)
+    names = set(re.findall(rf'/staff/analysis/{wave.code}/files/([^"]+)"', page))
     assert {"index.html", "analysis.xlsx", "responses.sav", "responses.dta"} <= set(names)
     files = {}
     for name in names:
@@ -72,7 +81,7 @@ def run_report(client, wave) -> dict[str, bytes]:
         assert answer.status_code == 200
         files[name] = answer.data
         answer.close()
-    files["page"] = page.data
+    files["page"] = page.encode("utf-8")
     return files
 
 
