@@ -131,6 +131,14 @@ def save_answers(session: Session, response: Response, definition: Questionnaire
     session.flush()
 
 
+def copy_answers(session: Session, source: Response, target: Response, definition: Questionnaire,
+                 item_ids: list[str]) -> None:
+    """Make a draft's answers to `item_ids` those of another draft of the same link (the respondent
+    profile, answered once for several units); an item unanswered in `source` is unanswered in `target`."""
+    given = {a.item_id: a.value for a in source.answers}
+    save_answers(session, target, definition, {item_id: given.get(item_id) for item_id in item_ids})
+
+
 def coarse_seconds(page_seconds: dict | None) -> dict | None:
     """Round page durations to whole steps of PARADATA_STEP seconds.
 
