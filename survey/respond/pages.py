@@ -90,10 +90,7 @@ def post(answering: Answering, index: int, before_commit: Callable[[answering_se
     clerk's audit entry of a submitted form). CSRFProtect has already refused a post without a valid
     token (see survey/errors.py).
     """
-    action = request.form.get("action", "next")
-    if action == "autosave":  # only the script's own endpoint saves that way
-        action = "save"
-    form, outcome = _save(answering, index, action, before_commit)
+    form, outcome = _save(answering, index, _action(), before_commit)
     if outcome.failed:
         return show(answering, index, form=form, failed=True, status=outcome.status)
     if outcome.errors:
@@ -110,6 +107,20 @@ def post(answering: Answering, index: int, before_commit: Callable[[answering_se
         flash(_("Đã lưu các câu trả lời. Ông/Bà có thể đóng trang và mở lại đường link để tiếp tục."),
               "status")
     return redirect(answering.urls.page(outcome.page))
+
+
+def _action() -> str:
+    """Return what the pressed button asks: "next", "back", "submit", or saving without moving on.
+
+    "Lưu và tiếp tục sau" (name "save") and the language switch (name "switch") have names of their own,
+    so that a page's forward button stays the only `action` that is not "back".
+    """
+    if "save" in request.form:
+        return "save"
+    if "switch" in request.form:
+        return "switch"
+    action = request.form.get("action", "next")
+    return "save" if action == "autosave" else action  # only the script's own endpoint autosaves
 
 
 def autosave(answering: Answering, index: int):

@@ -496,7 +496,7 @@
   form.addEventListener('change', update);
   form.addEventListener('submit', function (event) {
     var button = event.submitter || pressed, problems;
-    if (button && ['back', 'save', 'switch'].indexOf(button.value) >= 0) return;
+    if (button && (button.value === 'back' || button.name === 'save' || button.name === 'switch')) return;
     problems = update();
     if (problems.length) {
       event.preventDefault();

@@ -102,9 +102,9 @@ def test_profile_claimed_by_whichever_unit_reaches_it_first(client, session, two
     first, second = start(client, token, one, form), start(client, token, two, form)
     about = client.post(second, data={"csrf_token": form, "used": "n", "age": "50",
                                       "action": "next"}).headers["Location"]
-    client.post(about, data={"csrf_token": form, "sex": "1", "action": "save"})
+    client.post(about, data={"csrf_token": form, "sex": "1", "save": "1"})
     assert answers_by_unit(session)[one] == {"sex": "1"}
-    client.post(about, data={"csrf_token": form, "sex": "2", "action": "save"})
+    client.post(about, data={"csrf_token": form, "sex": "2", "save": "1"})
     assert answers_by_unit(session)[one] == {"sex": "2"}
     session.expire_all()
     assert session.get(Invitation, invitation.id).profile_unit_id == two
