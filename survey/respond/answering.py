@@ -19,9 +19,9 @@ first unit whose profile page is saved becomes `invitation.profile_unit_id`, and
 those pages (`skipped`). The profile's answers are copied into the other units' drafts (existing
 drafts when the page is saved, new ones when a draft is started, and every remaining unit's draft is
 started when the profile's unit is submitted, before its draft is deleted), so each unit's response
-carries them as if they had been answered there: nothing is stored outside the drafts, and a
-submitted response carries the same columns and answers as before (docs/security.md, "Several units
-from one link").
+carries them as if they had been answered there, and no page records time on them (any link): nothing
+is stored outside the drafts, and a submitted response carries the same columns and answers as
+before, whichever unit asked the profile (docs/security.md, "Several units from one link").
 """
 
 import logging
@@ -156,7 +156,9 @@ def post_page(session: Session, draft: Response, definition: Questionnaire, invi
     Sets the draft's language, paradata and current page here and nowhere else. Flushes only.
     """
     section = definition.sections[index]
-    flow.add_paradata(draft, section.id, posted.seconds, posted.device)
+    # No page time for a page about the person: it would tell the unit whose pages asked it from the
+    # units that got a copy, splitting a cell into the links rating one unit and those rating several.
+    flow.add_paradata(draft, section.id, None if section.once else posted.seconds, posted.device)
     draft.language = posted.language
     skip = skipped(definition, draft, invitation)
     step = flow.save_page(session, draft, definition, index, posted.values, posted.action, skip)

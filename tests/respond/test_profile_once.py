@@ -140,11 +140,12 @@ def test_the_copied_responses_carry_no_more_than_one_unit_would(client, session,
     definition = definition_of(version)
     drafts = {unit_id: answering.open_draft(session, invitation, unit_id, version.id, "vi", definition)
               for unit_id in (one, two)}
-    posted = answering.Posted(values={"used": "n", "age": "30"}, action="next", language="vi")
+    posted = answering.Posted(values={"used": "n", "age": "30"}, action="next", language="vi", seconds=20)
     for unit_id in (one, two):
         answering.post_page(session, drafts[unit_id], definition, invitation, 0, posted)
     answering.post_page(session, drafts[one], definition, invitation, 2,
-                        answering.Posted(values={"sex": "1"}, action="submit", language="vi"))
+                        answering.Posted(values={"sex": "1"}, action="submit", language="vi",
+                                         seconds=20))
     outcome = answering.post_page(session, drafts[two], definition, invitation, 0,
                                   answering.Posted(values={"used": "n", "age": "30"}, action="submit",
                                                    language="vi"))
@@ -154,4 +155,6 @@ def test_the_copied_responses_carry_no_more_than_one_unit_would(client, session,
     assert len(held) == 2 and len({h.id for h in held}) == 2
     expected = [["age", "value_number", 30.0], ["sex", "value_text", "1"], ["used", "value_text", "n"]]
     assert [sorted(h.answers) for h in held] == [expected, expected]
+    # The unit that asked the profile cannot be told from the one that got a copy: no time on that page.
+    assert [sorted(h.page_seconds) for h in held] == [["s1"], ["s1"]]
     assert session.scalars(select(Response)).all() == []  # no draft, so no draft link, is left
