@@ -4,9 +4,12 @@ With JavaScript the page's answers are saved as the person goes: closing the tab
 "Tiếp tục" loses nothing. The language switch saves the page before showing it in the other language.
 """
 
+import time
+
 import pytest
 from sqlalchemy import select
 
+from survey.responses.models import Response
 from survey.sampling.models import InvitationUnit
 from tests.browser.conftest import PHONE
 from tests.browser.helpers import press, start
@@ -35,6 +38,25 @@ def test_answers_saved_as_the_person_goes(browser, live_server, invited):
     assert page.is_checked("input[name=used][value=y]")
     assert page.input_value("input[name=age]") == "41"
     context.close()
+
+
+def test_closing_the_tab_at_once_loses_nothing(browser, live_server, invited, session):
+    """Typed, then the tab closed before the autosave's second: the page sends it as it goes away."""
+    _invitation, token = invited
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    start(page, live_server, token)
+    page.fill("input[name=age]", "63")
+    page.close(run_before_unload=True)
+    answers = {}
+    for _ in range(50):  # the post may still be on its way: wait for it, at most five seconds
+        session.expire_all()
+        answers = {a.item_id: a.value for r in session.scalars(select(Response)) for a in r.answers}
+        if answers:
+            break
+        time.sleep(0.1)
+    context.close()
+    assert answers == {"age": 63}
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
