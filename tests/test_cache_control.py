@@ -60,6 +60,7 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
     form = csrf_token(client, f"/r/{token}")
     first = get("POST", f"/r/{token}/u/{unit}/start", data={"csrf_token": form}).headers["Location"]
     get("GET", first)
+    assert get("POST", f"{first}/autosave", data={"csrf_token": form, "age": "70"}).status_code == 200
     assert get("POST", first, data={"csrf_token": form, "age": "7", "action": "next"}).status_code == 422
     second = get("POST", first, data={"csrf_token": form, "used": "y", "action": "next"}).headers["Location"]
     get("GET", f"/r/{token}/u/{unit}")

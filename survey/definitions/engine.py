@@ -29,9 +29,14 @@ def item_visible(item: Item, answers: dict) -> bool:
     return expressions.holds(item.relevant_expr(), answers)
 
 
-def visible_sections(questionnaire: Questionnaire, answers: dict) -> list[int]:
-    """Return the indices of the pages shown for the answers so far."""
-    return [i for i, s in enumerate(questionnaire.sections) if section_visible(s, answers)]
+def visible_sections(questionnaire: Questionnaire, answers: dict,
+                     skip: frozenset[int] = frozenset()) -> list[int]:
+    """Return the indices of the pages shown for the answers so far.
+
+    `skip`: pages not asked in this flow although relevant (a respondent-profile page answered once for
+    all the units of a link); their answers are kept (`prune` does not look at `skip`).
+    """
+    return [i for i, s in enumerate(questionnaire.sections) if i not in skip and section_visible(s, answers)]
 
 
 def page_items(section: Section) -> list[Item]:
@@ -96,9 +101,10 @@ def prune(questionnaire: Questionnaire, answers: dict) -> dict:
         kept = pruned
 
 
-def first_incomplete(questionnaire: Questionnaire, answers: dict) -> int | None:
+def first_incomplete(questionnaire: Questionnaire, answers: dict,
+                     skip: frozenset[int] = frozenset()) -> int | None:
     """Return the index of the first shown page with a missing required answer or an error."""
-    for index in visible_sections(questionnaire, answers):
+    for index in visible_sections(questionnaire, answers, skip):
         section = questionnaire.sections[index]
         raw = {item_id: _as_raw(value) for item_id, value in answers.items()}
         if read_page(section, raw, answers).errors:

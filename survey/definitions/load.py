@@ -152,7 +152,7 @@ def build(document: dict) -> Questionnaire:
     sections = tuple(
         Section(
             id=s["id"], title=_text(s["title"]), description=_text(s.get("description")),
-            relevant=s.get("relevant"),
+            relevant=s.get("relevant"), once=bool(s.get("once", False)),
             items=tuple(_item(i, s["id"], scales) for i in s["items"]),
         )
         for s in document["sections"]

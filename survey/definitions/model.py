@@ -88,6 +88,7 @@ class Section:
     items: tuple[Item, ...]
     description: Text | None = None
     relevant: str | None = None
+    once: bool = False  # about the person, not the rated unit: asked once per link (see answering.py)
 
     def relevant_expr(self) -> expressions.Node | None:
         """Return the parsed relevance condition of the page."""

@@ -395,7 +395,7 @@ def resolve(wave_code: str, form_number: str):
     definition = definition_of(db.session.get(QuestionnaireVersion, first.questionnaire_version_id))
     differing = service.differences(first, second)
     design = [name for name in service.DESIGN if getattr(first, name) != getattr(second, name)]
-    answers = (service.copy_answers(first), service.copy_answers(second))
+    answers = (service.entered_answers(first), service.entered_answers(second))
     rows = [(definition.item(i), _value_text(definition.item(i), answers[0].get(i)),
              _value_text(definition.item(i), answers[1].get(i))) for i in differing]
     missing = []

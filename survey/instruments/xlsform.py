@@ -149,7 +149,10 @@ def survey_rows(document: dict) -> list[dict]:
         rows.append({"type": "begin_group", "name": section["id"],
                      **_texts("label", section["title"], languages),
                      **_texts("hint", section.get("description"), languages),
-                     "relevant": section.get("relevant"), "appearance": "field-list"})
+                     "relevant": section.get("relevant"),
+                     # "once" (a page about the person, asked once per link) rides on the appearance:
+                     # form tools ignore an appearance word they do not know.
+                     "appearance": "field-list once" if section.get("once") else "field-list"})
         for item in section["items"]:
             rows += _item_rows(item, list_names, languages)
         rows.append({"type": "end_group", "name": section["id"]})

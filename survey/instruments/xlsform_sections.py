@@ -275,6 +275,8 @@ class Builder:
                         section[key] = value
                         if key == "relevant":
                             self.expressions.append((node.row.number, section, key))
+                if "once" in node.row.appearance():
+                    section["once"] = True  # written by our export (survey/instruments/xlsform.py)
                 self._extra_columns(node.row)
                 self._fill(section, node.children, None)
                 sections.append(section)

@@ -14,6 +14,9 @@ from survey.responses import service
 from survey.responses.models import Response
 
 MAX_PAGE_SECONDS = 3600  # a page left open over lunch is not an hour of reading
+# Actions that store a page's valid answers and stay on it: "Lưu và tiếp tục sau", a language switch,
+# and the page script's autosave. None of them validates, moves on or submits.
+SAVING = ("save", "switch", "autosave")
 
 
 @dataclass
@@ -31,18 +34,19 @@ def answers_of(response: Response) -> dict:
     return {a.item_id: a.value for a in response.answers}
 
 
-def visible_pages(definition: Questionnaire, answers: dict) -> list[int]:
-    """Return the 0-based indices of the pages shown for these answers."""
-    return engine.visible_sections(definition, answers)
+def visible_pages(definition: Questionnaire, answers: dict, skip: frozenset[int] = frozenset()) -> list[int]:
+    """Return the 0-based indices of the pages shown for these answers (less the `skip`ped ones)."""
+    return engine.visible_sections(definition, answers, skip)
 
 
-def resolve_page(definition: Questionnaire, answers: dict, wanted: int, pages: list[int]) -> int:
+def resolve_page(definition: Questionnaire, answers: dict, wanted: int, pages: list[int],
+                 skip: frozenset[int] = frozenset()) -> int:
     """Return the page to show for a requested index: never past the first incomplete page.
 
     A tampered or stale page number is moved to a page the respondent may see; `pages` are the
     visible pages for these answers.
     """
-    incomplete = engine.first_incomplete(definition, answers)
+    incomplete = engine.first_incomplete(definition, answers, skip)
     if incomplete is not None and wanted > incomplete:
         return incomplete
     following = [p for p in pages if p >= wanted]
@@ -50,16 +54,17 @@ def resolve_page(definition: Questionnaire, answers: dict, wanted: int, pages: l
 
 
 def save_page(session: Session, draft: Response, definition: Questionnaire, page: int,
-              form_values: dict, action: str) -> Step:
+              form_values: dict, action: str, skip: frozenset[int] = frozenset()) -> Step:
     """Store a page's answers and decide where to go; invalid answers keep the respondent here.
 
-    Going back stores what is valid and never blocks; answers of items that the new answers hide
-    are removed from the draft. The draft's current page is the answering service's to set.
+    Going back, and saving without moving (SAVING actions: "save and go on later", a language switch,
+    the script's autosave), store what is valid and never block; answers of items that the new
+    answers hide are removed from the draft. The draft's current page is the answering service's to set.
     """
     section = definition.sections[page]
     before = answers_of(draft)
     result = engine.read_page(section, form_values, before)
-    if result.errors and action != "back":
+    if result.errors and action != "back" and action not in SAVING:
         return Step(errors=result.errors)
     values = {k: v for k, v in result.values.items() if k not in result.errors}
     merged = {k: v for k, v in (before | values).items() if v is not None}
@@ -67,7 +72,9 @@ def save_page(session: Session, draft: Response, definition: Questionnaire, page
     changed = {item_id: kept.get(item_id) for item_id in set(before) | set(values)
                if kept.get(item_id) != before.get(item_id)}
     service.save_answers(session, draft, definition, changed)
-    pages = visible_pages(definition, kept)
+    if action in SAVING:
+        return Step(page=page)
+    pages = visible_pages(definition, kept, skip)
     if action == "back":
         earlier = [p for p in pages if p < page]
         target = earlier[-1] if earlier else page
@@ -105,9 +112,10 @@ def device_class(user_agent: str) -> str:
     return "desktop"
 
 
-def ready_to_submit(definition: Questionnaire, draft: Response) -> int | None:
+def ready_to_submit(definition: Questionnaire, draft: Response,
+                    skip: frozenset[int] = frozenset()) -> int | None:
     """Return None when every shown required item is answered, else the page to go back to."""
-    return engine.first_incomplete(definition, answers_of(draft))
+    return engine.first_incomplete(definition, answers_of(draft), skip)
 
 
 def plain(answers: dict) -> dict:

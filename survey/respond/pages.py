@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app, flash, redirect, render_template, request, session
+from flask import current_app, flash, jsonify, redirect, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
@@ -32,7 +32,7 @@ class Answering:
 
     draft: Response
     definition: Questionnaire
-    urls: object  # has page(index) and done()
+    urls: object  # has page(index) and done(), and autosave(index) for a respondent
     unit: object | None
     invitation: Invitation | None = None  # whose unit is marked done on submission; none for a clerk
 
@@ -59,13 +59,15 @@ def text_language(definition: Questionnaire) -> str:
 def show(answering: Answering, index: int, form=None, errors=None, status=200, failed=False):
     """Render a page, first moving a tampered or hidden page number to an allowed one."""
     draft, definition = answering.draft, answering.definition
-    view = answering_service.page_view(draft, definition, index, stay=form is not None)
+    view = answering_service.page_view(draft, definition, index, stay=form is not None,
+                                       invitation=answering.invitation)
     if view.redirect_to is not None:
         return redirect(answering.urls.page(view.redirect_to))
     session["shown"] = [draft.id, index, time.time()]
     section = definition.sections[index]
     texts = text_language(definition)
     form = form or page_form(section, texts, view.answers)
+    autosave = getattr(answering.urls, "autosave", None)
     return render_template(
         "respond/page.html", definition=definition, section=section, form=form,
         errors=error_messages(section, errors or {}, texts), lang=texts,
@@ -73,7 +75,8 @@ def show(answering: Answering, index: int, form=None, errors=None, status=200, f
         back_url=answering.urls.page(view.back) if view.back is not None else None,
         answers=flow.plain(view.answers), unit=answering.unit, mode=draft.mode,
         not_shown=view.not_shown, script_messages=script_messages(),
-        failed=failed, request_id=request_id(),
+        failed=failed, request_id=request_id(), autosave_url=autosave(index) if autosave else None,
+        profile_once=section.once and answering_service.shares_profile(definition, answering.invitation),
     ), status
 
 
@@ -87,23 +90,7 @@ def post(answering: Answering, index: int, before_commit: Callable[[answering_se
     clerk's audit entry of a submitted form). CSRFProtect has already refused a post without a valid
     token (see survey/errors.py).
     """
-    draft, definition = answering.draft, answering.definition
-    section = definition.sections[index]
-    form = page_form(section, text_language(definition), flow.answers_of(draft), formdata=request.form)
-    posted = answering_service.Posted(
-        values=raw_values(form, section), action=request.form.get("action", "next"), language=language(),
-        seconds=_seconds_on_page(draft, index), device=_device(draft))
-    outcome = answering_service.post_page(db.session, draft, definition, answering.invitation, index,
-                                          posted, request_id())
-    try:
-        if before_commit is not None and outcome.submitted:
-            before_commit(outcome)
-        db.session.commit()
-    except answering_service.FAILURES as error:
-        db.session.rollback()
-        answering_service.log_failure(error, request_id(), "saving a page")
-        outcome = answering_service.Outcome(page=index, failed=True,
-                                            status=answering_service.failure_status(error))
+    form, outcome = _save(answering, index, _action(), before_commit)
     if outcome.failed:
         return show(answering, index, form=form, failed=True, status=outcome.status)
     if outcome.errors:
@@ -116,7 +103,57 @@ def post(answering: Answering, index: int, before_commit: Callable[[answering_se
         flash(_("Đây là trang cuối. Bấm “Gửi phiếu” để hoàn thành."), "status")
     elif outcome.notice == "required_missing":
         flash(_("Còn câu hỏi bắt buộc chưa trả lời."), "error")
+    elif outcome.notice == "saved":
+        flash(_("Đã lưu các câu trả lời. Ông/Bà có thể đóng trang và mở lại đường link để tiếp tục."),
+              "status")
     return redirect(answering.urls.page(outcome.page))
+
+
+def _action() -> str:
+    """Return what the pressed button asks: "next", "back", "submit", or saving without moving on.
+
+    "Lưu và tiếp tục sau" (name "save") and the language switch (name "switch") have names of their own,
+    so that a page's forward button stays the only `action` that is not "back".
+    """
+    if "save" in request.form:
+        return "save"
+    if "switch" in request.form:
+        return "switch"
+    action = request.form.get("action", "next")
+    return "save" if action == "autosave" else action  # only the script's own endpoint autosaves
+
+
+def autosave(answering: Answering, index: int):
+    """Store the page's answers posted by the page script as the person goes: JSON, never a redirect.
+
+    Saves what is valid, stays on the page, never submits; a refused write says so (409 or 500).
+    """
+    _form, outcome = _save(answering, index, "autosave")
+    if outcome.failed:
+        return jsonify(saved=False, request_id=request_id()), outcome.status
+    return jsonify(saved=True)
+
+
+def _save(answering: Answering, index: int, action: str, before_commit: Callable | None = None):
+    """Parse the posted page, hand it to the answering service, commit once; return (form, outcome)."""
+    draft, definition = answering.draft, answering.definition
+    section = definition.sections[index]
+    form = page_form(section, text_language(definition), flow.answers_of(draft), formdata=request.form)
+    posted = answering_service.Posted(
+        values=raw_values(form, section), action=action, language=language(),
+        seconds=None if action == "autosave" else _seconds_on_page(draft, index), device=_device(draft))
+    outcome = answering_service.post_page(db.session, draft, definition, answering.invitation, index,
+                                          posted, request_id())
+    try:
+        if before_commit is not None and outcome.submitted:
+            before_commit(outcome)
+        db.session.commit()
+    except answering_service.FAILURES as error:
+        db.session.rollback()
+        answering_service.log_failure(error, request_id(), "saving a page")
+        outcome = answering_service.Outcome(page=index, failed=True,
+                                            status=answering_service.failure_status(error))
+    return form, outcome
 
 
 def request_id() -> str:

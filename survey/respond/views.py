@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -133,8 +134,9 @@ def start(token: str, unit_id: int):
     invitation, _, stop = answerable(token, unit_id)
     if stop is not None:
         return stop
-    draft = answering_service.open_draft(db.session, invitation, unit_id,
-                                         assignment(invitation).questionnaire_version_id, language())
+    version = assignment(invitation).questionnaire_version
+    draft = answering_service.open_draft(db.session, invitation, unit_id, version.id, language(),
+                                         definition_of(version))
     db.session.commit()
     return redirect(url_for(".page", token=token, unit_id=unit_id, number=draft.current_page + 1))
 
@@ -159,10 +161,34 @@ def resume(token: str, unit_id: int):
 @limits.pages
 def page(token: str, unit_id: int, number: int):
     """Show a page (GET) or save it and move on (POST); the server decides what is shown."""
+    found = _answering(token, unit_id, number, request.method == "POST")
+    if not isinstance(found, pages.Answering):
+        return found
+    if request.method == "POST":
+        return pages.post(found, number - 1)
+    return pages.show(found, number - 1)
+
+
+@bp.post("/r/<token>/u/<int:unit_id>/p/<int:number>/autosave")
+@limits.failed_lookups
+@limits.pages
+def autosave(token: str, unit_id: int, number: int):
+    """Store a page's answers as the person goes (the page script's debounced post; CSRF-checked).
+
+    Never submits and never starts a draft: a unit done or not started answers 409.
+    """
+    found = _answering(token, unit_id, number, True)
+    if not isinstance(found, pages.Answering):
+        return jsonify(saved=False), 409
+    return pages.autosave(found, number - 1)
+
+
+def _answering(token: str, unit_id: int, number: int, posting: bool):
+    """Return the unit's draft being answered at page `number`, or the response to answer instead."""
     invitation, entry, stop = answerable(token, unit_id)
     if stop is not None:
         return stop
-    if request.method == "POST":
+    if posting:
         # Two posts of one unit at once (a double tap, two tabs) run one after the other: the second
         # waits here until the first has committed, then finds the unit done and thanks too.
         lock_row(db.session, InvitationUnit, InvitationUnit.invitation_id == invitation.id,
@@ -176,10 +202,7 @@ def page(token: str, unit_id: int, number: int):
     definition = definition_of(draft.questionnaire_version)
     if not 1 <= number <= len(definition.sections):
         abort(404)
-    answering = pages.Answering(draft, definition, InvitationUrls(token, unit_id), entry.unit, invitation)
-    if request.method == "POST":
-        return pages.post(answering, number - 1)
-    return pages.show(answering, number - 1)
+    return pages.Answering(draft, definition, InvitationUrls(token, unit_id), entry.unit, invitation)
 
 
 class InvitationUrls:
@@ -191,6 +214,10 @@ class InvitationUrls:
     def page(self, index: int) -> str:
         """URL of a page by 0-based index."""
         return url_for(".page", token=self.token, unit_id=self.unit_id, number=index + 1)
+
+    def autosave(self, index: int) -> str:
+        """URL the page script posts a page's answers to as the person goes."""
+        return url_for(".autosave", token=self.token, unit_id=self.unit_id, number=index + 1)
 
     def done(self) -> str:
         """URL of the thank-you page."""

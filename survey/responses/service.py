@@ -165,14 +165,14 @@ def correct_answer(session: Session, response: Response, definition: Questionnai
     return value
 
 
-def copy_answers(copy) -> dict:
+def entered_answers(copy) -> dict:
     """Return an entry copy's (or a held submission's) answers as item id -> stored value."""
     return {item_id: value for item_id, _column, value in copy.answers}
 
 
 def differences(first, second) -> list[str]:
     """Return the item ids whose answers differ between two entry copies, in item order."""
-    a, b = copy_answers(first), copy_answers(second)
+    a, b = entered_answers(first), entered_answers(second)
     return sorted(item_id for item_id in set(a) | set(b) if a.get(item_id) != b.get(item_id))
 
 
@@ -230,7 +230,7 @@ def resolve_copies(session: Session, first: EntryCopy, second: EntryCopy, chosen
     missing = set(differences(first, second)) - set(chosen)
     if missing:
         raise SubmissionError(f"no choice for {', '.join(sorted(missing))}")
-    by_pass = {1: copy_answers(first), 2: copy_answers(second)}
+    by_pass = {1: entered_answers(first), 2: entered_answers(second)}
     columns = {item_id: column for copy in (first, second) for item_id, column, _v in copy.answers}
     merged = dict(by_pass[1])
     for item_id, entry_pass in chosen.items():
@@ -289,6 +289,14 @@ def save_answers(session: Session, response: Response, definition: Questionnaire
         for column in ("value_text", "value_number", "value_date", "value_list"):
             setattr(answer, column, value if column == item_type(item).column else None)
     session.flush()
+
+
+def copy_answers(session: Session, source: Response, target: Response, definition: Questionnaire,
+                 item_ids: list[str]) -> None:
+    """Make a draft's answers to `item_ids` those of another draft of the same link (the respondent
+    profile, answered once for several units); an item unanswered in `source` is unanswered in `target`."""
+    given = {a.item_id: a.value for a in source.answers}
+    save_answers(session, target, definition, {item_id: given.get(item_id) for item_id in item_ids})
 
 
 def coarse_seconds(page_seconds: dict | None) -> dict | None:

@@ -270,6 +270,10 @@ class Invitation(Base):
     # The day the link was first opened (the landing page): fieldwork tracking counts opened links.
     # A day, not a time: nothing here may be matched to a response's submission.
     opened_on: Mapped[date | None] = mapped_column(Date)
+    # A link rating several units asks the respondent-profile pages (sections marked `once`) in one
+    # unit's pages only: this unit's, set when they are first saved (survey/respond/answering.py).
+    # A unit id, never an answer.
+    profile_unit_id: Mapped[int | None] = mapped_column(Integer)
 
     wave: Mapped[Wave] = relationship()
     group: Mapped[RespondentGroup] = relationship()

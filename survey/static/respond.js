@@ -4,8 +4,11 @@
  *    conversions, same results; tests/browser/test_expressions.py holds the two together).
  * 2. Live skip logic: items that depend on answers on the same page hide as soon as those
  *    answers change; hidden inputs are disabled so that their values are not sent.
- * 3. Checks before sending (not for "back"), with the server's messages and markup. The server
- *    still checks everything; whatever this script cannot decide it leaves to the server.
+ * 3. Checks before sending (not for "back" nor for saving without moving on), with the server's
+ *    messages and markup. The server still checks everything; whatever this script cannot decide it
+ *    leaves to the server.
+ * 4. Autosave: the page's answers are posted to the draft as the person goes (a second after the last
+ *    change, and when the page is hidden or closed), so that closing the tab loses nothing.
  */
 (function () {
   'use strict';
@@ -493,7 +496,7 @@
   form.addEventListener('change', update);
   form.addEventListener('submit', function (event) {
     var button = event.submitter || pressed, problems;
-    if (button && button.value === 'back') return;
+    if (button && (button.value === 'back' || button.name === 'save' || button.name === 'switch')) return;
     problems = update();
     if (problems.length) {
       event.preventDefault();
@@ -502,4 +505,50 @@
     }
   });
   update();
+  autosave(form);
+
+  // Post the page's answers to the draft (never moving on, never submitting) a second after the last
+  // change, and at once when the page is hidden or closed; a press of a page button cancels it.
+  function autosave(page) {
+    var url = page.dataset.autosave, status = document.getElementById('autosave-status');
+    var timer = null, dirty = false, DELAY = 1000;
+    if (!url || !window.fetch || !window.FormData) return;
+
+    function data() {
+      var body = new FormData(page);
+      body.delete('action');
+      return body;
+    }
+
+    function save() {
+      clearTimeout(timer);
+      timer = null;
+      if (!dirty) return;
+      dirty = false;
+      fetch(url, {method: 'POST', body: data(), credentials: 'same-origin', keepalive: true})
+        .then(function (response) {
+          if (!response.ok) { dirty = true; return; }
+          if (status && page.dataset.saved) status.textContent = page.dataset.saved;
+        })
+        .catch(function () { dirty = true; });
+    }
+
+    function changed() {
+      dirty = true;
+      clearTimeout(timer);
+      timer = setTimeout(save, DELAY);
+    }
+
+    page.addEventListener('input', changed);
+    page.addEventListener('change', changed);
+    page.addEventListener('submit', function (event) {
+      if (event.defaultPrevented) return; // the page's checks stopped it: keep saving
+      clearTimeout(timer);
+      dirty = false;
+    });
+    document.addEventListener('visibilitychange', function () {
+      if (document.visibilityState === 'hidden') save();
+    });
+    window.addEventListener('pagehide', save);
+  }
 }());

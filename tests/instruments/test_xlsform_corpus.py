@@ -7,6 +7,7 @@ forms exported again convert with pyxform and keep their languages, choices, con
 import importlib.util
 import io
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -324,11 +325,19 @@ def test_respondent_picks_a_language_of_the_form(client, session):
     token, unit_id = _respondent(session, "english_swahili.xlsx")
     url = _first_page(client, token, unit_id)
     page = client.get(url)
-    assert "How many members?" in page.text and 'href="?text=sw"' in page.text and "Gửi phiếu" in page.text
+    assert "How many members?" in page.text and f'formaction="{url}?text=sw"' in page.text
+    assert "Gửi phiếu" in page.text
     assert '<strong lang="en">English</strong>' in page.text  # the form has no Vietnamese: English shows
     page = client.get(f"{url}?text=sw")
     assert "Wanakaya wangapi?" in page.text and "Gửi phiếu" in page.text
     assert "Wanakaya wangapi?" in client.get(url).text  # the choice is kept
+    # The switch is a button of the page's form: what was typed is saved before the page is shown again.
+    csrf = CSRF.search(page.text).group(1)
+    switched = client.post(f"{url}?text=en", data={"csrf_token": csrf, "switch": "en", "members": "4"})
+    assert switched.status_code == 302 and switched.headers["Location"] == url
+    again = client.get(url).text
+    assert "How many members?" in again
+    assert re.search(r'name="members"[^>]*value="4"|value="4"[^>]*name="members"', again)
 
 
 def test_respondent_specifies_other(client, session):
