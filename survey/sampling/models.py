@@ -112,6 +112,9 @@ class Wave(Base):
     status: Mapped[str] = mapped_column(String(10), default="draft")
     opens_on: Mapped[date] = mapped_column(Date)
     closes_on: Mapped[date] = mapped_column(Date)
+    # Whom respondents contact (the organiser's hotline and e-mail), shown on landing and error pages.
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    contact_email: Mapped[str | None] = mapped_column(String(255))
 
     groups: Mapped[list["WaveGroup"]] = relationship(back_populates="wave")
     strata: Mapped[list["Stratum"]] = relationship(back_populates="wave")
