@@ -117,8 +117,9 @@ class WaveForm(FlaskForm):
         Optional(), Length(max=40), Regexp(r"^[0-9 +().-]{3,40}$",
                                            message=_l("Số điện thoại chỉ gồm chữ số, dấu cách, + ( ) . -"))])
     contact_email = StringField(_l("E-mail liên hệ của đơn vị tổ chức"), validators=[
-        Optional(), Length(max=255), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-                                            message=_l("Địa chỉ e-mail không đúng dạng, ví dụ: cchc@snv.gov.vn"))])
+        Optional(), Length(max=255),
+        Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+               message=_l("Địa chỉ e-mail không đúng dạng, ví dụ: cchc@snv.gov.vn"))])
 
 
 class ContactForm(FlaskForm):
@@ -285,7 +286,8 @@ def create():
         wave = service.create_wave(db.session, form.code.data, form.year.data, form.name.data,
                                    form.opens_on.data, form.closes_on.data,
                                    name_en=(form.name_en.data or "").strip() or None,
-                                   contact_phone=form.contact_phone.data, contact_email=form.contact_email.data)
+                                   contact_phone=form.contact_phone.data,
+                                   contact_email=form.contact_email.data)
     except service.WaveError as exc:
         db.session.rollback()
         field = {"code_taken": form.code, "no_code": form.code, "year": form.year}.get(exc.reason,
