@@ -94,6 +94,7 @@ EXPECTED = {
     "waves.add_units": {"coordinator"},
     "waves.remove_unit": {"coordinator"},
     "waves.open_link": {"coordinator"},
+    "waves.contact": {"coordinator"},
     "waves.move": {"coordinator"},
     # Fieldwork tracking is the coordinators' job (theo dõi tiến độ, đôn đốc); analysts count
     # responses on their own pages, clerks enter forms.
@@ -409,6 +410,8 @@ PROBES = {
     "waves.open_link": (False, lambda c, w, u: classify(
         c.post(f"/staff/waves/{w.wave.code}/groups/{w.group.code}/open-link",
                data={f"g{w.group.id}-enabled": "y"}))),
+    "waves.contact": (False, lambda c, w, u: classify(
+        c.post(f"/staff/waves/{w.wave.code}/contact", data={"contact_phone": "1900 1234"}))),
     "waves.move": (False, lambda c, w, u: classify(
         c.get(f"/staff/waves/{w.draft_wave.code}/status/open"), present="DRAFT")),
     # Unit A has one invitation, B two: the unit's code must be on the page (or in the file) in scope only.

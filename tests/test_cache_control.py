@@ -131,6 +131,10 @@ def test_every_page_is_no_store_except_static_files(app, client, session, survey
     switched = get("POST", f"/staff/waves/{wave}/groups/{group}/open-link", data={
         "csrf_token": csrf_token(client, f"/staff/waves/{wave}"), f"g{invitation.group_id}-enabled": "y"})
     assert switched.status_code == 303
+    contact = get("POST", f"/staff/waves/{wave}/contact", data={
+        "csrf_token": csrf_token(client, f"/staff/waves/{wave}"), "contact_phone": "1900 1234",
+        "contact_email": "cchc@snv.example.vn"})
+    assert contact.status_code == 303
     refused = get("POST", f"/staff/waves/{wave}/units", data={
         "csrf_token": csrf_token(client, f"/staff/waves/{wave}"), "root": unit})
     assert refused.status_code == 422  # the wave is open: its units no longer change

@@ -109,7 +109,7 @@ def problems(document: dict) -> list[str]:
     return found or rules.check(normalise(document))
 
 
-def _text(raw: dict | None) -> Text | None:
+def text_of(raw: dict | None) -> Text | None:
     """Build a Text from its mapping."""
     if not raw:
         return None
@@ -118,7 +118,7 @@ def _text(raw: dict | None) -> Text | None:
 
 def _option(raw: dict) -> Option:
     """Build an Option from its mapping."""
-    return Option(str(raw["code"]), _text(raw["label"]), raw.get("score"), raw.get("excluded", False))
+    return Option(str(raw["code"]), text_of(raw["label"]), raw.get("score"), raw.get("excluded", False))
 
 
 def _score(raw: dict | None) -> Score | None:
@@ -130,20 +130,54 @@ def _item(raw: dict, section_id: str, scales: dict) -> Item:
     """Build an Item, resolving a named scale and building matrix rows."""
     options = tuple(_option(o) for o in raw.get("options") or scales.get(raw.get("scale"), []))
     rows = tuple(
-        Item(id=row["id"], type="single_choice", label=_text(row["label"]),
-             hint=_text(row.get("hint")), section_id=section_id,
+        Item(id=row["id"], type="single_choice", label=text_of(row["label"]),
+             hint=text_of(row.get("hint")), section_id=section_id,
              required=raw.get("required", False), relevant=raw.get("relevant"),
              options=options, score=_score(row.get("score")), matrix_id=raw["id"])
         for row in raw.get("rows", [])
     )
     return Item(
-        id=raw["id"], type=raw["type"], label=_text(raw["label"]), section_id=section_id,
-        hint=_text(raw.get("hint")), required=raw.get("required", False),
+        id=raw["id"], type=raw["type"], label=text_of(raw["label"]), section_id=section_id,
+        hint=text_of(raw.get("hint")), required=raw.get("required", False),
         relevant=raw.get("relevant"), constraint=raw.get("constraint"),
-        constraint_message=_text(raw.get("constraint_message")), options=options, rows=rows,
+        constraint_message=text_of(raw.get("constraint_message")), options=options, rows=rows,
         score=_score(raw.get("score")), min=raw.get("min"), max=raw.get("max"),
         max_length=raw.get("max_length"), appearance=raw.get("appearance"),
+        other_specify=str(raw["other_specify"]) if raw.get("other_specify") is not None else None,
     )
+
+
+OTHER_MAX_LENGTH = 255
+
+
+def other_text(item: Item) -> Item | None:
+    """Return the text answer that an "other, please specify" option opens, or None.
+
+    Stored as its own item `<item>_other`, shown (and required) only while that option is chosen:
+    pruned like any hidden answer otherwise. Its label names the option in each of its languages.
+    """
+    if item.other_specify is None:
+        return None
+    option = item.option(item.other_specify)
+    text = other_label(option.label if option else Text(item.other_specify))
+    return Item(id=f"{item.id}_other", type="text", label=text, section_id=item.section_id,
+                required=True, relevant=f"selected(${{{item.id}}}, '{item.other_specify}')",
+                max_length=OTHER_MAX_LENGTH, other_of=item.id)
+
+
+def other_label(label: Text) -> Text:
+    """Return the label of an "other, please specify" text, naming its option («Khác»)."""
+    return Text(f"Nếu chọn «{label.vi}», xin ghi rõ:", f"If «{label.en or label.vi}», please specify:",
+                tuple((code, f"«{value}»: …") for code, value in label.others))  # a form's own languages
+
+
+def _section_items(raw_items: list[dict], section_id: str, scales: dict) -> tuple[Item, ...]:
+    """Build a section's items, each "other, specify" text right after its question."""
+    found = []
+    for raw in raw_items:
+        item = _item(raw, section_id, scales)
+        found += [item, *filter(None, [other_text(item)])]
+    return tuple(found)
 
 
 def build(document: dict) -> Questionnaire:
@@ -151,15 +185,15 @@ def build(document: dict) -> Questionnaire:
     scales = document.get("scales", {})
     sections = tuple(
         Section(
-            id=s["id"], title=_text(s["title"]), description=_text(s.get("description")),
+            id=s["id"], title=text_of(s["title"]), description=text_of(s.get("description")),
             relevant=s.get("relevant"), once=bool(s.get("once", False)),
-            items=tuple(_item(i, s["id"], scales) for i in s["items"]),
+            items=_section_items(s["items"], s["id"], scales),
         )
         for s in document["sections"]
     )
     return Questionnaire(
-        id=document["id"], version=document["version"], title=_text(document["title"]),
-        description=_text(document.get("description")), minutes=document.get("minutes"),
+        id=document["id"], version=document["version"], title=text_of(document["title"]),
+        description=text_of(document.get("description")), minutes=document.get("minutes"),
         groups=tuple(document.get("groups", ())), framework=document.get("framework"),
         languages=tuple((lang["code"], lang["name"]) for lang in document.get("languages", ())),
         sections=sections, source=document,

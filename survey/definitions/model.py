@@ -60,11 +60,18 @@ class Item:
     max_length: int | None = None
     appearance: str | None = None
     matrix_id: str | None = None  # set on the rows of a Likert matrix
+    other_specify: str | None = None  # the option code that opens a text answer ("Khác, ghi rõ")
+    other_of: str | None = None  # set on that text answer: the id of the choice item it belongs to
 
     @property
     def answerable(self) -> bool:
         """Tell whether the item stores an answer (notes and matrix headers do not)."""
         return self.type not in ("note", "likert")
+
+    @property
+    def numbered(self) -> bool:
+        """Tell whether the item gets a question number (notes and "other, specify" texts do not)."""
+        return self.type != "note" and self.other_of is None
 
     def option(self, code: str) -> Option | None:
         """Return the option with the code, if any."""
@@ -93,6 +100,28 @@ class Section:
     def relevant_expr(self) -> expressions.Node | None:
         """Return the parsed relevance condition of the page."""
         return _parsed(self.relevant)
+
+    @property
+    def plain_title(self) -> Text:
+        """Return the title without a number written into it ("3. Công chức…" gives "Công chức…").
+
+        Section numbers are derived (Questionnaire.section_numbers), never taken from the title, so
+        that a title written "3. …" on the fourth section does not print "4. 3. …".
+        """
+        return Text(_unnumbered(self.title.vi), self.title.en and _unnumbered(self.title.en),
+                    tuple((code, _unnumbered(text)) for code, text in self.title.others))
+
+    def heading(self, language: str) -> str:
+        """Return the plain title in a language."""
+        return self.plain_title.get(language)
+
+
+def _unnumbered(text: str) -> str:
+    """Drop a leading "3. ", "IV. " or "2.1) " from a title (unless nothing would be left)."""
+    return HARD_NUMBER.sub("", text, count=1) or text
+
+
+HARD_NUMBER = re.compile(r"^\s*(?:\d+|[IVXLC]+)(?:\.\d+)*[.)]\s+")
 
 
 @dataclass(frozen=True)
@@ -139,14 +168,23 @@ class Questionnaire:
                 return item
         raise KeyError(item_id)
 
+    def section_numbers(self) -> dict[str, int]:
+        """Return the number of each section: its place in the questionnaire, from 1.
+
+        The one numbering scheme: section n holds questions n.1, n.2 … (see `numbers`), on screen
+        ("n. title", "Phần n/N"), on the paper form and in exports; skipped sections keep theirs.
+        """
+        return {section.id: index for index, section in enumerate(self.sections, start=1)}
+
     def numbers(self) -> dict[str, str]:
         """Return the printed number of each question ("2.3"; matrix rows "2.3.1"), notes unnumbered.
 
-        Online pages, paper forms and data entry show the same numbers.
+        Online pages, paper forms and data entry show the same numbers; "2" is the section's number
+        (`section_numbers`). An "other, specify" text belongs to its question and has no number.
         """
         found = {}
         for s_index, section in enumerate(self.sections, start=1):
-            questions = [item for item in section.items if item.type != "note"]
+            questions = [item for item in section.items if item.numbered]
             for i_index, item in enumerate(questions, start=1):
                 found[item.id] = f"{s_index}.{i_index}"
                 for r_index, row in enumerate(item.rows, start=1):

@@ -7,8 +7,8 @@ from survey.definitions import text as free_text
 
 CHOICE_TYPES = ("single_choice", "multiple_choice", "likert")
 TYPE_KEYS = {  # keys an item may carry beyond the common ones, by type
-    "single_choice": {"options", "scale", "score", "appearance"},
-    "multiple_choice": {"options", "scale", "min", "max", "appearance"},
+    "single_choice": {"options", "scale", "score", "appearance", "other_specify"},
+    "multiple_choice": {"options", "scale", "min", "max", "appearance", "other_specify"},
     "likert": {"options", "scale", "rows", "appearance"},
     "integer": {"min", "max"},
     "decimal": {"min", "max"},
@@ -27,6 +27,7 @@ def check(document: dict) -> list[str]:
     items = _all_items(document)
     problems += _duplicates(document, items)
     known = {item["id"] for item, _ in items if item.get("type") not in ("note", "likert")}
+    known |= {f"{item['id']}_other" for item, _ in items if "other_specify" in item}
     for section in document["sections"]:
         problems += _expression(f"section {section['id']}", "relevant", section.get("relevant"),
                                 known, allow_self=False)
@@ -47,12 +48,16 @@ def _all_items(document: dict) -> list[tuple[dict, dict | None]]:
 
 
 def _duplicates(document: dict, items) -> list[str]:
-    """Report item ids and section ids used twice."""
+    """Report item ids and section ids used twice (an "other, specify" text takes `<id>_other`)."""
     problems, seen = [], set()
+    ids = {item["id"] for item, _ in items}
     for item, _ in items:
         if item["id"] in seen:
             problems.append(f"item {item['id']}: duplicate item id {item['id']!r}")
         seen.add(item["id"])
+        if "other_specify" in item and f"{item['id']}_other" in ids:
+            problems.append(f"item {item['id']}: other_specify stores its text as {item['id'] + '_other'!r}, "
+                            "which is another item's id")
     sections = [s["id"] for s in document["sections"]]
     problems += [f"section {s}: duplicate section id" for s in sorted(set(sections))
                  if sections.count(s) > 1]
@@ -126,6 +131,9 @@ def _choices(document: dict, item: dict, source: dict, owner: str) -> list[str]:
                 if codes.count(c) > 1]
     if item["type"] == "likert":
         return problems  # rows carry the scores; each row is checked as a single choice
+    if "other_specify" in item and str(item["other_specify"]) not in codes:
+        problems.append(f"{owner}: other_specify names {str(item['other_specify'])!r}, "
+                        "which is not one of its options")
     return problems + _scores(item.get("score"), options, where, owner)
 
 

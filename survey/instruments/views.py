@@ -124,5 +124,5 @@ def print_form(code: str, version: str):
     definition = service.definition_of(_version(code, version))
     language = str(get_locale() or "vi")
     return render_template("instruments/print.html", definition=definition, language=language,
-                           code=paper.form_code(definition), sections=paper.paper_form(definition),
+                           code=paper.form_code(definition), sections=paper.paper_form(definition, language),
                            texts=lambda text: paper.texts(text, language))

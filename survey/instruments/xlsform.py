@@ -29,7 +29,7 @@ def survey_columns(languages: dict[str, str]) -> list[str]:
     return ["type", "name", *(f"label::{n}" for n in languages.values()),
             *(f"hint::{n}" for n in languages.values()), "required", "relevant", "constraint",
             *(f"constraint_message::{n}" for n in languages.values()), "appearance",
-            "score_node", "score_method", "min", "max", "max_length"]
+            "score_node", "score_method", "min", "max", "max_length", "other_specify"]
 
 
 def choices_columns(languages: dict[str, str]) -> list[str]:
@@ -105,12 +105,14 @@ def _list_names(document: dict) -> dict[str, str]:
     return names
 
 
-def _item_rows(item: dict, list_names: dict, languages: dict[str, str]) -> list[dict]:
+def _item_rows(item: dict, list_names: dict, languages: dict[str, str],
+               scales: dict | None = None) -> list[dict]:
     """Return the survey rows of one item (a Likert matrix gives a group of rows)."""
     common = {"name": item["id"], **_texts("label", item["label"], languages),
               **_texts("hint", item.get("hint"), languages), "relevant": item.get("relevant")}
     kind = item["type"]
     list_name = list_names.get(item["id"]) or item.get("scale")
+    options = item.get("options") or (scales or {}).get(item.get("scale"), [])
     if kind == "likert":
         group = dict(common, type="begin_group",
                      appearance=" ".join(filter(None, ["field-list", item.get("appearance")])))
@@ -131,7 +133,27 @@ def _item_rows(item: dict, list_names: dict, languages: dict[str, str]) -> list[
             row["appearance"] = "multiline"
     bounds = bounds_constraint(kind, item.get("min"), item.get("max"), item.get("max_length"))
     row["constraint"] = combined_constraint(bounds, item.get("constraint"))
-    return [row]
+    return [row, *_other_specify(item, row, options, languages)]
+
+
+def _other_specify(item: dict, row: dict, options: list[dict], languages: dict[str, str]) -> list[dict]:
+    """Write an "other, please specify" option: XLSForm's `or_other` when its code is "other" (pyxform
+    then adds the text `<id>_other` itself); else the code in our extra column and the text as its own
+    row, which pyxform converts and our import recognises as the option's text."""
+    code = item.get("other_specify")
+    if code is None:
+        return []
+    code = str(code)
+    if code == "other":
+        row["type"] += " or_other"
+        return []
+    row["other_specify"] = code
+    option = next((o for o in options if str(o["code"]) == code), None)
+    label = load.other_label(load.text_of(option["label"]) if option else load.text_of({"vi": code}))
+    texts = {"vi": label.vi, "en": label.en, **dict(label.others)}
+    return [{"type": "text", "name": f"{item['id']}_other", **_texts("label", texts, languages),
+             "required": "yes", "relevant": f"selected(${{{item['id']}}}, '{code}')",
+             "constraint": bounds_constraint("text", None, None, load.OTHER_MAX_LENGTH)}]
 
 
 def _score(raw: dict) -> dict:
@@ -154,7 +176,7 @@ def survey_rows(document: dict) -> list[dict]:
                      # form tools ignore an appearance word they do not know.
                      "appearance": "field-list once" if section.get("once") else "field-list"})
         for item in section["items"]:
-            rows += _item_rows(item, list_names, languages)
+            rows += _item_rows(item, list_names, languages, document.get("scales", {}))
         rows.append({"type": "end_group", "name": section["id"]})
     return rows
 

@@ -4,8 +4,10 @@ Groups become sections; a nested group is flattened (its relevance joined to its
 is a group of `likert` rows sharing one list, which becomes a Likert matrix. Lists used by several
 items become scales. Types are read with pyxform's own patterns, so that legacy spellings
 (`select one from`, `select_one list or_other`, `add integer prompt`) mean what they mean to pyxform.
-`or_other` adds the choice "other" and a follow-up text item `<name>_other` shown when it is chosen,
-as pyxform does. Every row left out is reported with its sheet row number and the reason.
+`or_other` adds the choice "other" (as pyxform does) and marks it the item's "other, please specify"
+option (`other_specify`), whose text is stored as `<name>_other`, the name pyxform gives it; the text
+row our export writes for another code (extra column `other_specify`) is recognised and not doubled.
+Every row left out is reported with its sheet row number and the reason.
 """
 
 import contextlib
@@ -41,6 +43,7 @@ SURVEY_KEYS = {
     "min",
     "max",
     "max_length",
+    "other_specify",
 }
 BIND_KEYS = {"relevant", "constraint", "required", "jr:constraintMsg"}
 HARMLESS = {
@@ -53,7 +56,6 @@ HARMLESS = {
 }
 CHOICE_KEYS = {"list name", "name", "label", "score", "excluded", "__row"}
 OTHER_LABEL = {"vi": "Khác", "en": "Other"}
-SPECIFY_LABEL = {"vi": "Xin ghi rõ:", "en": "Specify other."}
 
 
 @dataclass
@@ -335,7 +337,7 @@ class Builder:
                 )
                 self._extra_columns(node.row)
                 self._fill(section, node.children, _combine(prefix, self.rewrite(node.row.bind("relevant"))))
-            else:
+            elif not self._is_other_text(node.row, section["items"]):
                 section["items"].extend(self._item(node.row, prefix))
 
     def _drop(self, node: Node, reason) -> None:
@@ -466,9 +468,11 @@ class Builder:
         if not select:
             return [item]
         self.uses.setdefault(select[1], []).append(item)
-        if not select[2]:
-            return [item]
-        return [item, self._or_other(row, item, select[1], prefix)]
+        if row.get("other_specify") not in (None, ""):
+            item["other_specify"] = str(row.get("other_specify"))
+        if select[2]:
+            self._or_other(row, item, select[1])
+        return [item]
 
     def _kind(self, row: Row, text: str, select: tuple | None) -> str | None:
         """Return our item type for a row's type, or report why the row is left out."""
@@ -540,28 +544,30 @@ class Builder:
             return
         self.calculations[self.ids[row.number]] = (row.number, formula)
 
-    def _or_other(self, row: Row, item: dict, list_name: str, prefix: str | None) -> dict:
-        """Add the choice "other" to the list (as pyxform does) and the text item that follows it."""
+    def _or_other(self, row: Row, item: dict, list_name: str) -> None:
+        """Add the choice "other" to the list (as pyxform does) and make it the item's option that opens
+        a text answer, stored as `<name>_other` (pyxform's name for it)."""
         options = self.lists[list_name]
         if not any(o["code"] == "other" for o in options):
             options.append({"code": "other", "label": self.languages.fill(OTHER_LABEL)})
+        item["other_specify"] = "other"
         self.report(
             row,
             "note",
             _l(
-                "or_other: thêm lựa chọn 'other' và câu %(name)s để ghi rõ, hiện khi chọn 'other'",
+                "or_other: lựa chọn 'other' mở ô ghi rõ, lưu là %(name)s",
                 name=repr(f"{item['id']}_other"),
             ),
         )
-        condition = f"selected(${{{item['id']}}}, 'other')"
-        follow = {
-            "id": f"{item['id']}_other",
-            "type": "text",
-            "label": self.languages.fill(SPECIFY_LABEL),
-            "relevant": _combine(prefix, condition) if prefix else condition,
-        }
-        self.expressions.append((row.number, follow, "relevant"))
-        return follow
+
+    def _is_other_text(self, row: Row, items: list[dict]) -> bool:
+        """Tell whether a row is the text of the "other, specify" option of the item before it, as our
+        export writes it (the item keeps it as a feature, so the row is not a question of its own; a
+        round trip of our own export reports nothing)."""
+        before = items[-1] if items else {}
+        if "other_specify" not in before or str(row.get("type")) != "text":
+            return False
+        return self.ids[row.number] == f"{before['id']}_other"
 
     def _common(self, row: Row, item: dict, kind: str, prefix: str | None, appearance: list) -> None:
         """Set the optional keys of an item from its row."""
@@ -652,6 +658,7 @@ class Builder:
         """Put calculations in place, then drop (and report) expressions we cannot read or resolve."""
         known = {i["id"] for s in sections for i in s["items"] if i["type"] not in ("note", "likert")}
         known |= {r["id"] for s in sections for i in s["items"] for r in i.get("rows", [])}
+        known |= {f"{i['id']}_other" for s in sections for i in s["items"] if "other_specify" in i}
         used = set()
         for row_number, holder, key in self.expressions:
             original = holder[key]

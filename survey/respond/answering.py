@@ -45,7 +45,9 @@ FAILURES = (DBAPIError, StaleDataError)  # what a refused submission raises (Int
 
 @dataclass
 class PageView:
-    """What a page shows: its place among the visible pages, the answers so far, its button.
+    """What a page shows: its place in the questionnaire, the answers so far, its button.
+
+    `position` is the section's number and `total` the number of sections, skipped ones included.
 
     `redirect_to` is set when the requested page may not be shown (a tampered or hidden page number):
     the view goes there instead.
@@ -141,8 +143,10 @@ def page_view(draft: Response, definition: Questionnaire, index: int, stay: bool
     visible = flow.visible_pages(definition, answers, skip)
     allowed = index if stay else flow.resolve_page(definition, answers, index, visible, skip)
     position = visible.index(index) if index in visible else len(visible) - 1
+    # Progress counts every section, skipped ones too, so that "Phần k/N" never changes its N as
+    # answers change which sections apply; k is the section's own number (its heading's "k.").
     return PageView(
-        index=index, answers=answers, position=position + 1, total=len(visible),
+        index=index, answers=answers, position=index + 1, total=len(definition.sections),
         is_last=flow.is_last_page(definition, answers, index, visible),
         back=visible[position - 1] if position > 0 else None,
         not_shown=flow.not_shown(definition.sections[index], answers),

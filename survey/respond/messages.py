@@ -36,9 +36,16 @@ def error_messages(section: Section, errors: dict, language: str) -> dict[str, s
             continue
         if error.code == "constraint" and item.constraint_message:
             found[item.id] = item.constraint_message.get(language)
+        elif error.code == "required" and item.other_of:
+            found[item.id] = other_required()
         else:
             found[item.id] = _text(error.code, error.params)
     return found
+
+
+def other_required() -> str:
+    """Say that choosing "Khác" asks for what it is (an "other, please specify" text left empty)."""
+    return _("Ông/Bà đã chọn «Khác»: xin ghi rõ đó là gì vào ô bên dưới, hoặc bỏ chọn «Khác».")
 
 
 def script_messages() -> dict[str, str]:
@@ -48,4 +55,5 @@ def script_messages() -> dict[str, str]:
     placeholders = {"min": "%(min)s", "max": "%(max)s"}
     found = {code: _text(code, placeholders) for code in codes}
     found["summary"] = _("Có câu cần sửa")
+    found["other_required"] = other_required()
     return found

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from survey import requestlog
 from survey.db import Database, db
 from survey.definitions.model import Questionnaire
+from survey.instruments import paper
 from survey.respond import answering as answering_service
 from survey.respond import flow
 from survey.respond.forms import page_form, raw_values
@@ -77,7 +78,24 @@ def show(answering: Answering, index: int, form=None, errors=None, status=200, f
         not_shown=view.not_shown, script_messages=script_messages(),
         failed=failed, request_id=request_id(), autosave_url=autosave(index) if autosave else None,
         profile_once=section.once and answering_service.shares_profile(definition, answering.invitation),
+        **numbering(definition, section, view.answers, texts, view.not_shown),
     ), status
+
+
+def numbering(definition: Questionnaire, section, answers: dict, texts: str, not_shown: set) -> dict:
+    """Return what a page shows about where it is: its section number, the earlier sections skipped
+    for these answers, and the condition in words of each item shown that the script may hide
+    (without JavaScript, or before it runs, the item stays and says when to answer it)."""
+    numbers, visible = definition.numbers(), set(flow.visible_pages(definition, answers))
+    index = definition.sections.index(section)
+    conditions = {}
+    for item in section.items:
+        skip = None if item.id in not_shown else paper.item_skip(item, numbers, definition, texts)
+        if skip:
+            conditions[item.id] = skip
+    return {"section_number": definition.section_numbers()[section.id],
+            "skipped": [n for n in range(1, index + 1) if n - 1 not in visible],
+            "conditions": conditions}
 
 
 def post(answering: Answering, index: int, before_commit: Callable[[answering_service.Outcome], None]

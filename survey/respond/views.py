@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -42,6 +43,7 @@ def find_invitation(token: str) -> Invitation:
     if invitation is None:
         limits.lookup_failed()
         abort(404)
+    g.respondent_wave = invitation.wave  # its deadline and contact, on the error pages too
     return invitation
 
 

@@ -114,6 +114,9 @@ class Wave(Base):
     closes_on: Mapped[date] = mapped_column(Date)
     # Paper forms are entered twice, by two clerks, and the differences resolved (survey/entry).
     double_entry: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Whom respondents contact (the organiser's hotline and e-mail), shown on landing and error pages.
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    contact_email: Mapped[str | None] = mapped_column(String(255))
 
     groups: Mapped[list["WaveGroup"]] = relationship(back_populates="wave")
     strata: Mapped[list["Stratum"]] = relationship(back_populates="wave")

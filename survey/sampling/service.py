@@ -63,7 +63,8 @@ def find_wave(session: Session, code: str) -> Wave:
 
 
 def create_wave(session: Session, code: str, year: int, name: str, opens_on: date, closes_on: date,
-                name_en: str | None = None) -> Wave:
+                name_en: str | None = None, contact_phone: str | None = None,
+                contact_email: str | None = None) -> Wave:
     """Create a wave in draft, refusing a taken code or dates that run backwards."""
     code = code.strip()
     if not code:
@@ -77,9 +78,16 @@ def create_wave(session: Session, code: str, year: int, name: str, opens_on: dat
         raise WaveError(f"wave {code}: year {year} is out of range", "year", year=year)
     wave = Wave(code=code, year=year, name=name.strip(), name_en=name_en, opens_on=opens_on,
                 closes_on=closes_on, status="draft")
+    set_contact(wave, contact_phone, contact_email)
     session.add(wave)
     session.flush()
     return wave
+
+
+def set_contact(wave: Wave, phone: str | None, email: str | None) -> None:
+    """Set whom respondents contact (hotline, e-mail): at any status, since no answer depends on it."""
+    wave.contact_phone = (phone or "").strip() or None
+    wave.contact_email = (email or "").strip() or None
 
 
 def set_status(session: Session, wave: Wave, status: str) -> None:

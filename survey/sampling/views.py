@@ -113,6 +113,20 @@ class WaveForm(FlaskForm):
     name_en = StringField(_l("Tên đợt (tiếng Anh, nếu có)"), validators=[Optional(), Length(max=255)])
     opens_on = DateField(_l("Ngày mở"), validators=[InputRequired(_l("Xin nhập ngày mở."))])
     closes_on = DateField(_l("Ngày đóng"), validators=[InputRequired(_l("Xin nhập ngày đóng."))])
+    contact_phone = StringField(_l("Đường dây nóng (số điện thoại liên hệ)"), validators=[
+        Optional(), Length(max=40), Regexp(r"^[0-9 +().-]{3,40}$",
+                                           message=_l("Số điện thoại chỉ gồm chữ số, dấu cách, + ( ) . -"))])
+    contact_email = StringField(_l("E-mail liên hệ của đơn vị tổ chức"), validators=[
+        Optional(), Length(max=255),
+        Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+               message=_l("Địa chỉ e-mail không đúng dạng, ví dụ: cchc@snv.gov.vn"))])
+
+
+class ContactForm(FlaskForm):
+    """Whom respondents contact about a wave: shown with the deadline on the landing and error pages."""
+
+    contact_phone = WaveForm.contact_phone
+    contact_email = WaveForm.contact_email
 
 
 class AssignForm(FlaskForm):
@@ -222,6 +236,7 @@ def _page(wave: Wave, status: int = 200, errors: list[str] | None = None, **form
         assign_form=forms.get("assign_form") or _assign_form(),
         units_form=forms.get("units_form") or _units_form(wave), open_forms=open_forms,
         remove_form=ConfirmForm(), errors=errors or [], named=_named, titled=_titled,
+        contact_form=forms.get("contact_form") or ContactForm(formdata=None, obj=wave),
     ), status
 
 
@@ -270,7 +285,9 @@ def create():
     try:
         wave = service.create_wave(db.session, form.code.data, form.year.data, form.name.data,
                                    form.opens_on.data, form.closes_on.data,
-                                   name_en=(form.name_en.data or "").strip() or None)
+                                   name_en=(form.name_en.data or "").strip() or None,
+                                   contact_phone=form.contact_phone.data,
+                                   contact_email=form.contact_email.data)
     except service.WaveError as exc:
         db.session.rollback()
         field = {"code_taken": form.code, "no_code": form.code, "year": form.year}.get(exc.reason,
@@ -367,6 +384,19 @@ def open_link(code: str, group_code: str):
     if form.enabled.data:
         return _done(wave, _("Đã bật đường dẫn chung cho nhóm %(group)s.", group=_named(group)))
     return _done(wave, _("Đã tắt đường dẫn chung cho nhóm %(group)s.", group=_named(group)))
+
+
+@bp.post("/<code>/contact")
+@roles_required(*COORDINATORS)
+def contact(code: str):
+    """Set the wave's hotline and e-mail, at any status (respondents see them; no answer depends on them)."""
+    wave = wave_or_404(code)
+    form = ContactForm()
+    if not form.validate_on_submit():
+        return _refused(code, contact_form=form)
+    service.set_contact(wave, form.contact_phone.data, form.contact_email.data)
+    _audit("wave.contact", wave)
+    return _done(wave, _("Đã lưu thông tin liên hệ của đợt khảo sát."))
 
 
 @bp.route("/<code>/status/<target>", methods=["GET", "POST"])

@@ -420,9 +420,14 @@
     return problems;
   }
 
+  // "Khác, ghi rõ" left empty while "Khác" is chosen: say so, not just "please answer".
+  function otherSpecifyMessage(element, problem) {
+    return problem.code === 'required' && element.dataset.otherOf !== undefined && messages.other_required;
+  }
+
   function message(element, problem) {
     var text = problem.code === 'constraint' && element.dataset.constraintMessage ||
-               messages[problem.code];
+               otherSpecifyMessage(element, problem) || messages[problem.code];
     return text.replace(/%\((min|max)\)s/g, function (all, name) { return problem.params[name]; });
   }
 

@@ -43,20 +43,23 @@ def test_print_page_renders_every_bundled_questionnaire(client, session, bundled
 def test_print_page_phrases_skip_instructions(client, session, bundled):
     """A simple relevance is printed as an instruction in Vietnamese."""
     log_in(client, session, "analyst")
-    page = client.get("/staff/questionnaires/sipas-service/2025.1/print").text
-    assert "Chỉ trả lời phần này nếu câu 1.2 ≠ 3" in page and "Số phiếu" in page and "khuyết danh" in page
+    page = client.get("/staff/questionnaires/sipas-service/2025.2/print").text
+    assert "Chỉ trả lời phần này nếu ở câu 1.2 Ông/Bà không chọn «Cổng dịch vụ công trực tuyến»" in page
+    staff = '<span class="number">4.</span> <span class="primary">Công chức trực tiếp giải quyết công việc'
+    assert staff in page  # the fourth section, its "3." dropped: never "4. 3."
+    assert "Số phiếu" in page and "khuyết danh" in page
 
 
 def test_print_page_in_english(client, session, bundled):
     """With ?lang=en the questionnaire's English text comes first."""
     log_in(client, session, "analyst")
-    page = client.get("/staff/questionnaires/sipas-service/2025.1/print?lang=en").text
+    page = client.get("/staff/questionnaires/sipas-service/2025.2/print?lang=en").text
     assert '<html lang="en">' in page and '<span class="primary">Where did you file the application?' in page
 
 
 def test_print_page_requires_login(client, bundled):
     """An anonymous visitor is sent to the login page."""
-    response = client.get("/staff/questionnaires/sipas-service/2025.1/print")
+    response = client.get("/staff/questionnaires/sipas-service/2025.2/print")
     assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
 
 
@@ -70,16 +73,16 @@ def test_list_links_print_and_export(client, session, bundled):
     """The list page links every version's paper form and XLSForm."""
     log_in(client, session, "data_entry")
     page = client.get("/staff/questionnaires").text
-    assert "/staff/questionnaires/par-hdnd-tinh/2025.1/print" in page
-    assert "/staff/questionnaires/par-hdnd-tinh/2025.1/xlsform" in page
+    assert "/staff/questionnaires/par-hdnd-tinh/2025.2/print" in page
+    assert "/staff/questionnaires/par-hdnd-tinh/2025.2/xlsform" in page
 
 
 def test_export_downloads_an_xlsform(client, session, bundled):
     """The download is an .xlsx that imports back to the same questionnaire."""
     log_in(client, session, "analyst")
-    response = client.get("/staff/questionnaires/sipas-policy/2025.1/xlsform")
+    response = client.get("/staff/questionnaires/sipas-policy/2025.2/xlsform")
     assert response.status_code == 200
-    assert "sipas-policy-2025.1.xlsx" in response.headers["Content-Disposition"]
+    assert "sipas-policy-2025.2.xlsx" in response.headers["Content-Disposition"]
     assert import_xlsform(response.data).definition.id == "sipas-policy"
 
 

@@ -1,5 +1,6 @@
 """XLSForm export: pyxform converts every bundled questionnaire; ours → XLSForm → ours is lossless."""
 
+import copy
 import io
 from pathlib import Path
 
@@ -91,3 +92,28 @@ def test_own_constraint_is_split_from_bounds():
     bounds = xlsform.bounds_constraint("multiple_choice", 1, 3, None)
     joined = xlsform.combined_constraint(bounds, "not(selected(., '6'))")
     assert xlsform.split_constraint(bounds, joined) == "not(selected(., '6'))"
+
+
+def test_other_specify_is_exported_as_or_other_or_as_its_own_text_row():
+    """Code "other": `select_one list or_other` (pyxform adds `<id>_other`); another code ("X"): our
+    column and the text row, which pyxform converts and our import folds back into the feature."""
+    document = copy.deepcopy(SMALL_QUESTIONNAIRE)
+    first, wish = document["sections"][0]["items"][0], document["sections"][1]["items"][1]
+    first["options"].append({"code": "other", "label": {"vi": "Khác", "en": "Other"}})
+    first["other_specify"] = "other"
+    wish["options"].append({"code": "X", "label": {"vi": "Nội dung khác", "en": "Something else"}})
+    wish["other_specify"] = "X"
+    data = xlsform.to_bytes(load.from_document(document))
+    rows = {row["name"]: row for row in sheet(data, "survey")}
+    assert rows["used"]["type"] == "select_one used or_other" and "used_other" not in rows
+    assert rows["wish"]["type"] == "select_multiple wish" and rows["wish"]["other_specify"] == "X"
+    assert (rows["wish_other"]["type"], rows["wish_other"]["relevant"], rows["wish_other"]["required"]) == (
+        "text", "selected(${wish}, 'X')", "yes")
+    assert rows["wish_other"]["label::Vietnamese (vi)"] == "Nếu chọn «Nội dung khác», xin ghi rõ:"
+    xform = convert(xlsform=io.BytesIO(data), file_type=".xlsx").xform
+    assert 'nodeset="/data/s1/used_other"' in xform and 'nodeset="/data/s2/wish_other"' in xform
+    report = import_xlsform(data)
+    # notes only: or_other itself, and pyxform's warning that or_other's own text is untranslated
+    assert {line.kind for line in report.lines} == {"note"} and report.accepted()
+    assert any("or_other and translations" in str(line.message) for line in report.lines)
+    assert load.normalise(report.document) == load.normalise(document)

@@ -293,9 +293,14 @@ def test_calculations_are_put_in_place():
 
 
 def test_or_other_adds_the_choice_and_its_follow_up():
-    """`or_other`: the choice "other" and a text item shown only when it is chosen."""
-    definition = import_xlsform(data_of("or_other.md"), filename="o.md").definition
+    """`or_other`: the choice "other", which opens a text shown only when it is chosen (the item's
+    "other, please specify" feature, the text stored as `<name>_other` as pyxform names it)."""
+    report = import_xlsform(data_of("or_other.md"), filename="o.md")
+    definition = report.definition
+    assert report.document["sections"][0]["items"][0]["other_specify"] == "other"
+    assert "office_other" not in [i["id"] for s in report.document["sections"] for i in s["items"]]
     office, follow = definition.item("office"), definition.item("office_other")
+    assert office.other_specify == "other" and follow.other_of == "office" and follow.required
     assert office.options[-1].code == "other" and office.options[-1].label.en == "Other"
     assert follow.type == "text" and follow.relevant == "selected(${office}, 'other')"
     assert engine.item_visible(follow, {"office": "other"}) and not engine.item_visible(
@@ -345,7 +350,7 @@ def test_respondent_specifies_other(client, session):
     token, unit_id = _respondent(session, "or_other.xlsx")
     url = _first_page(client, token, unit_id)
     page = client.get(url)
-    assert 'value="other"' in page.text and "Xin ghi rõ:" in page.text
+    assert 'value="other"' in page.text and "Nếu chọn «Khác», xin ghi rõ:" in page.text
     csrf = CSRF.search(page.text).group(1)
     response = client.post(
         url,
