@@ -21,10 +21,11 @@ Loopback only, every loop bounded in count and time. What it does:
    file for 6 s under load, then the file is removed.
 
 For each scenario: acknowledged, stored (invitations marked done), lost (acknowledged, not stored),
-stored without acknowledgement, failed first tries, /healthz probes that failed, and the recovery
-time: from the fault (for the full disk, from when space was freed) to the end of the last failed
-request. At the end the database must hold exactly one submission per acknowledged one.
-PostgreSQL and Redis are started again whatever happens, as other people use them.
+stored without acknowledgement, failed tries, /healthz probes that failed, and the recovery
+time: from the fault (for the full disk, from when space was freed) to the sending of the last
+request that failed (every request sent later succeeded at its first try). At the end the
+database must hold exactly one submission per acknowledged one. PostgreSQL and Redis are started
+again whatever happens, as other people use them.
 """
 
 import argparse
@@ -92,7 +93,7 @@ class Attempted:
     index: int
     due: float
     acknowledged: bool = False
-    failures: list = field(default_factory=list)  # (ended at, reason)
+    failures: list = field(default_factory=list)  # (sent at, reason)
     latency: float | None = None  # ms from due to acknowledged
 
 
@@ -124,6 +125,7 @@ class Soak:
         """Post one submission until acknowledged or RETRY_FOR seconds after the first try."""
         wait = 0.5
         while True:
+            started = time.perf_counter()
             try:
                 answer = await self.client.submit(attempt.index, timeout=10.0)
                 if loadgen.acknowledged(answer):
@@ -133,7 +135,7 @@ class Soak:
                 reason = f"HTTP {answer.status}"
             except (TimeoutError, OSError) as exc:
                 reason = type(exc).__name__
-            attempt.failures.append((time.perf_counter(), reason))
+            attempt.failures.append((started, reason))
             if time.perf_counter() - attempt.due > RETRY_FOR:
                 return
             await asyncio.sleep(wait)
@@ -251,7 +253,7 @@ def summary(scenario: Scenario, done: set, ids: list[int]) -> dict:
     subs = scenario.submissions
     acknowledged = {a.index for a in subs if a.acknowledged}
     stored = {a.index for a in subs if ids[a.index] in done}
-    failures = [end for a in subs for end, _ in a.failures]
+    failures = [sent for a in subs for sent, _ in a.failures]
     reasons = {}
     for a in subs:
         for _, reason in a.failures:
