@@ -24,7 +24,6 @@ then measures on loopback with an asyncio client:
 import argparse
 import asyncio
 import os
-import shlex
 import sys
 import tempfile
 import time
@@ -155,9 +154,7 @@ def main(argv=None) -> int:
                         help="the most submissions a second expected (sizes the filled drafts)")
     parser.add_argument("--port", type=int, default=18931)
     args = parser.parse_args(argv)
-    command = "python " + " ".join(shlex.quote(a) for a in ["benchmarks/load_benchmark.py",
-                                                              *(argv or sys.argv[1:])])
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    command, started = loadgen.invocation("benchmarks/load_benchmark.py", argv)
     found = {}
     for backend in args.backends.split(","):
         found[backend] = run_backend(backend, args)

@@ -446,6 +446,14 @@ async def open_loop(send, ok, rate: float, seconds: float, first: int = 0, in_fl
     return Result(latencies, sum(errors.values()), time.perf_counter() - began, errors)
 
 
+def invocation(script: str, argv) -> tuple[str, str]:
+    """The command line that ran a benchmark script, and the time it started (UTC)."""
+    import shlex
+
+    command = "python " + " ".join(shlex.quote(a) for a in [script, *(argv or sys.argv[1:])])
+    return command, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+
+
 def machine() -> str:
     """The machine in one line: CPU model, cores, memory, Python."""
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()

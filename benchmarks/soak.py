@@ -31,7 +31,6 @@ again whatever happens, as other people use them.
 import argparse
 import asyncio
 import os
-import shlex
 import signal
 import subprocess
 import sys
@@ -341,8 +340,7 @@ def main(argv=None) -> int:
                         help="ready drafts made per second of load (the most this machine acknowledges)")
     parser.add_argument("--port", type=int, default=18941)
     args = parser.parse_args(argv)
-    command = "python " + " ".join(shlex.quote(a) for a in ["benchmarks/soak.py", *(argv or sys.argv[1:])])
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    command, started = loadgen.invocation("benchmarks/soak.py", argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     f = args.fault_seconds
     nothing = lambda server: ()  # noqa: E731
