@@ -214,7 +214,7 @@ class Server:
         """Start gunicorn and wait for /healthz."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "-c", "python:survey.gunicorn_config",
+            [sys.executable, "-m", "gunicorn", "-c", "python:survey.gunicorn_config",
              "--bind", f"{HOST}:{self.port}", "--workers", str(self.workers), "wsgi:app"],
             cwd=ROOT, env=self.environment(), stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
             start_new_session=True)

@@ -151,8 +151,9 @@ class Soak:
                 scenario.health_failed += 1
             await asyncio.sleep(0.5)
 
-    async def phase(self, scenario: Scenario, seconds: float, actions=()) -> Scenario:
-        """Post submissions due at the rate for `seconds` while running (offset, function) actions."""
+    async def phase(self, scenario: Scenario, seconds: float, actions=(), drafts: int = 10**9) -> Scenario:
+        """Post submissions due at the rate for `seconds` (at most `drafts`) while running actions."""
+        last = min(len(self.seeded.tokens), self.next + drafts)
         gate = asyncio.Semaphore(self.in_flight)
         scenario.began = began = time.perf_counter()
         tasks = [asyncio.create_task(self.probe(scenario, began + seconds))]
@@ -174,7 +175,7 @@ class Soak:
             due = began + k / self.rate
             if max(due, time.perf_counter()) >= began + seconds:
                 break
-            if self.next >= len(self.seeded.tokens):
+            if self.next >= last:
                 scenario.note = f"ran out of ready drafts after {time.perf_counter() - began:.0f} s"
                 break
             delay = due - time.perf_counter()
@@ -293,7 +294,8 @@ def run_database(kind: str, folder: Path, scenarios: list[tuple[str, float, call
                 seeded.tokens.pop()  # its landing page was opened; it stays unsubmitted
                 for name, length, actions in scenarios:
                     load = loadgen.load_average()
-                    scenario = await soak.phase(Scenario(name, kind), length, actions(server))
+                    scenario = await soak.phase(Scenario(name, kind), length, actions(server),
+                                                int(args.drafts_per_second * length))
                     done.append((scenario, load))
                     print(f"  {name}: {len(scenario.submissions)} posted in {length:.0f} s, load {load}",
                           flush=True)
