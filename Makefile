@@ -38,9 +38,8 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed  ## quick sizes; BENCH_FULL=1 for 1,000,000 invitations and responses
 	bash benchmarks/run_all.sh
 
-SOAK_SECONDS ?= 600
 soak: $(VENV)/.installed  ## SOAK_SECONDS of steady submissions (600), then the fault scenarios
-	$(BIN)/python benchmarks/soak.py --seconds $(SOAK_SECONDS)
+	bash benchmarks/soak.sh
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
