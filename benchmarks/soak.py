@@ -13,8 +13,8 @@ Loopback only, every loop bounded in count and time. What it does:
    hold drafts answered up to the last page (benchmarks/loadgen.py), start gunicorn with the
    production settings, and post submissions due at `--rate` per second, each to its own
    invitation, for `--seconds` ("steady"). Each respondent retries a submission that was not
-   acknowledged (an error page, a reset connection, a timeout) as a person would press again, for
-   up to 30 s; a submission counts as acknowledged only by the redirect to its thank-you page.
+   acknowledged (an error page, a reset connection, no answer in 20 s) as a person would press
+   again, for up to 60 s; a submission counts as acknowledged only by the redirect to its thank-you page.
 2. Under the same load, `--fault-seconds` each: `kill -9` of one gunicorn worker; a restart of
    PostgreSQL (pg_ctlcluster); Redis stopped (`redis-cli shutdown nosave`) for 8 s and started again.
 3. SQLite with the instance folder (database included) on a 48 MB tmpfs: the disk is filled with a
@@ -45,7 +45,8 @@ import loadgen  # noqa: E402
 from load_benchmark import database  # noqa: E402
 
 RECOVERY_BUDGET = 10.0
-RETRY_FOR = 30.0
+RETRY_FOR = 60.0  # a respondent presses again for this long
+WAIT_FOR = 20.0  # and waits this long for an answer (gunicorn's worker timeout is 30 s)
 REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379",
                "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis",
                "--logfile", "/var/log/redis/ci.log"]
@@ -121,12 +122,12 @@ class Soak:
         self.next = 0
 
     async def submit(self, attempt: Attempted) -> None:
-        """Post one submission until acknowledged or RETRY_FOR seconds after the first try."""
+        """Post one submission until acknowledged or RETRY_FOR seconds after it was due."""
         wait = 0.5
         while True:
             started = time.perf_counter()
             try:
-                answer = await self.client.submit(attempt.index, timeout=10.0)
+                answer = await self.client.submit(attempt.index, timeout=WAIT_FOR)
                 if loadgen.acknowledged(answer):
                     attempt.acknowledged = True
                     attempt.latency = (time.perf_counter() - attempt.due) * 1000
@@ -380,8 +381,8 @@ def main(argv=None) -> int:
         if restored:
             print("restored: " + ", ".join(restored), flush=True)
     print(f"\nSoak and faults, {started}, {loadgen.machine()}\n{command}\n"
-          f"(rate due: {args.rate:g} submissions/s, at most 16 in flight; each respondent retries for "
-          f"{RETRY_FOR:.0f} s)\n")
+          f"(rate due: {args.rate:g} submissions/s, at most 16 in flight; each respondent waits "
+          f"{WAIT_FOR:.0f} s for an answer and presses again for {RETRY_FOR:.0f} s)\n")
     print(table(rows, args))
     problems = []
     for row in rows:
