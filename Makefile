@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint clean translations lock wheel-check
+.PHONY: run test lint clean translations lock wheel-check bench soak
 # requirements.lock pins what a production install needs; requirements-dev.lock adds the test tools
 # on top of exactly those pins. Both resolve one version of each package for every Python from 3.11
 # on (the oldest we support is the one we test), with the hash of every file.
@@ -32,6 +32,14 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Load, soak and faults (issue 15): figures in docs/benchmarks.md. Both need PostgreSQL and Redis on
+# 127.0.0.1; soak restarts them (and starts them again at the end, whatever happens) and mounts a tmpfs.
+bench: $(VENV)/.installed  ## quick sizes; BENCH_FULL=1 for 1,000,000 invitations and responses
+	bash benchmarks/run_all.sh
+
+soak: $(VENV)/.installed  ## SOAK_SECONDS of steady submissions (600), then the fault scenarios
+	bash benchmarks/soak.sh
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

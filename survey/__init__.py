@@ -114,6 +114,9 @@ def _register_blueprints(app: Flask) -> None:
 
     api.init_app(app)
     app.register_blueprint(assessment_bp)
+    from survey.health import register_bench_endpoint
+
+    register_bench_endpoint(app)
     navigation.init_app(app)
     from survey.auth.access import check_declared
 

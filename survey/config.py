@@ -50,6 +50,11 @@ def defaults(instance_path: str) -> dict:
         "LOGIN_LOCKOUT_SECONDS": 60,  # the first lock; each further failure doubles it
         "LOGIN_LOCKOUT_MAX_SECONDS": 3600,
         "RATELIMIT_HEADERS_ENABLED": True,
+        # While the limit storage (Redis) is unreachable, count in each worker's memory instead of
+        # answering 500 (survey/auth/lockout.py does the same for login lock-outs); Redis is tried
+        # again every few seconds. docs/deploy.md, "Redis".
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         # How many reverse proxies in front of the app may set each X-Forwarded-* header
         # (werkzeug's ProxyFix). 0 trusts none: the headers are ignored, as a client can forge them.
@@ -93,6 +98,8 @@ def defaults(instance_path: str) -> dict:
         # Requests to the JSON API (/api/v1) from one address whose bearer token is missing or wrong:
         # past this rate every API request from the address answers 429 until the window passes.
         "API_AUTH_FAILURE_LIMIT": "20 per 10 minutes",
+        # The load benchmarks' trivial route GET /_bench/bare (survey/health.py); never in production.
+        "BENCH_ENDPOINT": False,
     }
 
 

@@ -43,3 +43,21 @@ def require_schema():
                   "Người quản trị hệ thống cần chạy lệnh dưới đây."),
         detail=problem,
     ), 503
+
+
+def register_bench_endpoint(app) -> None:
+    """Add `GET /_bench/bare` when BENCH_ENDPOINT is set (SURVEY_BENCH_ENDPOINT=1), never otherwise.
+
+    The load benchmarks (benchmarks/load_benchmark.py) compare each respondent route with this
+    trivial one on the same server in the same run: it passes every hook of the app (request id and
+    log, schema check, language, limiter, security headers) and does nothing else, so the ratio of
+    their throughputs is the cost of the route's own work. Off by default: production never has it.
+    """
+    if not app.config.get("BENCH_ENDPOINT"):
+        return
+
+    def bare():
+        """Answer a short text and nothing else."""
+        return "ok\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+    app.add_url_rule("/_bench/bare", "bench_bare", bare, methods=["GET"])

@@ -7,21 +7,52 @@ a day after the first one, or at a successful login. Unknown e-mail addresses ar
 the same way, so that a lock says nothing about whether an account exists. The counters live in the
 limiter's storage (``RATELIMIT_STORAGE_URI``): shared by every worker when that is Redis.
 The e-mail is stored only as a SHA-256 digest.
+
+While that storage cannot be reached (Redis stopped), the counters are kept in the worker's memory,
+as the rate limits are (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED): logins go on working and are still
+locked after five failures, counted per worker, and the shared storage is tried again after
+``RETRY_SECONDS``. Counts made during the outage are not carried over.
 """
 
 import hashlib
+import logging
+import time
 
 from flask import Flask, current_app
-from limits.storage import Storage, storage_from_string
+from limits.storage import MemoryStorage, Storage, storage_from_string
 
 FAILURE_WINDOW = 24 * 3600
+RETRY_SECONDS = 5.0  # after a failure of the shared storage, use memory this long before trying again
+log = logging.getLogger(__name__)
+
+
+class FallbackStorage:
+    """The shared storage, or this worker's memory while the shared one fails."""
+
+    def __init__(self, storage: Storage):
+        self.shared, self.memory, self.down_until = storage, MemoryStorage(), 0.0
+
+    def call(self, method: str, *args):
+        """Call a storage method on the shared storage, or on memory while it is down."""
+        if time.monotonic() >= self.down_until:
+            try:
+                return getattr(self.shared, method)(*args)
+            except self.shared.base_exceptions as exc:
+                self.down_until = time.monotonic() + RETRY_SECONDS
+                log.warning("login lock-out storage unreachable, counting in memory for %.0f s: %s",
+                            RETRY_SECONDS, exc.__class__.__name__)
+        return getattr(self.memory, method)(*args)
+
+    def __getattr__(self, method: str):
+        """Storage methods (get, incr, clear, get_expiry) through `call`."""
+        return lambda *args: self.call(method, *args)
 
 
 class Lockout:
     """Failed-login counters and locks, by account."""
 
     def __init__(self, storage: Storage, prefix: str, threshold: int, seconds: int, max_seconds: int):
-        self.storage, self.prefix = storage, prefix
+        self.storage, self.prefix = FallbackStorage(storage), prefix
         self.threshold, self.seconds, self.max_seconds = threshold, seconds, max_seconds
 
     def _keys(self, email: str) -> tuple[str, str]:
