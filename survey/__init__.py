@@ -33,6 +33,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["ENV"] == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
+    from survey.bodylimit import StreamedBodyLimit
+
+    app.wsgi_app = StreamedBodyLimit(app.wsgi_app, app.config)  # a chunked body over the limit: 413
     proxies = cfg.proxy_fix_counts(app.config)
     if any(proxies.values()):
         # Behind a reverse proxy: take the client's address, scheme and host from the headers the
