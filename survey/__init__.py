@@ -52,6 +52,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from survey.health import require_schema
 
     requestlog.init_app(app)  # first: the request id and clock start before any other hook answers
+    from survey import metrics
+
+    metrics.init_app(app)  # /metrics and request latencies, when SURVEY_METRICS is on
     app.before_request(require_schema)
     from survey import logmask
 

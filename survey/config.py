@@ -93,6 +93,12 @@ def defaults(instance_path: str) -> dict:
         # Requests to the JSON API (/api/v1) from one address whose bearer token is missing or wrong:
         # past this rate every API request from the address answers 429 until the window passes.
         "API_AUTH_FAILURE_LIMIT": "20 per 10 minutes",
+        # Prometheus metrics at /metrics (survey/metrics.py): off unless METRICS is set; readable from
+        # METRICS_ALLOW (addresses or networks; loopback by default, none in production) or with
+        # `Authorization: Bearer <METRICS_TOKEN>`.
+        "METRICS": False,
+        "METRICS_TOKEN": None,
+        "METRICS_ALLOW": None,
     }
 
 
