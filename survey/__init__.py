@@ -13,6 +13,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=os.environ.get("SURVEY_INSTANCE_PATH") or None)
     os.makedirs(app.instance_path, exist_ok=True)
+    from survey import converters
+
+    converters.init_app(app)  # before any route: an id past the database's integers is a 404
     app.config.from_mapping(cfg.defaults(app.instance_path))
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_mapping(cfg.from_environment())

@@ -7,6 +7,7 @@ and database (the function-scoped fixture health check is off on purpose: the in
 everything stored so far, not only over one example's rows).
 """
 
+import copy
 import itertools
 import math
 import os
@@ -24,6 +25,7 @@ from survey.instruments.service import definition_of
 from survey.responses.models import DraftLink, HeldSubmission, Response
 from survey.responses.service import VALUE_COLUMNS
 from survey.sampling.models import InvitationUnit
+from tests.factories import SMALL_QUESTIONNAIRE
 
 PROFILES = {"ci": 1, "long": 10}
 COMMON = {"deadline": None, "print_blob": True,
@@ -42,55 +44,30 @@ def fuzz_settings(examples: int = 100, **overrides) -> settings:
                     max_examples=examples * PROFILES[PROFILE], **overrides)
 
 
-# A questionnaire with every answerable type, bounds, a constraint, and pages shown by earlier answers.
-FUZZ_QUESTIONNAIRE = {
-    "id": "fuzz",
-    "version": "1",
-    "title": {"vi": "Phiếu thử nghiệm", "en": "Fuzz form"},
-    "framework": "sipas-2023",
-    "scales": {
-        "sat5": [
-            {"code": "1", "label": {"vi": "Rất không hài lòng", "en": "Very dissatisfied"}},
-            {"code": "2", "label": {"vi": "Không hài lòng", "en": "Dissatisfied"}},
-            {"code": "3", "label": {"vi": "Bình thường", "en": "Neutral"}},
-            {"code": "4", "label": {"vi": "Hài lòng", "en": "Satisfied"}, "score": "satisfied"},
-            {"code": "5", "label": {"vi": "Rất hài lòng", "en": "Very satisfied"}, "score": "satisfied"},
-            {"code": "9", "label": {"vi": "Không có ý kiến", "en": "No opinion"}, "excluded": True},
-        ]
-    },
-    "sections": [
-        {"id": "s1", "title": {"vi": "Phần 1", "en": "Part 1"}, "items": [
-            {"id": "used", "type": "single_choice", "required": True,
-             "label": {"vi": "Ông/Bà đã sử dụng dịch vụ?", "en": "Did you use the service?"},
-             "options": [{"code": "y", "label": {"vi": "Có", "en": "Yes"}},
-                         {"code": "n", "label": {"vi": "Không", "en": "No"}}]},
-            {"id": "age", "type": "integer", "min": 18, "max": 120, "label": {"vi": "Tuổi", "en": "Age"}},
-            {"id": "visit", "type": "date", "min": "2020-01-01", "max": "2030-12-31",
-             "label": {"vi": "Ngày đến", "en": "Visit day"}},
-        ]},
-        {"id": "s2", "title": {"vi": "Phần 2", "en": "Part 2"}, "relevant": "${used} = 'y'", "items": [
-            {"id": "m1", "type": "likert", "scale": "sat5",
-             "label": {"vi": "Mức độ hài lòng", "en": "Satisfaction"},
-             "rows": [{"id": "m1_signs", "label": {"vi": "Biển chỉ dẫn", "en": "Signs"},
-                       "score": {"node": "sipas.service.access.signs", "method": "satisfied"}},
-                      {"id": "m1_staff", "label": {"vi": "Cán bộ", "en": "Staff"},
-                       "score": {"node": "sipas.service.access.seats", "method": "satisfied"}}]},
-            {"id": "wish", "type": "multiple_choice", "max": 2,
-             "constraint": "not(selected(., 'z')) or count-selected(.) = 1",
-             "label": {"vi": "Mong muốn", "en": "Wishes"},
-             "options": [{"code": "a", "label": {"vi": "Nhanh hơn", "en": "Faster"}},
-                         {"code": "b", "label": {"vi": "Rẻ hơn", "en": "Cheaper"}},
-                         {"code": "z", "label": {"vi": "Không", "en": "None"}}]},
-            {"id": "cost", "type": "decimal", "min": 0, "max": 1000.5,
-             "label": {"vi": "Chi phí", "en": "Cost"}},
-        ]},
-        {"id": "s3", "title": {"vi": "Phần 3", "en": "Part 3"}, "items": [
-            {"id": "name_place", "type": "text", "max_length": 40, "label": {"vi": "Nơi", "en": "Place"}},
-            {"id": "comment", "type": "long_text", "max_length": 300,
-             "label": {"vi": "Góp ý", "en": "Comment"}},
-        ]},
-    ],
-}
+def _fuzz_questionnaire() -> dict:
+    """The small questionnaire of tests/factories.py with every other answerable type added: a date, a
+    decimal, text and long text with lengths, a second Likert row, a multiple choice with a maximum and
+    a constraint, and a third page."""
+    document = copy.deepcopy(SMALL_QUESTIONNAIRE)
+    document |= {"id": "fuzz", "title": {"vi": "Phiếu thử nghiệm", "en": "Fuzz form"}}
+    first, second = document["sections"]
+    first["items"].append({"id": "visit", "type": "date", "min": "2020-01-01", "max": "2030-12-31",
+                           "label": {"vi": "Ngày đến", "en": "Visit day"}})
+    likert, wish = second["items"]
+    likert["rows"].append({"id": "m1_staff", "label": {"vi": "Cán bộ", "en": "Staff"},
+                           "score": {"node": "sipas.service.access.seats", "method": "satisfied"}})
+    wish |= {"max": 2, "constraint": "not(selected(., 'z')) or count-selected(.) = 1"}
+    wish["options"].append({"code": "z", "label": {"vi": "Không", "en": "None"}})
+    second["items"].append({"id": "cost", "type": "decimal", "min": 0, "max": 1000.5,
+                            "label": {"vi": "Chi phí", "en": "Cost"}})
+    document["sections"].append({"id": "s3", "title": {"vi": "Phần 3", "en": "Part 3"}, "items": [
+        {"id": "name_place", "type": "text", "max_length": 40, "label": {"vi": "Nơi", "en": "Place"}},
+        {"id": "comment", "type": "long_text", "max_length": 300, "label": {"vi": "Góp ý", "en": "Comment"}},
+    ]})
+    return document
+
+
+FUZZ_QUESTIONNAIRE = _fuzz_questionnaire()
 
 
 # --- Invariants, read from the database after each example -------------------------------------
