@@ -17,6 +17,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from survey.auth.access import roles_required
 from survey.auth.models import record
 from survey.db import db, lock_row
+from survey.definitions import text as free_text
 from survey.instruments.service import definition_of
 from survey.respond import pages
 from survey.responses import service
@@ -35,7 +36,9 @@ class StartForm(FlaskForm):
     mode = SelectField(_l("Hình thức"), validators=[InputRequired()], choices=[
         SelectChoice("paper", _l("Phiếu giấy")), SelectChoice("phone", _l("Phỏng vấn qua điện thoại")),
         SelectChoice("face_to_face", _l("Phỏng vấn trực tiếp"))])
-    cluster = StringField(_l("Mã cụm (nếu phiếu có ghi)"), validators=[Optional(), Length(max=64)])
+    # Cleaned as free text is (no NUL or control characters, NFC): PostgreSQL cannot store a NUL.
+    cluster = StringField(_l("Mã cụm (nếu phiếu có ghi)"), validators=[Optional(), Length(max=64)],
+                          filters=[lambda value: free_text.clean(value).strip() if value else value])
 
 
 @bp.get("/")
