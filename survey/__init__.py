@@ -13,6 +13,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=os.environ.get("SURVEY_INSTANCE_PATH") or None)
     os.makedirs(app.instance_path, exist_ok=True)
+    from survey import converters
+
+    converters.init_app(app)  # before any route: an id past the database's integers is a 404
     app.config.from_mapping(cfg.defaults(app.instance_path))
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_mapping(cfg.from_environment())
@@ -33,6 +36,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["ENV"] == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
+    from survey.bodylimit import StreamedBodyLimit
+
+    app.wsgi_app = StreamedBodyLimit(app.wsgi_app, app.config)  # a chunked body over the limit: 413
     proxies = cfg.proxy_fix_counts(app.config)
     if any(proxies.values()):
         # Behind a reverse proxy: take the client's address, scheme and host from the headers the
@@ -49,6 +55,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from survey.health import require_schema
 
     requestlog.init_app(app)  # first: the request id and clock start before any other hook answers
+    from survey import metrics
+
+    metrics.init_app(app)  # /metrics and request latencies, when SURVEY_METRICS is on
     app.before_request(require_schema)
     from survey import logmask
 

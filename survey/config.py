@@ -100,6 +100,12 @@ def defaults(instance_path: str) -> dict:
         "API_AUTH_FAILURE_LIMIT": "20 per 10 minutes",
         # The load benchmarks' trivial route GET /_bench/bare (survey/health.py); never in production.
         "BENCH_ENDPOINT": False,
+        # Prometheus metrics at /metrics (survey/metrics.py): off unless METRICS is set; readable from
+        # METRICS_ALLOW (addresses or networks; loopback by default, none in production) or with
+        # `Authorization: Bearer <METRICS_TOKEN>`.
+        "METRICS": False,
+        "METRICS_TOKEN": None,
+        "METRICS_ALLOW": None,
     }
 
 

@@ -29,3 +29,13 @@ JSON_LOGS = requestlog.log_format(from_environment()) == "json"
 logger_class = JsonGunicornLogger if JSON_LOGS else GunicornLogger
 accesslog = None if JSON_LOGS else "-"
 access_log_format = '%(t)s "%(r)s" %(s)s %(b)s'
+
+
+def child_exit(server, worker) -> None:
+    """With metrics in multiprocess mode (PROMETHEUS_MULTIPROC_DIR), drop a dead worker's live gauges."""
+    from survey.metrics import multiprocess_dir
+
+    if multiprocess_dir():
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -19,6 +19,7 @@ from wtforms.validators import InputRequired, Length, Optional, Regexp
 from survey.auth.access import roles_required
 from survey.auth.models import record
 from survey.db import db, lock_row
+from survey.definitions import text as free_text
 from survey.definitions.engine import page_items
 from survey.definitions.types import AnswerError, item_type
 from survey.instruments.models import QuestionnaireVersion
@@ -40,13 +41,17 @@ bp.app_template_global("mode_label")(mode_label)
 class StartForm(FlaskForm):
     """What the paper form or interview is about: its unit code and number as printed on it."""
 
-    unit_code = StringField(_l("Mã đơn vị (ghi trên phiếu)"), validators=[InputRequired(), Length(max=32)])
+    # Cleaned as free text is (no NUL or control characters, NFC): PostgreSQL cannot store a NUL.
+    unit_code = StringField(_l("Mã đơn vị (ghi trên phiếu)"), validators=[InputRequired(), Length(max=32)],
+                            filters=[lambda value: free_text.clean(value).strip() if value else value])
     form_number = StringField(_l("Số phiếu"), validators=[
         InputRequired(), Length(max=32),
         Regexp(r"^[0-9A-Za-z][0-9A-Za-z./-]*$", message=_l("Số phiếu chỉ gồm chữ số, chữ cái, dấu . / -"))])
     mode = SelectField(_l("Hình thức"), validators=[InputRequired()],
                        choices=[SelectChoice(m, mode_label(m)) for m in ENTRY_MODES])
-    cluster = StringField(_l("Mã cụm (nếu phiếu có ghi)"), validators=[Optional(), Length(max=64)])
+    # The cluster code is cleaned the same way.
+    cluster = StringField(_l("Mã cụm (nếu phiếu có ghi)"), validators=[Optional(), Length(max=64)],
+                          filters=[lambda value: free_text.clean(value).strip() if value else value])
 
 
 def _drafts() -> list[Response]:

@@ -14,7 +14,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
 
-from survey import requestlog
+from survey import metrics, requestlog
 from survey.db import Database, db
 from survey.definitions.model import Questionnaire
 from survey.instruments import paper
@@ -114,6 +114,7 @@ def post(answering: Answering, index: int, before_commit: Callable[[answering_se
     if outcome.errors:
         return show(answering, index, form=form, errors=outcome.errors, status=outcome.status)
     if outcome.submitted:
+        metrics.submitted(outcome.held.mode)  # committed: count it (read before the release moves it)
         release_ready()
         session.pop("shown", None)
         return redirect(answering.urls.done())
