@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import itertools
 import json
 import os
 import pathlib
@@ -84,6 +85,132 @@ def numpy_mean(stratum: np.ndarray, psu: np.ndarray, w: np.ndarray, y: np.ndarra
     return est, float(np.sqrt((ss * n_h / (n_h - 1)).sum()))
 
 
+def sipas_arrays(data: pd.DataFrame, questionnaire: dict) -> tuple[list, np.ndarray, np.ndarray]:
+    """Item answer codes (pandas categorical codes, -1 missing) and lookup tables for the reference.
+
+    ``sat[k]`` and ``valid[k]`` say whether category ``k`` counts as satisfied and as a valid
+    answer; the extra last entry (picked by code -1) is a missing answer, invalid.  Prepared once,
+    as ``numpy_mean`` gets its columns as arrays.
+    """
+    scale = questionnaire["scales"]["sat"]
+    cats = list(data["i0"].cat.categories)
+    by_code = {o["code"]: o for o in scale}
+    sat = np.array([by_code[c].get("score") == "satisfied" for c in cats] + [False], dtype=float)
+    valid = np.array([not by_code[c].get("excluded", False) for c in cats] + [False], dtype=float)
+    codes = []
+    for i in range(N_ITEMS):
+        assert list(data[f"i{i}"].cat.categories) == cats
+        codes.append(data[f"i{i}"].cat.codes.to_numpy())
+    return codes, sat, valid
+
+
+def sipas_coefficients() -> tuple[list[str], np.ndarray]:
+    """Node codes and the (items x nodes) coefficients of the bench tree: items, components, overall.
+
+    Component ``c`` is the mean of its items (framework weight 1 each); the overall index is the
+    mean of the two components, so item ``i`` weighs ``1 / (2 n_c)`` in it.
+    """
+    items = [f"s.c{i % 2}.i{i}" for i in range(N_ITEMS)]
+    a = np.zeros((N_ITEMS, N_ITEMS + 3))
+    a[:, :N_ITEMS] = np.eye(N_ITEMS)
+    for c in range(2):
+        mine = [i for i in range(N_ITEMS) if i % 2 == c]
+        a[mine, N_ITEMS + c] = 1 / len(mine)
+        a[mine, N_ITEMS + 2] = 1 / (2 * len(mine))
+    return items + ["s.c0", "s.c1", "s"], a
+
+
+def numpy_sipas(stratum: np.ndarray, psu: np.ndarray, w: np.ndarray, codes: list, sat: np.ndarray,
+                valid: np.ndarray, n_psu: int, n_strata: int, dom: np.ndarray | None = None,
+                n_dom: int = 1, cells: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Hand-written SIPAS tree: estimates and linearised SEs (percent) of items, components, overall.
+
+    Item ``j`` is the ratio ``R_j = sum(w s_j) / sum(w v_j)`` (satisfied among valid answers),
+    its linearised score ``z_ij = w_i (s_ij - R_j v_ij) / V_j``; every composite is linear in
+    the items, ``C = A' R``, so its PSU score totals are ``A'`` times the items' (the same as
+    summing its row scores ``z A``).  All x 100.  Variance as :func:`numpy_mean` (stratified
+    cluster, with replacement), per domain when ``dom`` (codes ``0..n_dom-1``) is given: a row
+    scores only in its own domain, every PSU of the design counts in its stratum.  Returns
+    ``(estimate, se)``, each (n_dom, items + 3).
+
+    ``cells=True`` is the same estimator summed in another order, as a numpy user who knows the
+    trick would write it: one weighted histogram of each item's answer codes per (PSU, domain)
+    cell, ``S_c, V_c`` from it, and the cell score totals ``(S_c - R_d V_c) / V_d`` without
+    any n-row score.
+    """
+    _, a = sipas_coefficients()
+    a = 100.0 * a
+    psu_stratum = np.zeros(n_psu, dtype=np.int64)
+    psu_stratum[psu] = stratum
+    n_h = np.bincount(psu_stratum, minlength=n_strata)
+    cell = psu if dom is None else psu * n_dom + dom
+    n_cell = n_psu * n_dom
+    zt = np.empty((n_cell, N_ITEMS))
+    ratio = np.empty((n_dom, N_ITEMS))
+    if cells:
+        width = len(sat)  # bin 0 of a cell: missing answers (code -1)
+        sat_bin, valid_bin = np.roll(sat, 1), np.roll(valid, 1)
+        base = cell * width + 1
+        cell_dom = np.arange(n_cell) % n_dom
+        for j, code in enumerate(codes):
+            hist = np.bincount(base + code, weights=w, minlength=n_cell * width).reshape(n_cell, width)
+            s_c, v_c = hist @ sat_bin, hist @ valid_bin
+            big_v = np.bincount(cell_dom, weights=v_c, minlength=n_dom)
+            r = np.bincount(cell_dom, weights=s_c, minlength=n_dom) / big_v
+            ratio[:, j] = r
+            zt[:, j] = (s_c - r[cell_dom] * v_c) / big_v[cell_dom]
+    else:
+        for j, code in enumerate(codes):
+            ws = w * sat[code]
+            wv = w * valid[code]
+            if dom is None:
+                big_v = wv.sum()
+                r = ws.sum() / big_v
+                z = (ws - r * wv) / big_v
+            else:
+                big_v = np.bincount(dom, weights=wv, minlength=n_dom)
+                r = np.bincount(dom, weights=ws, minlength=n_dom) / big_v
+                z = (ws - r[dom] * wv) / big_v[dom]
+            ratio[:, j] = r
+            zt[:, j] = np.bincount(cell, weights=z, minlength=n_cell)
+    est = ratio @ a
+    # score totals per (PSU, domain) cell and node; stratum means over every PSU of the stratum
+    zt = zt @ a
+    cell_stratum = (psu_stratum[:, None] * n_dom + np.arange(n_dom)).ravel()
+    factor = (n_h / (n_h - 1))[:, None]
+    var = np.empty((n_dom, a.shape[1]))
+    for k in range(a.shape[1]):
+        zbar = np.bincount(cell_stratum, weights=zt[:, k], minlength=n_strata * n_dom)
+        zbar /= np.repeat(n_h, n_dom)
+        dev = zt[:, k] - zbar[cell_stratum]
+        ss = np.bincount(cell_stratum, weights=dev * dev, minlength=n_strata * n_dom)
+        var[:, k] = (ss.reshape(n_strata, n_dom) * factor).sum(axis=0)
+    return est, np.sqrt(var)
+
+
+def check_sipas(design: Design, arrays: tuple, sipas: tuple, unit: np.ndarray, n_unit: int) -> None:
+    """``sipas_indices`` gives the reference's estimates and SEs to 1e-9, pooled and by unit."""
+    q, fw = sipas_documents()
+    names, _ = sipas_coefficients()
+    stratum, psu, w, _, n_psu, n_strata = arrays
+    for (by, dom, n_dom), cells in itertools.product(((None, None, 1), ("unit", unit, n_unit)),
+                                                     (False, True)):
+        est, se = numpy_sipas(stratum, psu, w, *sipas, n_psu, n_strata, dom, n_dom, cells)
+        table = sipas_indices(design, q, fw, by=by)
+        if by:
+            table = table[table["unit"] != "ALL"]
+            labels = list(design.data["unit"].cat.categories)
+            got = table.set_index(["unit", "code"])
+            keys = [(u, c) for u in labels for c in names]
+        else:
+            got = table.set_index("code")
+            keys = names
+        ours_est = got.loc[keys, "estimate"].to_numpy().reshape(n_dom, -1)
+        ours_se = got.loc[keys, "se"].to_numpy().reshape(n_dom, -1)
+        assert np.allclose(ours_est, est, rtol=1e-9, atol=0), (by, np.abs(ours_est - est).max())
+        assert np.allclose(ours_se, se, rtol=1e-9, atol=0), (by, np.abs(ours_se / se - 1).max())
+
+
 def sipas_documents() -> tuple[dict, dict]:
     """A questionnaire of N_ITEMS likert rows in one matrix and its SIPAS framework (2 components)."""
     scale = [{"code": c, "label": {"vi": f"Mức {c}", "en": f"Level {c}"}} for c in "123"]
@@ -126,23 +253,22 @@ def cases(design: Design) -> dict:
     }
 
 
-def timed_pair(reference, fn, repeat: int) -> dict:
-    """Median wall and CPU seconds of ``repeat`` alternating calls of the reference and ``fn``.
+def timed_calls(calls: dict, repeat: int) -> dict:
+    """Median wall and CPU seconds of ``repeat`` rounds of calling each of ``calls`` in turn.
 
-    Alternating the two lets a change of the machine's load hit both alike; CPU time
+    Alternating the calls lets a change of the machine's load hit them alike; CPU time
     (``time.process_time``, one thread) moves less than wall time on a shared machine.
     """
-    wall = {"ref": [], "fn": []}
-    cpu = {"ref": [], "fn": []}
+    wall = {name: [] for name in calls}
+    cpu = {name: [] for name in calls}
     for _ in range(repeat):
-        for name, call in (("ref", reference), ("fn", fn)):
+        for name, call in calls.items():
             c0, t0 = time.process_time(), time.perf_counter()
             call()
             wall[name].append(time.perf_counter() - t0)
             cpu[name].append(time.process_time() - c0)
-    med = {f"{kind}_{name}": statistics.median(values[name])
-           for kind, values in (("wall", wall), ("cpu", cpu)) for name in ("ref", "fn")}
-    return med
+    return {f"{kind}_{name}": statistics.median(values[name])
+            for kind, values in (("wall", wall), ("cpu", cpu)) for name in calls}
 
 
 def main() -> None:
@@ -172,15 +298,42 @@ def main() -> None:
     ours = estimate.mean(design, "y").iloc[0]
     assert abs(ours["estimate"] - ref_est) < 1e-9 * abs(ref_est)
     assert abs(ours["se"] - ref_se) < 1e-9 * ref_se, (ours["se"], ref_se)
+    stratum, psu, w = arrays[:3]
+    sipas = sipas_arrays(data, sipas_documents()[0])
+    unit = data["unit"].cat.codes.to_numpy().astype(np.int64)
+    n_unit = len(data["unit"].cat.categories)
+    check_sipas(design, arrays, sipas, unit, n_unit)
+    tail = arrays[4:]
+
+    def tree_refs(cells: bool) -> dict:
+        return {  # like-for-like references of the SIPAS cases: the tree; by unit and pooled
+            "sipas_indices pooled": lambda: numpy_sipas(stratum, psu, w, *sipas, *tail, cells=cells),
+            "sipas_indices by unit": lambda: (
+                numpy_sipas(stratum, psu, w, *sipas, *tail, unit, n_unit, cells=cells),
+                numpy_sipas(stratum, psu, w, *sipas, *tail, cells=cells))}
+
+    like = {"tree": tree_refs(False), "cells": tree_refs(True)}
     rows = []
     for name, (fn, per) in todo.items():
         fn()  # warm up
-        m = timed_pair(lambda: numpy_mean(*arrays), fn, args.repeat)
-        rows.append({"estimator": name, "seconds": round(m["wall_fn"], 4),
-                     "numpy_seconds": round(m["wall_ref"], 4),
-                     "ratio": round(m["wall_fn"] / m["wall_ref"], 2),
-                     "cpu_ratio": round(m["cpu_fn"] / m["cpu_ref"], 2),
-                     "ratio_per_estimate": round(m["wall_fn"] / m["wall_ref"] / per, 2)})
+        calls = {"ref": lambda: numpy_mean(*arrays), "fn": fn}
+        for kind, refs in like.items():
+            ref = next((r for k, r in refs.items() if name.startswith(k)), None)
+            if ref is not None:
+                ref()
+                calls[kind] = ref
+        m = timed_calls(calls, args.repeat)
+        row = {"estimator": name, "seconds": round(m["wall_fn"], 4),
+               "numpy_seconds": round(m["wall_ref"], 4),
+               "ratio": round(m["wall_fn"] / m["wall_ref"], 2),
+               "cpu_ratio": round(m["cpu_fn"] / m["cpu_ref"], 2),
+               "ratio_per_estimate": round(m["wall_fn"] / m["wall_ref"] / per, 2)}
+        for kind in ("tree", "cells"):
+            if kind in calls:
+                row |= {f"numpy_{kind}_seconds": round(m[f"wall_{kind}"], 4),
+                        f"{kind}_ratio": round(m["wall_fn"] / m[f"wall_{kind}"], 2),
+                        f"{kind}_cpu_ratio": round(m["cpu_fn"] / m[f"cpu_{kind}"], 2)}
+        rows.append(row)
     print(json.dumps({"n": args.n, "strata": N_STRATA, "psus": N_STRATA * PSU_PER_STRATUM,
                       "repeat": args.repeat, "design_build_s": round(build_s, 3),
                       "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
