@@ -134,12 +134,14 @@ def _cell_sums(design: Design, tree: Tree, items_by_leaf: dict, cols: list) -> _
             else:
                 row_valid[j] |= rv
     flags = [(j, rv) for j, rv in enumerate(row_valid) if rv is not None]
+    position = {j: i for i, (j, _) in enumerate(flags)}
+    groups = []
     for c, idx in enumerate(tree.leaf_sets()):
-        have = [row_valid[j] for j in idx if row_valid[j] is not None]
+        have = [position[j] for j in idx if j in position]
         if have:
-            flags.append((n_leaf + c, np.logical_or.reduce(have) if len(have) > 1 else have[0]))
+            groups.append((n_leaf + c, have))
     count = np.zeros((m, n_leaf + len(tree.composites)))
-    _count_flags(cell, m, flags, count, limit)
+    _count_flags(cell, m, flags, count, limit, groups)
     return _Cells(cell_cluster, cell_slot, sw, vw, count, n_dom, labels)
 
 
@@ -159,29 +161,53 @@ def _valid_rows(codes: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return out
 
 
-def _count_flags(cell: np.ndarray, m: int, flags: list, count: np.ndarray, limit: int) -> None:
+def _count_flags(cell: np.ndarray, m: int, flags: list, count: np.ndarray, limit: int,
+                 groups: list = ()) -> None:
     """``count[:, col]`` = rows per cell (of ``m``; cell ``m`` dropped) where each flag is set.
 
     Up to 8 flags are packed into one byte per row, so one histogram of
-    (cell, byte) counts serves them all.
+    (cell, byte) counts serves them all.  Each of ``groups``, ``(col, positions in flags)``,
+    counts the rows where any of those flags is set: read from the same histogram (the
+    patterns having any of their bits) when the flags share a pass, else packed as a flag
+    of its own, their OR.
     """
     per_pass = 1
     while per_pass < 8 and (m + 1) << (per_pass + 1) <= limit:
         per_pass += 1
+    per_pass = max(1, min(per_pass, len(flags)))
+    chunks = [list(range(start, min(start + per_pass, len(flags))))
+              for start in range(0, len(flags), per_pass)]
+    derived: list[list] = [[] for _ in chunks]
+    extra = []
+    for col, positions in groups:
+        k = positions[0] // per_pass
+        if all(p // per_pass == k for p in positions):
+            derived[k].append((col, [p - k * per_pass for p in positions]))
+        else:
+            mask = [flags[p][1] for p in positions]
+            extra.append((col, np.logical_or.reduce(mask) if len(mask) > 1 else mask[0]))
+    for start in range(0, len(extra), per_pass):
+        chunks.append([len(flags) + i for i in range(start, min(start + per_pass, len(extra)))])
+        derived.append([])
+    flags = list(flags) + extra
     shifted = cell << per_pass
     key = np.empty(len(cell), dtype=np.int64)
     bits = np.empty(len(cell), dtype=np.uint8)
     patterns = np.arange(1 << per_pass)
-    for start in range(0, len(flags), per_pass):
-        chunk = flags[start:start + per_pass]
+    for chunk, more in zip(chunks, derived, strict=True):
         bits.fill(0)
-        for i, (_, flag) in enumerate(chunk):
-            bits |= flag.view(np.uint8) << i
+        for i, p in enumerate(chunk):
+            bits |= flags[p][1].view(np.uint8) << i
         np.add(shifted, bits, out=key)
         hist = np.bincount(key, minlength=(m + 1) << per_pass).reshape(m + 1, -1)[:m]
         # rows with flag i set: the patterns having bit i (integer counts, exact in float)
         bit_set = (patterns[:, None] >> np.arange(len(chunk))) & 1
-        count[:, [col for col, _ in chunk]] = hist.astype(float) @ bit_set.astype(float)
+        cols = [flags[p][0] for p in chunk]
+        sets = [bit_set[:, i] for i in range(len(chunk))]
+        for col, members in more:
+            cols.append(col)
+            sets.append(bit_set[:, members].any(axis=1))
+        count[:, cols] = hist.astype(float) @ np.column_stack(sets).astype(float)
 
 
 def _cell_estimates(design: Design, tree: Tree, cells: _Cells, pooled: bool, upper) -> pd.DataFrame:

@@ -162,3 +162,25 @@ def test_par_points_pool_items_of_several_questionnaires(monkeypatch):
     fast, slow = both(monkeypatch, lambda: par_points(wd, [qa, qb], fw))
     assert_same(fast, slow)
     assert fast["n_valid"].gt(0).all()
+
+
+@pytest.mark.parametrize("limit", [8 * 41, 64 * 41, 1 << 20])
+def test_count_flags_and_their_unions(limit):
+    """Counts per cell of each flag, and of unions of flags read from the packed histograms.
+
+    A small ``limit`` packs 3 or 6 flags per pass, so some unions fall within one pass (read from
+    its patterns) and others span passes (packed as their own flag); every count must equal a
+    plain histogram of the flag, or of the OR of its members.
+    """
+    rng = np.random.default_rng(4)
+    n, m = 5000, 40
+    cell = rng.integers(0, m + 1, n)  # cell m: rows dropped
+    flags = [(j, rng.random(n) < p) for j, p in enumerate([0.1, 0.5, 0.9, 0.3, 0.7, 0.2, 0.6, 0.4, 0.8])]
+    groups = [(9, [0, 1]), (10, [2, 3, 4, 5]), (11, list(range(9))), (12, [8]), (13, [3, 7])]
+    count = np.zeros((m, 14))
+    _cells._count_flags(cell, m, flags, count, limit, groups)
+    for col, flag in flags:
+        np.testing.assert_array_equal(count[:, col], np.bincount(cell[flag], minlength=m + 1)[:m])
+    for col, members in groups:
+        union = np.logical_or.reduce([flags[p][1] for p in members])
+        np.testing.assert_array_equal(count[:, col], np.bincount(cell[union], minlength=m + 1)[:m])
