@@ -10,6 +10,11 @@ both medians of ``--repeat`` runs in the same process.  The target is a ratio of
 for a single estimate; functions that compute many estimates in one call (all items of the
 SIPAS tree, every domain) are also shown per estimate read from the data.
 
+``sipas_indices`` is also timed against the same SIPAS tree written by hand (``numpy_sipas``:
+item ratios, component and overall means, x 100, with linearised SEs), once with row-level
+scores and once on weighted histograms of the answer codes per PSU; the script first checks
+that both give ``sipas_indices``' estimates and SEs to 1e-9, pooled and by unit.
+
     python benchmarks/estimator_speed.py [--n 1000000] [--repeat 7] [--only NAME] [--profile NAME]
 
 Not part of the test suite.
