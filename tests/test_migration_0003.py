@@ -1,5 +1,6 @@
 """Migration 0003 (held submissions): stored responses survive, reshuffled; a downgrade loses nothing."""
 
+import uuid
 from datetime import date
 
 from sqlalchemy import column, insert, select, table, text
@@ -11,13 +12,23 @@ from survey.responses.models import Answer, HeldSubmission, Response
 from survey.sampling import tokens
 from survey.sampling.models import WaveGroup
 from tests.conftest import TEST_SECRET, on_postgresql
-from tests.factories import make_group, make_unit, make_version, make_wave
+from tests.factories import make_group, make_unit, make_version
+
+
+def _row(session, table_name: str, /, **values) -> int:
+    """Insert a row with these columns alone (the models have more columns than revision 0002 had);
+    return its id."""
+    target = table(table_name, *map(column, {"id": None} | values))  # "id" first, given or not
+    return session.execute(insert(target).values(**values).returning(target.c.id)).scalar_one()
 
 
 def _invitation_at_0002(session) -> tuple[int, int, int, int]:
     """An invitation as revision 0002 stored it (plain SQL with that revision's columns: the model has
     more since); return (invitation id, wave id, group id, unit id)."""
-    wave, group, unit = make_wave(session), make_group(session), make_unit(session)
+    group, unit = make_group(session), make_unit(session)
+    wave = type("Stored", (), {"id": _row(session, "waves", code="W0002", year=2025, name="Đợt 2025",
+                                          status="open", opens_on=date(2025, 11, 1),
+                                          closes_on=date(2025, 11, 30))})
     version = make_version(session)
     session.add(WaveGroup(wave_id=wave.id, group_id=group.id, questionnaire_version_id=version.id))
     session.flush()
@@ -47,14 +58,16 @@ def test_upgrade_keeps_responses_and_downgrade_releases_held(empty_app):  # noqa
     engine = Database.engine(empty_app)
     with Session(engine) as session:
         invitation_id, wave_id, group_id, unit_id = _invitation_at_0002(session)
+        version_id = session.scalar(text("SELECT questionnaire_version_id FROM wave_groups"))
         for n in range(4):
-            session.add(Response(
-                wave_id=wave_id, questionnaire_version_id=session.scalar(
-                    text("SELECT questionnaire_version_id FROM wave_groups")),
-                unit_id=unit_id, group_id=group_id, mode="online",
-                status="complete", submitted_on=date(2025, 11, 3), current_page=0,
-                answers=[Answer(item_id="age", value_number=30.0 + n),
-                         Answer(item_id="used", value_text="n")]))
+            response_id = _row(session, "responses", id=uuid.uuid4().hex, wave_id=wave_id,
+                               questionnaire_version_id=version_id, unit_id=unit_id, group_id=group_id,
+                               mode="online", language="vi", status="complete",
+                               submitted_on=date(2025, 11, 3), current_page=0)
+            answers = table("answers", *map(column, ("response_id", "item_id", "value_number", "value_text")))
+            session.execute(insert(answers), [
+                {"response_id": response_id, "item_id": "age", "value_number": 30.0 + n, "value_text": None},
+                {"response_id": response_id, "item_id": "used", "value_number": None, "value_text": "n"}])
             session.commit()  # one transaction per response, as submissions were before 0003
         session.execute(text("UPDATE invitation_units SET status = 'done' WHERE invitation_id = :i"),
                         {"i": invitation_id})

@@ -78,6 +78,7 @@ def show(answering: Answering, index: int, form=None, errors=None, status=200, f
         not_shown=view.not_shown, script_messages=script_messages(),
         failed=failed, request_id=request_id(), autosave_url=autosave(index) if autosave else None,
         profile_once=section.once and answering_service.shares_profile(definition, answering.invitation),
+        several_units=answering.invitation is not None and len(answering.invitation.units) > 1,
         **numbering(definition, section, view.answers, texts, view.not_shown),
     ), status
 

@@ -68,7 +68,7 @@ def test_profile_asked_once_and_copied_into_each_unit(client, session, two_units
     first = start(client, token, one, form)
     page = client.get(first).text
     assert re.search(r'<h1 class="rated-unit">Sở Nội vụ</h1>', page)
-    assert "<title>Sở Nội vụ: Phần 1" in page  # the tab names the unit too
+    assert "<title>Sở Nội vụ: 1. Phần 1" in page  # the tab names the unit too, then the numbered section
     about = client.post(first, data={"csrf_token": form, "used": "n", "age": "40", "action": "next"})
     assert about.headers["Location"].endswith(ABOUT)
     profile = client.get(about.headers["Location"]).text
