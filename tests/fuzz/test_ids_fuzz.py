@@ -57,3 +57,11 @@ def test_any_number_in_any_number_route(app, admin, data, numbers):
     rule = data.draw(st.sampled_from(int_rules(app)), label="rule")
     url = url_for_numbers(rule, token, numbers)
     assert_no_server_error(client.get(url), url)
+
+
+@pytest.mark.parametrize("url", ["/o/%00/g", "/o/W/%00", "/r/%00abc", "/staff/waves/%00", "/o/W%1b/g"])
+def test_a_control_character_in_a_text_part_is_a_404(app, url):
+    """Regression: a NUL in a wave code made PostgreSQL refuse the look-up with a 500 (the fuzz of
+    unknown open links found it); a text part with a control character matches no route."""
+    for method in ("GET", "POST"):
+        assert app.test_client().open(url, method=method).status_code == 404
