@@ -188,6 +188,12 @@ def _clerk_draft(draft_id: str) -> Response:
 @roles_required(*CLERKS)
 def page(draft_id: str, number: int):
     """Show or save a page of a clerk's draft."""
+    if request.method == "POST" and db.session.get(Response, draft_id) is None:
+        # A late second click on "Lưu phiếu" (the first post already saved the form, which left the
+        # drafts) or a post to a discarded draft: say so, and show where entered forms are listed.
+        flash(_("Phiếu này không còn trong danh sách phiếu nhập dở: phiếu đã được lưu (ở lần bấm trước) "
+                "hoặc đã bị hủy. Xem danh sách phiếu đã nhập của đợt khảo sát."), "status")
+        return redirect(url_for(".index"))
     draft = _clerk_draft(draft_id)
     definition = definition_of(draft.questionnaire_version)
     if not 1 <= number <= len(definition.sections):
