@@ -66,8 +66,8 @@ def test_double_submit_in_parallel_thanks_twice_and_stores_one(app, session):
     assert complete_count(session) == 5
 
 
-def test_data_entry_double_save_in_parallel_stores_one(app, session):
-    """A clerk's double click on the last page of a paper form stores it once; both posts confirm."""
+def _clerk_at_a_paper_form(app, session):
+    """A logged-in clerk with a started paper form: (client, the form's page URL, the page's answers)."""
     invitation, _ = make_invitation(session, TEST_SECRET)
     session.add(WaveUnit(wave_id=invitation.wave_id, unit_id=invitation.units[0].unit_id))
     session.commit()
@@ -77,9 +77,14 @@ def test_data_entry_double_save_in_parallel_stores_one(app, session):
     csrf = CSRF.search(clerk.get(start_url).text).group(1)
     page = clerk.post(start_url, data={"csrf_token": csrf, "unit_code": invitation.units[0].unit.code,
                                        "form_number": "1", "mode": "paper"}).headers["Location"]
+    return clerk, page, {"csrf_token": csrf, "used": "n", "age": "52", "action": "submit"}
+
+
+def test_data_entry_double_save_in_parallel_stores_one(app, session):
+    """A clerk's double click on the last page of a paper form stores it once; both posts confirm."""
+    clerk, page, data = _clerk_at_a_paper_form(app, session)
     twin = app.test_client()
     twin.set_cookie("session", clerk.get_cookie("session").value)
-    data = {"csrf_token": csrf, "used": "n", "age": "52", "action": "submit"}
     replies = in_parallel([lambda c=c: c.post(page, data=data) for c in (clerk, twin)])
     assert [r.status_code for r in replies] == [302, 302], [r.text[:300] for r in replies]
     # Both confirm the saved form; a post arriving after the first was committed (the draft is gone)
@@ -92,16 +97,7 @@ def test_data_entry_double_save_in_parallel_stores_one(app, session):
 
 def test_a_late_second_save_of_an_entered_form_says_where_it_went(app, session):
     """The second click arriving after the form was saved: the entry page, with what happened."""
-    invitation, _ = make_invitation(session, TEST_SECRET)
-    session.add(WaveUnit(wave_id=invitation.wave_id, unit_id=invitation.units[0].unit_id))
-    session.commit()
-    clerk = app.test_client()
-    log_in(clerk, session, "data_entry")
-    start_url = f"/staff/entry/{invitation.wave.code}/{invitation.group.code}"
-    csrf = CSRF.search(clerk.get(start_url).text).group(1)
-    page = clerk.post(start_url, data={"csrf_token": csrf, "unit_code": invitation.units[0].unit.code,
-                                       "form_number": "1", "mode": "paper"}).headers["Location"]
-    data = {"csrf_token": csrf, "used": "n", "age": "52", "action": "submit"}
+    clerk, page, data = _clerk_at_a_paper_form(app, session)
     assert "/staff/entry/next/" in clerk.post(page, data=data).headers["Location"]
     late = clerk.post(page, data=data, follow_redirects=True)
     assert late.status_code == 200 and "phiếu đã được lưu (ở lần bấm trước)" in late.text
