@@ -24,7 +24,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Date, DateTime, select, text
+from sqlalchemy import Date, DateTime, func, select, text
 from sqlalchemy.engine import make_url
 
 from survey.auth.models import AuditLog
@@ -283,16 +283,48 @@ def test_no_dead_rows_after_release(app, session, cohort):
 
 @pytest.mark.skipif(on_postgresql(), reason="the SQLite database file")
 def test_database_file_keeps_no_deleted_rows(app, session, cohort):
-    """secure_delete: the file holds no draft id, held id or held answer list after release."""
+    """secure_delete and the release's checkpoint: neither the file nor its write-ahead log holds a
+    draft id, held id or held answer list after release (read while the app's connections are open,
+    as a copy of the folder taken then would be; then again once they are closed)."""
     session.commit()
-    Database.engine(app).dispose()
-    path = make_url(app.config["DATABASE_URL"]).database
-    raw = Path(path).read_bytes()
+    path = Path(make_url(app.config["DATABASE_URL"]).database)
+    wal = path.with_name(path.name + "-wal")
     assert cohort.draft_ids and cohort.held_ids
+    with Database.engine(app).connect() as connection:  # the log stays while a connection is open
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        for raw in (path.read_bytes(), wal.read_bytes() if wal.exists() else b""):
+            _assert_no_trace(raw, cohort)
+    Database.engine(app).dispose()
+    _assert_no_trace(path.read_bytes(), cohort)
+
+
+def _assert_no_trace(raw: bytes, cohort) -> None:
+    """The bytes hold no draft id, held id or held answer list of the cohort."""
     for identifier in cohort.draft_ids + cohort.held_ids:
         assert identifier.encode() not in raw, identifier
     assert b'["used", "value_text"' not in raw  # the held rows' JSON answers
     assert b'"age", "value_number"' not in raw
+
+
+@pytest.mark.skipif(on_postgresql(), reason="the SQLite write-ahead log")
+def test_write_ahead_log_holds_drafts_until_the_release_checkpoint(app, session, client):
+    """Without the checkpoint the log still holds a submitted draft's id: the checkpoint is what
+    removes it (this is why each release ends with one)."""
+    app.config["RELEASE_BATCH"] = 2
+    wave, version = make_wave(session), make_version(session)
+    commune, group = make_unit(session), make_group(session)
+    people = [make_invitation(session, TEST_SECRET, wave=wave, version=version, group=group,
+                              units=[commune]) for _ in range(2)]
+    session.commit()
+    found = Cohort()
+    answer_through_pages(client, session, *people[0], 30, found)  # one held: nothing released yet
+    path = Path(make_url(app.config["DATABASE_URL"]).database)
+    wal = path.with_name(path.name + "-wal")
+    assert found.draft_ids[0].encode() in wal.read_bytes()
+    answer_through_pages(client, session, *people[1], 31, found)  # the batch is released
+    assert wal.stat().st_size == 0
+    released = select(func.count()).select_from(Response).where(Response.status == "complete")
+    assert session.scalar(released) == 2
 
 
 # --- paradata, audit, logs ----------------------------------------------------------------------
@@ -461,4 +493,7 @@ def test_sqlite_connections_get_secure_delete(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'engine.db'}")
     with engine.connect() as pooled:
         assert pooled.execute(text("PRAGMA secure_delete")).scalar() == 1
+        # a write-ahead log synced at every commit: an acknowledged submission survives a power cut
+        assert pooled.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert pooled.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
     engine.dispose()

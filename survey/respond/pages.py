@@ -23,7 +23,7 @@ from survey.respond import flow
 from survey.respond.forms import page_form, raw_values
 from survey.respond.messages import error_messages, script_messages
 from survey.responses import release
-from survey.responses.models import Response
+from survey.responses.models import HeldSubmission, Response
 from survey.sampling.models import Invitation
 
 
@@ -116,7 +116,7 @@ def post(answering: Answering, index: int, before_commit: Callable[[answering_se
         return show(answering, index, form=form, errors=outcome.errors, status=outcome.status)
     if outcome.submitted:
         metrics.submitted(outcome.held.mode)  # committed: count it (read before the release moves it)
-        release_ready()
+        release_ready(outcome.held)
         session.pop("shown", None)
         return redirect(answering.urls.done())
     if outcome.notice == "last_page":
@@ -181,14 +181,19 @@ def request_id() -> str:
     return requestlog.request_id() or "-"
 
 
-def release_ready() -> None:
+def release_ready(held: object | None = None) -> None:
     """Release the cells holding at least RELEASE_BATCH submissions, commit, then vacuum.
 
     Runs after the submission's commit, never in its transaction (that would give the responses
-    the submission's transaction id). A release that collides with another one, or a vacuum that
-    fails, is left for the next submission or for `flask responses release`: the respondent's
-    submission is already safe.
+    the submission's transaction id). Given the submission just held, nothing is done unless its
+    cell now holds a whole batch (one count, no write): the other cells cannot have changed. A
+    release that collides with another one, or a vacuum that fails, is left for the next submission
+    of the cell or for `flask responses release`: the respondent's submission is already safe.
     """
+    if isinstance(held, HeldSubmission) and not release.cell_ready(
+            db.session, held, current_app.config["RELEASE_BATCH"]):
+        db.session.commit()  # end the read, as a release would
+        return
     try:
         released = release.release(db.session, current_app.config["RELEASE_BATCH"])
         db.session.commit()

@@ -38,6 +38,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from survey.db import wait_to_write
 from survey.responses.models import Answer, HeldSubmission, Response, new_response_id
 from survey.sampling.models import Invitation, InvitationUnit
 
@@ -72,6 +73,7 @@ def release(session: Session, batch: int, *, force: bool = False, wave_id: int |
     """
     if batch < 1:
         raise ValueError("a release batch holds at least one submission")
+    wait_to_write(session)
     rng = rng or random.SystemRandom()
     held = HeldSubmission.__table__
     columns = [held.c[name] for name in CELL]
@@ -120,6 +122,13 @@ def release(session: Session, batch: int, *, force: bool = False, wave_id: int |
     return report
 
 
+def cell_ready(session: Session, held: HeldSubmission, batch: int) -> bool:
+    """Whether the cell of a held submission now holds at least `batch` submissions (a read only)."""
+    table = HeldSubmission.__table__
+    same = [table.c[name].is_not_distinct_from(getattr(held, name)) for name in CELL]
+    return session.scalar(select(func.count()).select_from(table).where(*same)) >= batch
+
+
 def _answer(response_id: str, item: list) -> dict:
     """Turn a held `[item_id, column, value]` back into an answers row."""
     item_id, column, value = item
@@ -163,12 +172,20 @@ def held_counts(session: Session, units: list[int] | None = None) -> dict[tuple[
 
 
 def vacuum(engine: Engine) -> None:
-    """Remove dead row versions that could tie a submission to its invitation (PostgreSQL).
+    """Remove dead row versions that could tie a submission to its invitation.
 
-    VACUUM runs outside a transaction (autocommit). It cannot remove versions that a transaction
-    still open elsewhere may see; the next release's vacuum (or `flask responses release`, which
-    always vacuums) removes them. On SQLite nothing is needed: `secure_delete` zeroes deleted rows.
+    PostgreSQL: VACUUM runs outside a transaction (autocommit). It cannot remove versions that a
+    transaction still open elsewhere may see; the next release's vacuum (or `flask responses
+    release`, which always vacuums) removes them. SQLite: `secure_delete` zeroes deleted rows in
+    the database file, but the write-ahead log (survey/db.py) still holds the pages as they were
+    before (a draft, its link, a held row) until a checkpoint; `wal_checkpoint(TRUNCATE)` copies the
+    log into the file and empties it. It waits for readers of the old pages up to the busy timeout;
+    when one is still reading, the log is left for the next release's checkpoint.
     """
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return
     if engine.dialect.name != "postgresql":
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
