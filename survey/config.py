@@ -65,8 +65,10 @@ def defaults(instance_path: str) -> dict:
         # Submissions are released into `responses` per cell only when at least this many wait
         # (survey/responses/release.py); `flask responses release --force` releases the rest.
         "RELEASE_BATCH": 5,
-        # VACUUM the tables holding traces of submissions after each release (PostgreSQL).
-        "RELEASE_VACUUM": True,
+        # VACUUM the tables holding traces of submissions after each release (PostgreSQL): in a
+        # thread of the process right after the release ("background"), in the request (True) or
+        # never (False); survey/responses/release.py, vacuum_after_release.
+        "RELEASE_VACUUM": "background",
         # Long work (survey/jobs): with a Redis URL, jobs go to an RQ queue that `flask jobs worker`
         # runs; without one, to a thread of the web process. JOBS_MODE forces "rq", "thread" or "sync"
         # (run right after the commit, in the request: what tests use).
@@ -239,7 +241,13 @@ def check_release_batch(config: dict) -> int:
     if config.get("ENV") == "production" and batch < 2:
         raise ConfigError("production needs RELEASE_BATCH of at least 2: one per batch releases "
                           "each response in its own transaction")
+    if config.get("RELEASE_VACUUM") not in RELEASE_VACUUM_MODES:
+        raise ConfigError(f"RELEASE_VACUUM must be \"background\", true or false, not "
+                          f"{config.get('RELEASE_VACUUM')!r}")
     return batch
+
+
+RELEASE_VACUUM_MODES = ("background", "request", True, False)
 
 
 def _parse(value: str):

@@ -54,6 +54,8 @@ def app(tmp_path, monkeypatch):
         # Release every submission right after its commit, so that tests of answering can look at
         # `responses`; tests/test_anonymity.py sets a real batch size.
         "RELEASE_BATCH": 1,
+        # Vacuum in the request, so that a test sees the database as the release left it.
+        "RELEASE_VACUUM": True,
     })
     app.test_client_class = RequestContextClient
     create_schema(app)

@@ -201,9 +201,9 @@ def release_ready(held: object | None = None) -> None:
         db.session.rollback()
         current_app.logger.warning("held submissions not released now; a later release will")
         return
-    if released.responses and current_app.config["RELEASE_VACUUM"]:
+    if released.responses:
         try:
-            release.vacuum(Database.engine(current_app))
+            release.vacuum_after_release(Database.engine(current_app), current_app.config["RELEASE_VACUUM"])
         except DBAPIError:
             current_app.logger.warning("vacuum after release failed; run `flask responses release`")
 
