@@ -1,7 +1,10 @@
 """Frozen objects a validated questionnaire definition is turned into."""
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
 
 from survey.definitions import expressions
 
@@ -168,20 +171,30 @@ class Questionnaire:
                 return item
         raise KeyError(item_id)
 
-    def section_numbers(self) -> dict[str, int]:
+    def section_numbers(self) -> Mapping[str, int]:
         """Return the number of each section: its place in the questionnaire, from 1.
 
         The one numbering scheme: section n holds questions n.1, n.2 … (see `numbers`), on screen
         ("n. title", "Phần n/N"), on the paper form and in exports; skipped sections keep theirs.
+        Computed once per definition (it is immutable) and read-only, as it is shared by every page.
         """
-        return {section.id: index for index, section in enumerate(self.sections, start=1)}
+        return self._section_numbers
 
-    def numbers(self) -> dict[str, str]:
+    @cached_property
+    def _section_numbers(self) -> Mapping[str, int]:
+        return MappingProxyType({section.id: index for index, section in enumerate(self.sections, start=1)})
+
+    def numbers(self) -> Mapping[str, str]:
         """Return the printed number of each question ("2.3"; matrix rows "2.3.1"), notes unnumbered.
 
         Online pages, paper forms and data entry show the same numbers; "2" is the section's number
         (`section_numbers`). An "other, specify" text belongs to its question and has no number.
+        Computed once per definition (it is immutable) and read-only, as it is shared by every page.
         """
+        return self._numbers
+
+    @cached_property
+    def _numbers(self) -> Mapping[str, str]:
         found = {}
         for s_index, section in enumerate(self.sections, start=1):
             questions = [item for item in section.items if item.numbered]
@@ -189,7 +202,7 @@ class Questionnaire:
                 found[item.id] = f"{s_index}.{i_index}"
                 for r_index, row in enumerate(item.rows, start=1):
                     found[row.id] = f"{s_index}.{i_index}.{r_index}"
-        return found
+        return MappingProxyType(found)
 
     def scored_items(self) -> list[Item]:
         """Return the items linked to a framework node."""

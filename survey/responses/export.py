@@ -18,6 +18,7 @@ from survey.definitions import frameworks as fw
 from survey.definitions import load
 from survey.instruments import frameworks as framework_service
 from survey.instruments.models import Questionnaire, QuestionnaireVersion
+from survey.responses import report_meta
 from survey.responses.models import Answer, Response
 from survey.sampling.models import (
     FrameEntry,
@@ -288,11 +289,10 @@ def write_wave_report(session: Session, wave: Wave, framework_dirs: list[str], o
     documents found, whose `notes` and `unpinned` the caller reports). `options` go to write_report
     (replicate weights: `replicates`, `n_replicates`, `seed`). The report starts with the time of
     computation and whether the wave was still open (interim results), also kept in `meta.json` with
-    the legend of the page's markers (survey.dashboard.results). Raises NoResponses before writing
+    the legend of the page's markers (survey.responses.report_meta). Raises NoResponses before writing
     anything when there is nothing to report on.
     """
     from analysis.report import write_report
-    from survey.dashboard import results
 
     responses = responses_frame(session, wave)
     if responses.empty or (units is not None and not responses["unit"].isin(units).any()):
@@ -301,6 +301,6 @@ def write_wave_report(session: Session, wave: Wave, framework_dirs: list[str], o
     now = datetime.now(UTC)
     written = write_report(responses, strata_frame(session, wave), found.questionnaires, found.frameworks,
                            out, policy=policy, wave=wave.code, units=units,
-                           preface=[results.preface(wave.status, now)], **options)
-    results.write_meta(Path(out), wave, found.frameworks, len(responses), policy.min_responses, now)
+                           preface=[report_meta.preface(wave.status, now)], **options)
+    report_meta.write_meta(Path(out), wave, found.frameworks, len(responses), policy.min_responses, now)
     return written, len(responses), found

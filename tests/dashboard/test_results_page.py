@@ -14,8 +14,8 @@ from sqlalchemy import select
 from analysis import synthetic
 from analysis.report import write_report
 from survey import demo
-from survey.dashboard import results
 from survey.dashboard.views import report_dir
+from survey.responses import report_meta
 from survey.sampling.models import Wave
 from tests.factories import log_in, log_in_demo_coordinator, make_wave, seed_demo
 
@@ -140,7 +140,7 @@ def test_a_closed_wave_of_30_units_is_paged_and_small(app, session, client):
     responses, strata = synthetic.responses(questionnaire, units, per_unit=12, seed=3, wave=wave.code)
     folder = report_dir(wave, None)
     write_report(responses, strata, [questionnaire], [framework], folder, wave=wave.code)
-    results.write_meta(folder, wave, {"sipas-2023": framework}, len(responses), 3)
+    report_meta.write_meta(folder, wave, {"sipas-2023": framework}, len(responses), 3)
     log_in(client, session, "analyst")
     page = f"/staff/analysis/{wave.code}"
     sizes = {}

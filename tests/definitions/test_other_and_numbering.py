@@ -1,6 +1,7 @@
 """The questionnaire format's "other, please specify" (`other_specify`) and its one numbering scheme."""
 
 import copy
+import dataclasses
 
 import pytest
 
@@ -87,3 +88,19 @@ def test_bundled_sipas_marks_its_other_options():
                       and o.label.vi not in ("Dân tộc khác",)]
             if others and item.matrix_id is None:
                 assert item.other_specify == others[0], (name, item.id)
+
+
+def test_numbers_are_computed_once_per_definition_and_read_only():
+    """An immutable definition numbers its questions and sections once; every page shares the result."""
+    definition = load.from_document(with_other())
+    numbers, sections = definition.numbers(), definition.section_numbers()
+    assert definition.numbers() is numbers and definition.section_numbers() is sections
+    assert numbers == {"used": "1.1", "age": "1.2", "m1": "2.1", "m1_signs": "2.1.1", "wish": "2.2"}
+    assert sections == {section.id: n for n, section in enumerate(definition.sections, start=1)}
+    with pytest.raises(TypeError):
+        numbers["used"] = "9.9"  # shared by every page: nobody may change it
+    assert definition.numbers()["used"] == "1.1"
+    assert definition == load.from_document(with_other())  # the cache is not part of the definition
+    swapped = dataclasses.replace(definition, sections=definition.sections[::-1])
+    assert swapped.numbers()["m1"] == "1.1" and swapped.numbers()["used"] == "2.1"
+    assert list(swapped.section_numbers().values()) == [1, 2] and definition.numbers()["m1"] == "2.1"

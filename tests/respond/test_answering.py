@@ -3,7 +3,6 @@
 import re
 from datetime import date, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from survey.responses.models import Response
@@ -12,14 +11,6 @@ from tests.conftest import TEST_SECRET
 from tests.factories import make_invitation, make_unit, make_wave
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-@pytest.fixture
-def invited(session):
-    """An invitation to rate one commune with the small questionnaire; returns (invitation, token)."""
-    invitation, token = make_invitation(session, TEST_SECRET)
-    session.commit()
-    return invitation, token
 
 
 def csrf(client, url) -> str:

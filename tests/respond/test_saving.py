@@ -6,22 +6,11 @@ reopening the link shows them.
 
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from survey.responses.models import HeldSubmission, Response
-from tests.conftest import TEST_SECRET
-from tests.factories import make_invitation
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-@pytest.fixture
-def invited(session):
-    """An invitation to rate one commune with the small questionnaire; returns (invitation, token)."""
-    invitation, token = make_invitation(session, TEST_SECRET)
-    session.commit()
-    return invitation, token
 
 
 def csrf(client, token) -> str:
