@@ -206,7 +206,6 @@ class Server:
             "SURVEY_RATELIMIT_KEY_PREFIX": self.prefix, "SURVEY_JOBS_REDIS_URL": self.redis_url,
             "SURVEY_PROXY_FIX_X_FOR": "1", "SURVEY_PROXY_FIX_X_PROTO": "1", "SURVEY_PROXY_FIX_X_HOST": "1",
             "SURVEY_PUBLIC_URL": f"https://{PUBLIC_HOST}", "SURVEY_BENCH_ENDPOINT": "1",
-            "SURVEY_RELEASE_VACUUM": os.environ.get("X_VAC", "true"),
             "SURVEY_FRAME_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
         })
         return env
