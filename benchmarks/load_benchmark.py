@@ -12,7 +12,9 @@ survey.gunicorn_config, JSON logs, Redis rate limits, ProxyFix, 2 workers) and S
 then measures on loopback with an asyncio client:
 
 - closed loop, `--concurrency` requests in flight, in `--rounds` rounds of `--seconds` each,
-  alternating: the bare route (`GET /_bench/bare`, every hook of the app and nothing else), a page
+  alternating: the bare route (`GET /_bench/bare`, every hook of the app and nothing else), the
+  durable-write floor (`GET /_bench/write`: the same plus one row of a submission's size inserted
+  and committed, the least any acknowledged submission does), a page
   view (GET of a questionnaire page with its answers), a submission (POST of the last page with
   "Gửi phiếu": checked, held, released; a new invitation each time). The figures are requests per
   second, p50 and p99 latency, and each route's throughput as a share of the bare route's in the
@@ -64,11 +66,13 @@ async def measure(port: int, seeded: loadgen.Seeded, args) -> dict:
     await client.open_session(seeded.tokens[-1])
     views = len(seeded.tokens) // 4  # the last quarter is viewed (never submitted), the rest submitted
     next_submit = 0
-    found = {"bare": [], "view": [], "submit": []}
+    found = {"bare": [], "write": [], "view": [], "submit": []}
     ok200 = lambda answer: answer.status == 200  # noqa: E731
     for _ in range(args.rounds):
         found["bare"].append(await loadgen.closed_loop(client.bare, ok200, args.concurrency, args.seconds,
                                                        10**7))
+        found["write"].append(await loadgen.closed_loop(client.durable_write, ok200, args.concurrency,
+                                                        args.seconds, 10**7))
         found["view"].append(await loadgen.closed_loop(
             lambda n: client.view(len(seeded.tokens) - 1 - n % views), ok200, args.concurrency,
             args.seconds, 10**7))
@@ -112,7 +116,7 @@ def run_backend(backend: str, args) -> dict:
             server.stop()
         load_after = loadgen.load_average()
         submissions = loadgen.stored(url, folder / "instance", seeded.wave_id, seeded.invitation_ids)
-    rows = {name: merged(results[name]).row() for name in ("bare", "view", "submit")}
+    rows = {name: merged(results[name]).row() for name in ("bare", "write", "view", "submit")}
     rows["open"] = results["open"].row()
     rows["open"]["errors"] = results["open"].errors
     acknowledged = sum(len(r.latencies) for r in results["submit"]) + len(results["open"].latencies)
@@ -126,7 +130,9 @@ def table(found: dict, args) -> str:
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for backend, result in found.items():
         rows, bare = result["rows"], result["rows"]["bare"]["rate"]
-        names = {"bare": "bare route `GET /_bench/bare`", "view": "page view (GET, last SIPAS page)",
+        names = {"bare": "bare route `GET /_bench/bare`",
+                 "write": "durable-write floor `GET /_bench/write`",
+                 "view": "page view (GET, last SIPAS page)",
                  "submit": "submission (POST \u201cGửi phiếu\u201d)"}
         for name, label in names.items():
             row = rows[name]
@@ -146,7 +152,7 @@ def main(argv=None) -> int:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--postgres-url", help="an existing PostgreSQL database to fill (else one is made)")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each closed-loop phase")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of bare, view, submit")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of bare, write, view, submit")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (closed loop)")
     parser.add_argument("--rate", type=float, default=200.0, help="submissions due per second (open loop)")
     parser.add_argument("--rate-seconds", type=float, default=5.0)

@@ -341,6 +341,10 @@ class Respondent:
         """GET the bare route."""
         return await fetch(self.port, "GET", "/_bench/bare", self.headers(n))
 
+    async def durable_write(self, n: int) -> Answer:
+        """GET the durable-write floor: the bare route plus one committed row of a submission's size."""
+        return await fetch(self.port, "GET", "/_bench/write", self.headers(n))
+
 
 def acknowledged(answer: Answer) -> bool:
     """A submission is acknowledged by the redirect to its thank-you page, and by nothing else."""

@@ -6,6 +6,8 @@ answer 503 with the command to run instead of a SQL error.
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy import Column, Integer, MetaData, Table, Text
+from sqlalchemy.exc import DBAPIError
 
 from survey import migrate
 from survey.extensions import limiter
@@ -46,12 +48,16 @@ def require_schema():
 
 
 def register_bench_endpoint(app) -> None:
-    """Add `GET /_bench/bare` when BENCH_ENDPOINT is set (SURVEY_BENCH_ENDPOINT=1), never otherwise.
+    """Add `GET /_bench/bare` and `GET /_bench/write` when BENCH_ENDPOINT is set
+    (SURVEY_BENCH_ENDPOINT=1), never otherwise.
 
-    The load benchmarks (benchmarks/load_benchmark.py) compare each respondent route with this
-    trivial one on the same server in the same run: it passes every hook of the app (request id and
-    log, schema check, language, limiter, security headers) and does nothing else, so the ratio of
-    their throughputs is the cost of the route's own work. Off by default: production never has it.
+    The load benchmarks (benchmarks/load_benchmark.py) compare each respondent route with the bare
+    one on the same server in the same run: it passes every hook of the app (request id and log,
+    schema check, language, limiter, security headers) and does nothing else, so the ratio of their
+    throughputs is the cost of the route's own work. The write route adds to that the least any
+    acknowledged submission must do: one row of about a submission's size inserted and committed
+    (synced to disk) through the app's session and, on SQLite, its write gate. It writes to a table
+    of its own (`bench_writes`), made on its first call. Off by default: production never has them.
     """
     if not app.config.get("BENCH_ENDPOINT"):
         return
@@ -60,4 +66,26 @@ def register_bench_endpoint(app) -> None:
         """Answer a short text and nothing else."""
         return "ok\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
+    def durable_write():
+        """Write one row of a submission's size and commit it, as a submission's transaction ends."""
+        from survey.db import db, wait_to_write
+
+        if not app.extensions.get("bench_writes"):
+            try:
+                BENCH_WRITES.create(db.session.get_bind(), checkfirst=True)
+            except DBAPIError:  # the other worker made it first
+                db.session.rollback()
+            app.extensions["bench_writes"] = True
+        wait_to_write(db.session)  # the write gate every respondent post passes on SQLite
+        db.session.execute(BENCH_WRITES.insert().values(body="x" * 1000))
+        db.session.commit()
+        return "ok\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
     app.add_url_rule("/_bench/bare", "bench_bare", bare, methods=["GET"])
+    app.add_url_rule("/_bench/write", "bench_write", durable_write, methods=["GET"])
+
+
+# The floor route's table (GET /_bench/write): outside the app's models and migrations, made on the
+# first write of a benchmark server's database.
+BENCH_WRITES = Table("bench_writes", MetaData(), Column("id", Integer, primary_key=True),
+                     Column("body", Text, nullable=False))

@@ -7,7 +7,10 @@ The load benchmark's bare route exists only when SURVEY_BENCH_ENDPOINT is set.
 import socket
 
 import pytest
+from sqlalchemy import func, select
 
+from survey.db import Database
+from survey.health import BENCH_WRITES
 from tests.conftest import TEST_SECRET
 from tests.factories import (
     STAFF_PASSWORD,
@@ -64,9 +67,17 @@ def test_login_works_and_locks_without_redis(redis_down, session):
 
 
 def test_bench_endpoint_only_when_set(app, configured):
-    """GET /_bench/bare answers only in an app configured with BENCH_ENDPOINT."""
+    """GET /_bench/bare and /_bench/write answer only in an app configured with BENCH_ENDPOINT; the
+    write route stores one row per call in a table of its own."""
     assert app.test_client().get("/_bench/bare").status_code == 404
     bench = configured(BENCH_ENDPOINT=True)
     answer = bench.test_client().get("/_bench/bare")
     assert answer.status_code == 200 and answer.text == "ok\n"
     assert answer.headers["Cache-Control"] == "no-store"
+    assert app.test_client().get("/_bench/write").status_code == 404
+    for _ in range(2):  # the first call makes the route's own table
+        assert bench.test_client().get("/_bench/write").status_code == 200
+    engine = Database.engine(bench)
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(BENCH_WRITES)).scalar() == 2
+    BENCH_WRITES.drop(engine)
