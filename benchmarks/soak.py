@@ -339,7 +339,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("SOAK_SECONDS", 600)))
     parser.add_argument("--rate", type=float, default=200.0, help="submissions due per second")
     parser.add_argument("--fault-seconds", type=float, default=15.0)
-    parser.add_argument("--drafts-per-second", type=float, default=40.0,
+    parser.add_argument("--drafts-per-second", type=float, default=120.0,
                         help="ready drafts made per second of load (the most this machine acknowledges)")
     parser.add_argument("--port", type=int, default=18941)
     args = parser.parse_args(argv)

@@ -1,6 +1,7 @@
 """Respondent pages: the invitation landing, one page per section, submission, thanks."""
 
 from datetime import UTC, date, datetime, timedelta
+from typing import NoReturn
 
 from flask import (
     Blueprint,
@@ -25,7 +26,7 @@ from survey.respond.pages import language
 from survey.responses import service
 from survey.sampling import service as waves
 from survey.sampling import tokens
-from survey.sampling.models import Invitation, InvitationUnit, Unit, WaveGroup
+from survey.sampling.models import Invitation, InvitationUnit, Unit, Wave, WaveGroup
 
 bp = Blueprint("respond", __name__)
 
@@ -33,18 +34,31 @@ bp = Blueprint("respond", __name__)
 def find_invitation(token: str) -> Invitation:
     """Return the invitation of a token, or answer 404 (the same for malformed and unknown)."""
     if not 16 <= len(token) <= 64:
-        limits.lookup_failed()
-        abort(404)
+        _unknown_link()
     digest = tokens.token_hash(current_app.config["TOKEN_KEY"], token)
     invitation = db.session.scalar(
         select(Invitation).filter_by(token_hash=digest)
         .options(joinedload(Invitation.wave),
                  selectinload(Invitation.units).joinedload(InvitationUnit.unit)))
     if invitation is None:
-        limits.lookup_failed()
-        abort(404)
+        _unknown_link()
     g.respondent_wave = invitation.wave  # its deadline and contact, on the error pages too
     return invitation
+
+
+def _unknown_link() -> NoReturn:
+    """Count a failed lookup and answer 404; with one wave open today, its deadline and contact.
+
+    A mistyped or cut link (an SMS split in two) cannot tell its wave; when the province runs one
+    wave at a time, the person still learns whom to call. With several open, none is guessed.
+    """
+    limits.lookup_failed()
+    today = date.today()
+    open_now = db.session.scalars(select(Wave).where(
+        Wave.status == "open", Wave.opens_on <= today, Wave.closes_on >= today).limit(2)).all()
+    if len(open_now) == 1:
+        g.respondent_wave = open_now[0]
+    abort(404)
 
 
 def assignment(invitation: Invitation) -> WaveGroup:

@@ -152,6 +152,23 @@ def test_landing_and_error_pages_give_the_deadline_and_contact(client, session):
     assert closed.status_code == 410 and "1900 9999" in closed.text
 
 
+def test_a_wrong_link_names_the_contact_of_the_one_open_wave(client, session):
+    """An unknown token (a link cut or mistyped): 404 with the open wave's deadline and contact;
+    with two waves open, or none, no wave is guessed."""
+    wave = make_wave(session, contact_phone="1900 9999")
+    make_wave(session, status="closed")
+    session.commit()
+    for path in ("/r/" + "x" * 24, "/r/short"):
+        page = client.get(path)
+        assert page.status_code == 404
+        closes = wave.closes_on.strftime("%d/%m/%Y")
+        assert "1900 9999" in page.text and f"Hạn trả lời: {closes}." in page.text
+    make_wave(session, contact_phone="1800 1111")
+    session.commit()
+    page = client.get("/r/" + "y" * 24)
+    assert page.status_code == 404 and "1900 9999" not in page.text and "Hạn trả lời" not in page.text
+
+
 def test_without_a_contact_the_deadline_still_shows(client, session):
     """A wave without hotline or e-mail: the deadline alone, no empty contact line."""
     wave = make_wave(session)
