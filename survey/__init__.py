@@ -63,6 +63,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     logmask.mask_app_logs(app)
     _register_blueprints(app)
+    from survey.respond.messages import choice_rule
+
+    app.jinja_env.globals["choice_rule"] = choice_rule  # the phone's page and the paper form
     from survey import errors
 
     errors.register(app)

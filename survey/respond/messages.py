@@ -27,6 +27,29 @@ def _text(code: str, params: dict) -> str:
     return texts.get(code, lambda: _("Câu trả lời không hợp lệ."))()
 
 
+def choice_rule(item) -> str | None:
+    """Say how many options a multiple choice takes, from its `min` and `max` ("Chọn từ 1 đến 2
+    phương án."), on the phone's page and on the paper form alike; None when it says nothing (or
+    when a bound is an expression, known only as the person answers)."""
+    if item.type != "multiple_choice":
+        return None
+    low, high = _count(item.min), _count(item.max)
+    if low and high:
+        if low == high:
+            return _("Chọn đúng %(count)s phương án.", count=low)
+        return _("Chọn từ %(min)s đến %(max)s phương án.", min=low, max=high)
+    if high:
+        return _("Chọn tối đa %(max)s phương án.", max=high)
+    if low and low > 1:  # at least one is what "multiple choice" already says
+        return _("Chọn ít nhất %(min)s phương án.", min=low)
+    return None
+
+
+def _count(bound) -> int | None:
+    """A fixed bound of a multiple choice as a whole number (None for none or an expression)."""
+    return int(bound) if isinstance(bound, int | float) and not isinstance(bound, bool) else None
+
+
 def error_messages(section: Section, errors: dict, language: str) -> dict[str, str]:
     """Return item id -> message, in page order; constraints use the item's own message."""
     found = {}
