@@ -186,9 +186,10 @@ def release_ready(held: object | None = None) -> None:
 
     Runs after the submission's commit, never in its transaction (that would give the responses
     the submission's transaction id). Given the submission just held, nothing is done unless its
-    cell now holds a whole batch (one count, no write): the other cells cannot have changed. A
-    release that collides with another one, or a vacuum that fails, is left for the next submission
-    of the cell or for `flask responses release`: the respondent's submission is already safe.
+    cell now holds a whole batch (one count, no write): this submission changed no other cell, and
+    each was looked at after its own last submission. A release that collides with another one, or
+    a vacuum that fails, is left for the cell's next submission or for `flask responses release`
+    (hourly from cron, docs/security.md): the respondent's submission is already safe.
     """
     if isinstance(held, HeldSubmission) and not release.cell_ready(
             db.session, held, current_app.config["RELEASE_BATCH"]):
