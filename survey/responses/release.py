@@ -14,8 +14,9 @@ SQLite's `rowid`) would follow the order of submissions. So:
    Every response of a batch gets a fresh random id, the same `submitted_on` (the batch's latest
    submission day) and the same transaction id; responses and answers are inserted in random
    order, so that neither `rowid` nor `ctid` keeps the order of submissions.
-3. The same transaction rewrites (with unchanged values) every `done` unit and `completed`
-   invitation of the cell, so that their `xmin` becomes the release's too: the transaction ids
+3. On PostgreSQL the same transaction rewrites (with unchanged values) every `done` unit and
+   `completed` invitation of the cell, so that their `xmin` becomes the release's too (SQLite rows
+   have no transaction id; there it is skipped): the transaction ids
    no longer tell when each person finished, and the time order of transaction ids cannot narrow
    a response down to the submissions between two releases, only to the cell's completions.
 4. `vacuum` then removes the dead row versions (held rows, deleted drafts and draft links, the old
@@ -111,7 +112,8 @@ def release(session: Session, batch: int, *, force: bool = False, wave_id: int |
                 "device_class": row.device_class, "page_seconds": row.page_seconds,
                 "form_number": row.form_number, "entry_pass": 1 if row.form_number else None})
             answers += [_answer(response_id, item) for item in row.answers]
-        if cell["mode"] == "online":  # clerks' forms have no invitation
+        # Clerks' forms have no invitation; SQLite rows carry no transaction id to rewrite.
+        if cell["mode"] == "online" and session.get_bind().dialect.name == "postgresql":
             _rewrite_completions(session, cell)
         report.batches += 1
         report.responses += len(rows)

@@ -5,7 +5,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 
 from survey import create_app
@@ -190,3 +190,21 @@ def test_answers_of_a_release_are_not_grouped_by_response(session):
     runs = 1 + sum(a != b for a, b in zip(order, order[1:], strict=False))
     assert len(order) == 24 and runs > 6
     assert session.scalar(select(func.count()).select_from(Answer)) == 24
+
+
+def test_completions_are_rewritten_only_where_rows_carry_a_transaction_id(app, session):
+    """The release rewrites the cell's completions on PostgreSQL (xmin) and not on SQLite, where
+    it would only cost a write of every completion of the cell at each release."""
+    hold(session, 2)
+    session.commit()
+    statements = []
+    engine = Database.engine(app)
+    listener = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert release(session, 1).responses == 2
+        session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    rewrites = [s for s in statements if s.lstrip().upper().startswith("UPDATE")]
+    assert len(rewrites) == (2 if on_postgresql() else 0), rewrites
