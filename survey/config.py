@@ -247,7 +247,7 @@ def check_release_batch(config: dict) -> int:
     return batch
 
 
-RELEASE_VACUUM_MODES = ("background", "request", True, False)
+RELEASE_VACUUM_MODES = ("background", True, False)
 
 
 def _parse(value: str):

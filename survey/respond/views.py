@@ -54,8 +54,8 @@ def _unknown_link() -> NoReturn:
     """
     limits.lookup_failed()
     today = date.today()
-    open_now = db.session.scalars(select(Wave).where(
-        Wave.status == "open", Wave.opens_on <= today, Wave.closes_on >= today).limit(2)).all()
+    open_now = [wave for wave in db.session.scalars(select(Wave).where(Wave.status == "open"))
+                if wave.is_open_on(today)]
     if len(open_now) == 1:
         g.respondent_wave = open_now[0]
     abort(404)

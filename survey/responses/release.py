@@ -209,7 +209,7 @@ def vacuum_after_release(engine: Engine, mode) -> None:
     vacuuming one table wait for each other); releases that come while it runs are covered by one
     more pass. The dead versions are gone seconds after the release instead of before the thank-you
     page; if the process dies meanwhile, the next release or `flask responses release` (which always
-    vacuums) removes them. True (or "request"): in the request, as before. False: never (autovacuum
+    vacuums) removes them. True: in the request, as before. False: never (autovacuum
     only; not for a live wave). SQLite's checkpoint is cheap and always runs in the request.
     """
     if not mode:
